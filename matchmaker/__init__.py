@@ -1,0 +1,83 @@
+"""Matchmaker: pair manufacturers' AI scenario demands with AI vendors' offerings."""
+from pathlib import Path
+
+from flask import Flask
+
+from .config import load_config
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application from its named steps."""
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(TEMPLATE_DIR))
+    load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind every extension to the app."""
+    from . import models  # noqa: F401  (models must be known before migrations look)
+    from .extensions import babel, csrf, db, login_manager, migrate
+    from .i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.user_loader(_load_user)
+    _connect_matching()
+
+
+def _connect_matching() -> None:
+    """Let the matching engine re-index and propose whenever a posting is saved."""
+    from .matching.service import on_posting_saved
+    from .signals import posting_saved
+
+    posting_saved.connect(on_posting_saved, weak=False)
+
+
+def _load_user(user_id: str):
+    """Return the signed-in user for Flask-Login."""
+    from .extensions import db
+    from .models import User
+
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount one blueprint per feature."""
+    from .blueprints import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the project's CLI commands to `flask`/`matchmaker`."""
+    from .commands import COMMANDS
+
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Render errors as pages for browsers and as JSON for API clients."""
+    from .access import render_error
+
+    for code in (400, 403, 404, 405, 409, 413, 500):
+        app.register_error_handler(code, render_error)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Expose taxonomy labels and small helpers to templates."""
+    from .templating import init_templating
+
+    init_templating(app)

@@ -1,0 +1,56 @@
+"""Who may do what: decorators for views, and error rendering that suits the client."""
+from functools import wraps
+
+from flask import jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from .models import OrgKind
+
+
+def wants_json() -> bool:
+    """Return whether the client asked for JSON rather than a page."""
+    if request.path.startswith("/api/") or request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def deny():
+    """Refuse the request: 403 for JSON clients and signed-in users, login redirect for anonymous pages."""
+    if wants_json():
+        return jsonify(error="forbidden", message="You are not allowed to do this."), 403
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+    return render_template("errors/error.html", code=403, message=None), 403
+
+
+def require(predicate):
+    """Build a decorator that lets a request through only if predicate(current_user) holds."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated or not predicate(current_user):
+                return deny()
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+login_required = require(lambda user: True)
+manufacturer_required = require(lambda user: user.kind is OrgKind.MANUFACTURER)
+vendor_required = require(lambda user: user.kind is OrgKind.VENDOR)
+curator_required = require(lambda user: user.is_curator)
+admin_required = require(lambda user: user.is_admin)
+
+
+def render_error(error: HTTPException):
+    """Render an HTTP error in the client's preferred form."""
+    code = getattr(error, "code", 500) or 500
+    message = getattr(error, "description", "") if code != 500 else ""
+    if wants_json():
+        return jsonify(error=getattr(error, "name", "error").lower().replace(" ", "_"), message=message), code
+    return render_template("errors/error.html", code=code, message=message), code

@@ -1,0 +1,1 @@
+"""Framework-free domain services: views and commands call these."""

@@ -1,0 +1,300 @@
+"""Domain models: organizations, people, postings, matches and their history."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timezone
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class OrgKind(str, enum.Enum):
+    MANUFACTURER = "manufacturer"
+    VENDOR = "vendor"
+    AGENCY = "agency"
+
+
+class Role(str, enum.Enum):
+    MEMBER = "member"
+    CURATOR = "curator"
+    ADMIN = "admin"
+
+
+class PostingStatus(str, enum.Enum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+
+
+DEPLOYMENT_MODES = ("on_premises", "edge", "cloud")
+VOUCHER_KINDS = ("compute", "model", "training")
+
+
+def _enum(kind: type[enum.Enum], length: int = 20) -> sa.Enum:
+    """Store an enum by value as a plain string column, portable across databases."""
+    return sa.Enum(kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e],
+                   validate_strings=True)
+
+
+class Organization(db.Model):
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind))
+    city: Mapped[str] = mapped_column(sa.String(80), default="")
+    profile: Mapped[str] = mapped_column(sa.Text, default="")
+    website: Mapped[str] = mapped_column(sa.String(200), default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(200), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(50), default="")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    members: Mapped[list[User]] = relationship(back_populates="organization")
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.name!r} {self.kind.value}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(200), unique=True, index=True)
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.MEMBER)
+    curator_requested: Mapped[bool] = mapped_column(default=False)
+    phone: Mapped[str] = mapped_column(sa.String(50), default="")
+    locale: Mapped[str] = mapped_column(sa.String(10), default="")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    organization: Mapped[Organization] = relationship(back_populates="members")
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of the password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Return whether the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def is_curator(self) -> bool:
+        """Curators and admins may steer matches."""
+        return self.role in (Role.CURATOR, Role.ADMIN)
+
+    @property
+    def kind(self) -> OrgKind:
+        return self.organization.kind
+
+    def __repr__(self) -> str:
+        return f"<User {self.email!r} {self.role.value}>"
+
+
+class PostingMixin:
+    """Columns shared by demands and offerings, including their search representation."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text)
+    language: Mapped[str] = mapped_column(sa.String(10), default="")
+    scenarios: Mapped[list] = mapped_column(sa.JSON, default=list)
+    status: Mapped[PostingStatus] = mapped_column(_enum(PostingStatus), default=PostingStatus.DRAFT, index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Matching engine state: tags found in the text, the embedding and the model that made it.
+    auto_scenarios: Mapped[list] = mapped_column(sa.JSON, default=list)
+    auto_industries: Mapped[list] = mapped_column(sa.JSON, default=list)
+    embedding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(sa.String(200))
+
+    @property
+    def is_published(self) -> bool:
+        return self.status is PostingStatus.PUBLISHED
+
+    @property
+    def all_scenarios(self) -> list[str]:
+        """Return the poster's scenarios followed by those tagged from the text."""
+        return list(dict.fromkeys([*(self.scenarios or []), *(self.auto_scenarios or [])]))
+
+
+class Demand(PostingMixin, db.Model):
+    __tablename__ = "demand"
+
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    industry: Mapped[str | None] = mapped_column(sa.String(2))
+    city: Mapped[str] = mapped_column(sa.String(80), default="")
+    budget_min: Mapped[int | None] = mapped_column()
+    budget_max: Mapped[int | None] = mapped_column()
+    timeline: Mapped[str] = mapped_column(sa.String(100), default="")
+    deployment: Mapped[str] = mapped_column(sa.String(20), default="")
+    vouchers: Mapped[list] = mapped_column(sa.JSON, default=list)
+    data_available: Mapped[str] = mapped_column(sa.Text, default="")
+    expires_on: Mapped[date | None] = mapped_column(sa.Date)
+
+    organization: Mapped[Organization] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    kind = "demand"
+
+    @property
+    def industries(self) -> list[str]:
+        """Return the poster's industry, or, when none was chosen, those tagged from the text."""
+        # A factory's own choice beats the text: it may mention a compressor without making them.
+        return [self.industry] if self.industry else list(self.auto_industries or [])
+
+
+class Offering(PostingMixin, db.Model):
+    __tablename__ = "offering"
+
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    industries_served: Mapped[list] = mapped_column(sa.JSON, default=list)
+    deployment_modes: Mapped[list] = mapped_column(sa.JSON, default=list)
+    price_min: Mapped[int | None] = mapped_column()
+    price_max: Mapped[int | None] = mapped_column()
+    regions: Mapped[list] = mapped_column(sa.JSON, default=list)
+    case_studies: Mapped[str] = mapped_column(sa.Text, default="")
+    capacity: Mapped[int] = mapped_column(default=3)
+
+    organization: Mapped[Organization] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    kind = "offering"
+
+    @property
+    def industries(self) -> list[str]:
+        """Return the industries the vendor serves and those tagged from the text."""
+        return list(dict.fromkeys([*(self.industries_served or []), *(self.auto_industries or [])]))
+
+
+class IndexChange(db.Model):
+    """Append-only log of posting changes; each process's index replays it past its watermark."""
+
+    __tablename__ = "index_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posting_kind: Mapped[str] = mapped_column(sa.String(10))
+    posting_id: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class MatchStatus(str, enum.Enum):
+    PROPOSED = "proposed"
+    SHORTLISTED = "shortlisted"
+    REJECTED = "rejected"
+    INTRODUCED = "introduced"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    CONNECTED = "connected"
+    PILOT_STARTED = "pilot_started"
+    CONTRACT_SIGNED = "contract_signed"
+    NO_DEAL = "no_deal"
+
+
+class Match(db.Model):
+    """A proposed pairing of a demand and an offering, and where it stands."""
+
+    __tablename__ = "match"
+    __table_args__ = (sa.UniqueConstraint("demand_id", "offering_id", name="uq_match_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(sa.ForeignKey("demand.id"), index=True)
+    offering_id: Mapped[int] = mapped_column(sa.ForeignKey("offering.id"), index=True)
+    status: Mapped[MatchStatus] = mapped_column(_enum(MatchStatus), default=MatchStatus.PROPOSED, index=True)
+    source: Mapped[str] = mapped_column(sa.String(20), default="engine")
+    score: Mapped[float] = mapped_column(default=0.0)
+    rank: Mapped[int | None] = mapped_column()
+    breakdown: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
+    demand_response: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    offering_response: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    decision_reason: Mapped[str] = mapped_column(sa.String(50), default="")
+    decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+    outcome_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    introduced_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    demand: Mapped[Demand] = relationship()
+    offering: Mapped[Offering] = relationship()
+    events: Mapped[list[MatchEvent]] = relationship(back_populates="match", order_by="MatchEvent.id")
+
+
+class MatchEvent(db.Model):
+    """Audit trail: one row per state change of a match."""
+
+    __tablename__ = "match_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(sa.ForeignKey("match.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    from_status: Mapped[str | None] = mapped_column(sa.String(20))
+    to_status: Mapped[str] = mapped_column(sa.String(20))
+    reason: Mapped[str] = mapped_column(sa.String(50), default="")
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    match: Mapped[Match] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class MatchNote(db.Model):
+    """A curator's private note on a match."""
+
+    __tablename__ = "match_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(sa.ForeignKey("match.id"), index=True)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    author: Mapped[User] = relationship()
+
+
+class Notification(db.Model):
+    """An in-app message to one user about something that concerns them."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    link: Mapped[str] = mapped_column(sa.String(300), default="")
+    read_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class OutboundEmail(db.Model):
+    """An email queued after commit; failed sends stay here to be retried."""
+
+    __tablename__ = "outbound_email"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(sa.String(200))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

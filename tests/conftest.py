@@ -1,0 +1,108 @@
+"""Fixtures in the flaskr shape: app, client, runner, auth, and personas.
+
+Set MATCHMAKER_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)
+to run the whole suite against another database than a temporary SQLite file.
+"""
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from matchmaker import create_app
+from matchmaker.extensions import db
+from matchmaker.models import Organization, OrgKind, Role, User
+
+PASSWORD = "correct horse battery"
+
+PERSONAS = {
+    "manufacturer": ("factory@test.example", OrgKind.MANUFACTURER, "Foshan Weave Textiles", Role.MEMBER),
+    "vendor": ("vendor@test.example", OrgKind.VENDOR, "Lumen Vision AI", Role.MEMBER),
+    "curator": ("curator@test.example", OrgKind.AGENCY, "GBA Promotion Centre", Role.CURATOR),
+    "admin": ("admin@test.example", OrgKind.AGENCY, "GBA Promotion Centre", Role.ADMIN),
+    # A member of other organisations of both kinds' shape: owns nothing the others posted.
+    "intruder": ("intruder@test.example", OrgKind.MANUFACTURER, "Dongguan Rival Plastics", Role.MEMBER),
+    "vendor_intruder": ("rival-vendor@test.example", OrgKind.VENDOR, "Rival Robotics", Role.MEMBER),
+}
+
+
+def _database_url(tmp_path) -> str:
+    return os.environ.get("MATCHMAKER_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture
+def app_config(tmp_path):
+    """Return the configuration each test app starts from; tests may change it before `app` is built."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path),
+        "DATA_DIR": str(tmp_path / "data"),
+        "SERVER_NAME": "localhost",
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    """Create an app with a fresh schema, and drop it afterwards."""
+    app = create_app(app_config)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def make_user(email, kind, org_name, role=Role.MEMBER, password=PASSWORD) -> User:
+    """Create a user in an organisation of the given kind, creating the organisation if needed."""
+    org = db.session.scalar(sa.select(Organization).where(Organization.name == org_name))
+    if org is None:
+        org = Organization(name=org_name, kind=kind, city="Foshan", contact_email=f"contact@{kind.value}.example",
+                           contact_phone="+852 5555 0000")
+        db.session.add(org)
+    user = User(email=email, name=email.split("@")[0], organization=org, role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def personas(app):
+    """Create every persona; return their user ids by persona name."""
+    with app.app_context():
+        return {name: make_user(*spec).id for name, spec in PERSONAS.items()}
+
+
+class AuthActions:
+    """Log personas in and out through the real login form."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email="factory@test.example", password=PASSWORD):
+        return self._client.post("/auth/login", data={"email": email, "password": password})
+
+    def login_as(self, persona: str):
+        return self.login(PERSONAS[persona][0])
+
+    def logout(self):
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
