@@ -1,0 +1,1 @@
+"""Registration, sign-in and sign-out."""

@@ -1,0 +1,79 @@
+"""Views for registering, signing in and signing out."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from ..domain.accounts import Registration, authenticate, register_user
+from ..domain.errors import ValidationFailed
+from .forms import LoginForm, RegistrationForm
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def safe_next(target: str | None) -> str:
+    """Return target if it is a path on this site, else the dashboard."""
+    if target and target.startswith("/") and "\\" not in target:
+        parts = urlsplit(target)
+        if parts.netloc == "" and parts.scheme == "":
+            return target
+    return url_for("main.dashboard")
+
+
+def attach_error(form, error: ValidationFailed) -> None:
+    """Show a domain failure on the field it concerns, or on the form as a whole."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Open an account and sign the new person in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = register_user(Registration(
+                email=form.email.data, password=form.password.data, name=form.name.data,
+                organization_name=form.organization_name.data, organization_kind=form.organization_kind.data,
+                city=form.city.data or ""))
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            login_user(user)
+            flash(_("Welcome to Matchmaker, %(name)s.", name=user.name or user.email), "success")
+            if user.curator_requested:
+                flash(_("Your request to curate for %(org)s awaits an administrator's approval.",
+                        org=user.organization.name), "warning")
+            return redirect(url_for("main.dashboard"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign a person in and send them where they were going."""
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data, form.password.data)
+        except ValidationFailed as error:
+            form.form_errors.append(error.message)
+        else:
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form, next=request.args.get("next", ""))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Sign the current person out."""
+    logout_user()
+    flash(_("You are logged out."), "success")
+    return redirect(url_for("main.index"))
