@@ -1,0 +1,156 @@
+"""CLI for the matching engine: import, match, index status/rebuild and eval."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .extensions import db
+from .models import Demand, Offering, PostingStatus
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(["demands", "offerings"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--no-propose", is_flag=True, help="Index only; do not propose matches.")
+@with_appcontext
+def import_command(kind: str, path: Path, no_propose: bool) -> None:
+    """Import demands or offerings from a CSV, XLSX or JSON file, as published postings."""
+    from .matching.importer import ImportFailed, import_postings
+    from .matching.service import index_postings, propose_all
+
+    singular = kind[:-1]
+    try:
+        result = import_postings(singular, path)
+    except ImportFailed as exc:
+        raise click.ClickException(f"{path.name}: nothing was imported.\n" + "\n".join(exc.problems)) from exc
+    click.echo(f"{path.name}: {len(result.created)} {kind} created, {len(result.updated)} updated")
+    model = Demand if singular == "demand" else Offering
+    refs = result.created + result.updated
+    postings = db.session.scalars(sa.select(model).where(model.ref.in_(refs)).order_by(model.id)).all()
+    index_postings(postings, progress=lambda m: click.echo(f"  {m}"))
+    if not no_propose:
+        created = propose_all(progress=lambda m: click.echo(f"  {m}"))
+        click.echo(f"{created} new proposals")
+
+
+def _demand_key(demand: Demand) -> str:
+    return demand.ref or f"demand-{demand.id}"
+
+
+@click.command("match")
+@click.option("--all", "all_demands", is_flag=True, help="Rank offerings for every published demand.")
+@click.option("--demand", "demand_ref", help="Rank offerings for the demand with this ref.")
+@click.option("--top", "top_k", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
+@with_appcontext
+def match_command(all_demands: bool, demand_ref: str | None, top_k: int, fmt: str) -> None:
+    """Print the best offerings for published demands, with scores and reasons."""
+    from .matching.service import explain_pair, top_offerings
+
+    if all_demands == bool(demand_ref):
+        raise click.UsageError("Give either --all or --demand REF.")
+    query = sa.select(Demand).where(Demand.status == PostingStatus.PUBLISHED).order_by(Demand.id)
+    if demand_ref:
+        query = sa.select(Demand).where(Demand.ref == demand_ref)
+    demands = db.session.scalars(query).all()
+    if demand_ref and not demands:
+        raise click.ClickException(f"No demand with ref {demand_ref!r}.")
+    if demand_ref and demands[0].status is not PostingStatus.PUBLISHED:
+        raise click.ClickException(f"Demand {demand_ref!r} is {demands[0].status.value}, not published.")
+    output = {}
+    for demand in demands:
+        ranked = []
+        for cand in top_offerings(demand, top_k):
+            offering = db.session.get(Offering, cand.id)
+            ranked.append({"offering_ref": offering.ref or f"offering-{offering.id}", "score": round(cand.score, 4),
+                           "reasons": [r["text"] for r in explain_pair(demand, offering, cand)]})
+        output[_demand_key(demand)] = ranked
+    if fmt == "json":
+        click.echo(json.dumps(output, ensure_ascii=False, indent=2))
+        return
+    for key, ranked in output.items():
+        click.echo(key)
+        for item in ranked:
+            click.echo(f"  {item['score']:.3f}  {item['offering_ref']}  " + " | ".join(item["reasons"][:2]))
+
+
+@click.group("index")
+def index_group() -> None:
+    """Inspect or rebuild the search indexes."""
+
+
+@index_group.command("status")
+@with_appcontext
+def index_status() -> None:
+    """Show what the index holds and what the database has to index."""
+    from .matching.engine import get_engine
+
+    engine = get_engine(current_app._get_current_object())
+    engine.sync()
+    status = engine.status()
+    for label, model in (("demands", Demand), ("offerings", Offering)):
+        published = db.session.scalar(sa.select(sa.func.count(model.id)).where(model.status == PostingStatus.PUBLISHED))
+        stale = db.session.scalar(sa.select(sa.func.count(model.id)).where(
+            model.status == PostingStatus.PUBLISHED,
+            sa.or_(model.embedding_model.is_(None), model.embedding_model != engine.fingerprint)))
+        click.echo(f"{label}: {status[label]} indexed, {published} published, {stale} need embedding")
+    click.echo(f"model: {status['fingerprint']}")
+    click.echo(f"watermark: {status['watermark']}  snapshot: {status['snapshot']}"
+               f"{' (loaded at start)' if engine.loaded_from_snapshot else ''}")
+
+
+@index_group.command("rebuild")
+@with_appcontext
+def index_rebuild() -> None:
+    """Embed what the current model has not, rebuild the indexes and write a fresh snapshot."""
+    from .matching.engine import get_engine
+
+    engine = get_engine(current_app._get_current_object())
+    result = engine.rebuild(progress=click.echo)
+    click.echo(f"rebuilt: {result['demands']} demands, {result['offerings']} offerings indexed; "
+               f"{result['embedded']} embedded with {result['fingerprint']}")
+
+
+@click.command("eval")
+@click.option("--set", "set_names", multiple=True,
+              help="A shipped set name (bilingual, paraphrase_zh) or a folder in the import format. Default: all shipped.")
+@click.option("--model", "models", multiple=True,
+              help="Encoder to evaluate (repeatable). Default: use-multilingual-v3 and the configured model.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
+@with_appcontext
+def eval_command(set_names: tuple[str, ...], models: tuple[str, ...], fmt: str) -> None:
+    """Print nDCG@10, recall@5 and MRR per language pair for dense, lexical and full ranking."""
+    from .matching.encoders import USE_NAME, load_encoder
+    from .matching.evaluation import builtin_sets, evaluate, format_table, load_set
+    from .matching.ranking import RankingWeights
+
+    shipped = builtin_sets()
+    folders = [shipped.get(name) or Path(name) for name in set_names] or list(shipped.values())
+    for folder in folders:
+        if not (folder / "qrels.tsv").exists():
+            raise click.ClickException(f"{folder}: not an evaluation set (needs demands.csv, offerings.csv, qrels.tsv)")
+    configured = current_app.config.get("MATCHMAKER_EMBEDDING_MODEL") or USE_NAME
+    names = list(dict.fromkeys(models or (USE_NAME, configured)))
+    weights = RankingWeights.from_config(current_app.config)
+    report = {}
+    for name in names:
+        try:
+            encoder = load_encoder(name)
+        except Exception as exc:  # a model that is not installed here is reported, not fatal
+            click.echo(f"skipping encoder {name}: {exc}", err=True)
+            continue
+        for folder in folders:
+            evalset = load_set(folder)
+            click.echo(f"evaluating {name} on {folder.name}: {len(evalset.demands)} demands, "
+                       f"{len(evalset.offerings)} offerings", err=True)
+            results = evaluate(evalset, encoder, weights, progress=lambda m: click.echo(f"  {m}", err=True))
+            report.setdefault(name, {})[folder.name] = results
+            if fmt == "text":
+                click.echo(format_table(name, folder.name, results) + "\n")
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2))

@@ -1,0 +1,1 @@
+"""The matching engine: text pipeline, encoders, indexes, ranking and proposals."""

@@ -1,0 +1,219 @@
+"""Each process's matching engine: faiss and BM25 indexes kept in step with the database.
+
+The database is the source of truth. Every change to a posting appends an IndexChange row in the
+transaction that stores its embedding; each process replays the rows past its watermark before it
+searches, so several web workers and a CLI import see the same postings without a restart. A
+snapshot in the data directory makes start-up fast; it is rebuilt when missing, corrupt, or made
+with another model.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Demand, IndexChange, Offering, PostingStatus
+from .encoders import Encoder, encoder_from_config
+from .retrieval import PostingCorpus
+from .tagging import warm_up
+from .text import posting_text, tokenize
+from .vector_index import SnapshotError, VectorIndex
+
+log = logging.getLogger(__name__)
+MODELS = {"demand": Demand, "offering": Offering}
+LOOKBACK = 500  # re-read this many change ids behind the watermark: concurrent commits may land out of order
+SNAPSHOT_INTERVAL = 300  # seconds between snapshots written by a long-running process
+
+
+class MatchingEngine:
+    """The indexes of one process, for one embedding model."""
+
+    def __init__(self, encoder: Encoder, data_dir: Path):
+        self.encoder = encoder
+        self.snapshot_dir = Path(data_dir) / "index"
+        self.corpora = {kind: PostingCorpus(kind, encoder.dimension) for kind in MODELS}
+        self.watermark = 0
+        self._applied: set[int] = set()
+        self._lock = threading.RLock()
+        self._last_snapshot = time.monotonic()
+        self.loaded_from_snapshot = False
+        warm_up()
+
+    @property
+    def fingerprint(self) -> str:
+        return self.encoder.fingerprint
+
+    # -- keeping in step -------------------------------------------------
+    def start(self) -> None:
+        """Load the snapshot if it is usable, else rebuild from the database; then catch up."""
+        with self._lock:
+            try:
+                self._load_snapshot()
+                self.loaded_from_snapshot = True
+            except SnapshotError as exc:
+                log.info("index snapshot not used (%s); rebuilding from the database", exc)
+                self.rebuild(save=False)
+                self._maybe_snapshot(force=True)
+            self.sync()
+
+    def sync(self) -> int:
+        """Apply the changes committed since the watermark; return how many postings changed."""
+        with self._lock:
+            rows = db.session.execute(
+                sa.select(IndexChange.id, IndexChange.posting_kind, IndexChange.posting_id)
+                .where(IndexChange.id > self.watermark - LOOKBACK).order_by(IndexChange.id)).all()
+            fresh = [r for r in rows if r.id not in self._applied]
+            if not fresh:
+                return 0
+            targets: dict[str, set[int]] = {}
+            for row in fresh:
+                targets.setdefault(row.posting_kind, set()).add(row.posting_id)
+            for kind, ids in targets.items():
+                self._refresh(kind, ids)
+            self._applied.update(r.id for r in fresh)
+            self.watermark = max(self.watermark, max(r.id for r in fresh))
+            self._applied = {i for i in self._applied if i > self.watermark - LOOKBACK}
+            self._maybe_snapshot()
+            return sum(len(ids) for ids in targets.values())
+
+    def _refresh(self, kind: str, ids: set[int]) -> None:
+        """Re-read postings and index the published ones embedded with this model; drop the rest."""
+        model = MODELS[kind]
+        found = {p.id: p for p in db.session.scalars(sa.select(model).where(model.id.in_(ids)))}
+        corpus = self.corpora[kind]
+        for posting_id in ids:
+            posting = found.get(posting_id)
+            if posting is not None and self._indexable(posting):
+                corpus.upsert(posting.id, self.vector_of(posting), tokenize(posting_text(posting.title, posting.description)))
+            else:
+                corpus.remove(posting_id)
+
+    def _indexable(self, posting) -> bool:
+        return posting.status is PostingStatus.PUBLISHED and posting.embedding is not None \
+            and posting.embedding_model == self.fingerprint
+
+    def vector_of(self, posting) -> np.ndarray:
+        """Return a posting's stored embedding."""
+        return np.frombuffer(posting.embedding, dtype=np.float32).copy()
+
+    def rebuild(self, save: bool = True, progress=None) -> dict:
+        """Embed what this model has not embedded yet, and index every published posting afresh."""
+        with self._lock:
+            embedded = embed_missing(self.encoder, progress)
+            self.corpora = {kind: PostingCorpus(kind, self.encoder.dimension) for kind in MODELS}
+            self.watermark = db.session.scalar(sa.select(sa.func.max(IndexChange.id))) or 0
+            self._applied = set()
+            for kind, model in MODELS.items():
+                ids = db.session.scalars(sa.select(model.id).where(model.status == PostingStatus.PUBLISHED)).all()
+                self._refresh(kind, set(ids))
+                if progress:
+                    progress(f"indexed {len(self.corpora[kind])} published {kind}s")
+            if save:
+                self.save_snapshot()
+            return {"embedded": embedded, **self.status()}
+
+    # -- snapshots --------------------------------------------------------
+    def _path(self, kind: str) -> Path:
+        return self.snapshot_dir / f"{kind}.npz"
+
+    def save_snapshot(self) -> None:
+        """Write both indexes and the watermark atomically, one file per kind."""
+        with self._lock:
+            for kind, corpus in self.corpora.items():
+                corpus.vectors.save(self._path(kind), {"fingerprint": self.fingerprint, "watermark": self.watermark,
+                                                       "tokens": {str(k): v for k, v in corpus.tokens.items()}})
+            self._last_snapshot = time.monotonic()
+
+    def _load_snapshot(self) -> None:
+        """Read both indexes from the data directory, or raise SnapshotError."""
+        watermarks = []
+        corpora = {}
+        for kind in MODELS:
+            vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint)
+            corpus = PostingCorpus(kind, vectors.dimension)
+            corpus.vectors = vectors
+            tokens = {int(k): v for k, v in meta.get("tokens", {}).items()}
+            if set(tokens) != vectors.ids():
+                raise SnapshotError(f"snapshot {self._path(kind)} is inconsistent")
+            for posting_id, words in tokens.items():
+                corpus.lexical.add(posting_id, words)
+            corpus.tokens = tokens
+            corpora[kind] = corpus
+            watermarks.append(int(meta.get("watermark", 0)))
+        latest = db.session.scalar(sa.select(sa.func.max(IndexChange.id))) or 0
+        if min(watermarks) > latest:
+            raise SnapshotError("snapshot is ahead of the database's change log: it belongs to another database")
+        self.corpora, self.watermark = corpora, min(watermarks)
+
+    def _maybe_snapshot(self, force: bool = False) -> None:
+        """Write a snapshot if it is due; never let a failed write break matching."""
+        if force or time.monotonic() - self._last_snapshot > SNAPSHOT_INTERVAL:
+            try:
+                self.save_snapshot()
+            except OSError as exc:  # a read-only data dir must not break matching
+                log.warning("could not write the index snapshot: %s", exc)
+
+    def status(self) -> dict:
+        """Return what the index holds, for `matchmaker index status`."""
+        return {"fingerprint": self.fingerprint, "watermark": self.watermark,
+                "demands": len(self.corpora["demand"]), "offerings": len(self.corpora["offering"]),
+                "snapshot": str(self.snapshot_dir)}
+
+
+def embed_missing(encoder: Encoder, progress=None, batch_size: int = 64) -> int:
+    """Embed every published posting that lacks an embedding from this encoder; return how many."""
+    total = 0
+    for kind, model in MODELS.items():
+        stale = db.session.scalars(sa.select(model).where(
+            model.status == PostingStatus.PUBLISHED,
+            sa.or_(model.embedding.is_(None), model.embedding_model.is_(None),
+                   model.embedding_model != encoder.fingerprint)).order_by(model.id)).all()
+        for start in range(0, len(stale), batch_size):
+            batch = stale[start:start + batch_size]
+            vectors = encoder.encode([posting_text(p.title, p.description) for p in batch], kind="document")
+            for posting, vector in zip(batch, vectors):
+                posting.embedding, posting.embedding_model = vector.astype(np.float32).tobytes(), encoder.fingerprint
+                db.session.add(IndexChange(posting_kind=kind, posting_id=posting.id))
+            db.session.commit()
+            total += len(batch)
+            if progress:
+                progress(f"embedded {min(start + batch_size, len(stale))}/{len(stale)} {kind}s")
+    return total
+
+
+def _log_deletion(mapper, connection, posting) -> None:
+    """Record a deleted posting in the change log, in the same transaction, so every index drops it."""
+    connection.execute(sa.insert(IndexChange).values(posting_kind=posting.kind, posting_id=posting.id,
+                                                     created_at=sa.func.now()))
+
+
+for _model in MODELS.values():
+    sa.event.listen(_model, "after_delete", _log_deletion)
+
+
+_engines: dict[tuple, MatchingEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(app) -> MatchingEngine:
+    """Return this process's engine for the app's model and data directory, started on first use."""
+    encoder = encoder_from_config(app.config)
+    key = (encoder.fingerprint, app.config["DATA_DIR"], app.config["SQLALCHEMY_DATABASE_URI"])
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]))
+            engine.start()
+            _engines[key] = engine
+    return engine
+
+
+def forget_engines() -> None:
+    """Drop every process-wide engine (tests use this to simulate a fresh process)."""
+    with _engines_lock:
+        _engines.clear()

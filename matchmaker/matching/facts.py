@@ -1,0 +1,80 @@
+"""Plain records of what ranking needs to know about a posting, from the database or from a file."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Cities of the Greater Bay Area and the rest of Guangdong, as people write them.
+GUANGDONG_CITIES = {
+    "广州", "深圳", "佛山", "东莞", "中山", "珠海", "江门", "肇庆", "惠州", "汕头", "汕尾", "潮州", "揭阳", "湛江",
+    "茂名", "阳江", "云浮", "韶关", "清远", "梅州", "河源", "顺德", "南海",
+    "guangzhou", "shenzhen", "foshan", "dongguan", "zhongshan", "zhuhai", "jiangmen", "zhaoqing", "huizhou",
+    "shantou", "shanwei", "chaozhou", "jieyang", "zhanjiang", "maoming", "yangjiang", "yunfu", "shaoguan",
+    "qingyuan", "meizhou", "heyuan", "shunde", "nanhai",
+}
+HONG_KONG = {"香港", "hong kong", "hk", "kowloon", "九龙", "新界", "new territories", "sha tin", "沙田", "观塘", "kwun tong"}
+MACAU = {"澳门", "macau", "macao"}
+GBA_ALIASES = {"greater bay area", "gba", "大湾区", "粤港澳大湾区", "粤港澳"}
+GUANGDONG_ALIASES = {"guangdong", "广东", "广东省"}
+NATIONWIDE = {"nationwide", "全国", "china", "中国", "mainland china", "全球", "global", "worldwide"}
+
+
+@dataclass
+class PostingFacts:
+    """One posting's facets, in the form ranking compares them."""
+
+    id: int
+    kind: str
+    ref: str = ""
+    title: str = ""
+    text: str = ""
+    language: str = "en"
+    organization_id: int | None = None
+    scenarios: list[str] = field(default_factory=list)
+    industries: list[str] = field(default_factory=list)
+    city: str = ""
+    regions: list[str] = field(default_factory=list)
+    money_min: int | None = None
+    money_max: int | None = None
+    deployments: list[str] = field(default_factory=list)
+    vouchers: list[str] = field(default_factory=list)
+    capacity_left: int | None = None
+
+
+def _clean(place: str) -> str:
+    """Return a place name normalised for comparison."""
+    from .text import normalize
+
+    return normalize(place).strip().removesuffix("市").removesuffix(" city")
+
+
+def region_of(place: str) -> set[str]:
+    """Return the areas a place lies in: its own name and any of guangdong, hong kong, macau, gba."""
+    place = _clean(place)
+    areas = {place}
+    if place in GUANGDONG_ALIASES or any(city in place for city in GUANGDONG_CITIES):
+        areas |= {"guangdong", "gba"}
+    if place in HONG_KONG:
+        areas |= {"hong kong", "gba"}
+    if place in MACAU:
+        areas |= {"macau", "gba"}
+    return areas
+
+
+def _covers(region: str, place_areas: set[str], place: str) -> bool:
+    """Return whether one region served covers a place."""
+    region = _clean(region)
+    if region in NATIONWIDE:
+        return True
+    for aliases, area in ((GBA_ALIASES, "gba"), (GUANGDONG_ALIASES, "guangdong"), (HONG_KONG, "hong kong"),
+                          (MACAU, "macau")):
+        if region in aliases:
+            return area in place_areas
+    return bool(region) and (region in place or place in region)
+
+
+def serves(regions: list[str], city: str) -> bool | None:
+    """Return whether the regions served cover a city; None when either side is unknown."""
+    if not regions or not city:
+        return None
+    place_areas = region_of(city)
+    return any(_covers(region, place_areas, _clean(city)) for region in regions)

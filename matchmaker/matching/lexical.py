@@ -1,0 +1,68 @@
+"""BM25 over normalised, segmented text (bm25s), rebuilt lazily after changes."""
+from __future__ import annotations
+
+import threading
+
+import bm25s
+import numpy as np
+
+
+class LexicalIndex:
+    """Keyword relevance of postings to a query, keyed by database id."""
+
+    def __init__(self):
+        self._tokens: dict[int, list[str]] = {}
+        self._ids: list[int] = []
+        self._bm25: bm25s.BM25 | None = None
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def add(self, doc_id: int, tokens: list[str]) -> None:
+        """Insert or replace a posting's tokens."""
+        with self._lock:
+            self._tokens[doc_id] = list(tokens)
+            self._bm25 = None
+
+    def remove(self, doc_id: int) -> None:
+        """Drop a posting if present."""
+        with self._lock:
+            if self._tokens.pop(doc_id, None) is not None:
+                self._bm25 = None
+
+    def _built(self) -> tuple[bm25s.BM25 | None, list[int]]:
+        """Return an up-to-date BM25 model and the ids in its row order."""
+        with self._lock:
+            if self._bm25 is None and self._tokens:
+                self._ids = list(self._tokens)
+                model = bm25s.BM25()
+                model.index([self._tokens[i] or [""] for i in self._ids], show_progress=False)
+                self._bm25 = model
+            return self._bm25, self._ids
+
+    def scores(self, query_tokens: list[str]) -> dict[int, float]:
+        """Return the BM25 score of every posting with a non-zero score."""
+        model, ids = self._built()
+        if model is None or not query_tokens:
+            return {}
+        known = [t for t in query_tokens if t in model.vocab_dict]
+        if not known:
+            return {}
+        raw = model.get_scores(known)
+        hits = np.nonzero(raw > 0)[0]
+        return {ids[i]: float(raw[i]) for i in hits}
+
+    def matched_terms(self, query_tokens: list[str], doc_id: int) -> list[str]:
+        """Return the query's terms that also occur in a posting, rarest first."""
+        doc = set(self._tokens.get(doc_id, ()))
+        shared = list(dict.fromkeys(t for t in query_tokens if t in doc))
+        model, _ = self._built()
+        if model is None:
+            return shared
+        return sorted(shared, key=lambda t: -self._idf(model, t))
+
+    @staticmethod
+    def _idf(model: bm25s.BM25, term: str) -> float:
+        """Return how rare a term is, for ordering explanations."""
+        return float(model.get_scores([term]).max()) if term in model.vocab_dict else 0.0

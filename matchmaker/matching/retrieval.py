@@ -1,0 +1,63 @@
+"""In-memory retrieval over one kind of posting: dense and lexical candidates, then fusion."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .facts import PostingFacts
+from .lexical import LexicalIndex
+from .ranking import Candidate, RankingWeights, fuse
+from .vector_index import VectorIndex
+
+CANDIDATE_POOL = 200  # dense and lexical each nominate this many before fusion
+
+
+class PostingCorpus:
+    """The vectors and tokens of every indexed posting of one kind."""
+
+    def __init__(self, kind: str, dimension: int):
+        self.kind = kind
+        self.vectors = VectorIndex(dimension)
+        self.lexical = LexicalIndex()
+        self.tokens: dict[int, list[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def upsert(self, posting_id: int, vector: np.ndarray, tokens: list[str]) -> None:
+        """Index or re-index one posting."""
+        self.vectors.add([posting_id], vector.reshape(1, -1))
+        self.lexical.add(posting_id, tokens)
+        self.tokens[posting_id] = list(tokens)
+
+    def remove(self, posting_id: int) -> None:
+        """Take one posting out of the index."""
+        self.vectors.remove([posting_id])
+        self.lexical.remove(posting_id)
+        self.tokens.pop(posting_id, None)
+
+    def signals(self, vector: np.ndarray, tokens: list[str], pool: int = CANDIDATE_POOL):
+        """Return dense and lexical scores for the union of both signals' best candidates."""
+        dense = dict(self.vectors.search(vector.reshape(1, -1), pool)[0])
+        lexical = self.lexical.scores(tokens)
+        lexical = dict(sorted(lexical.items(), key=lambda kv: -kv[1])[:pool])
+        missing = [i for i in lexical if i not in dense]
+        if missing:
+            dense.update(zip(missing, (self.vectors.vectors(missing) @ vector.reshape(-1)).tolist()))
+        return dense, lexical
+
+
+FactsLookup = Callable[[list[int]], dict[int, PostingFacts]]
+PenaltyLookup = Callable[[list[int]], dict[int, float]]
+
+
+def rank(query: PostingFacts, vector: np.ndarray, tokens: list[str], corpus: PostingCorpus, facts_for: FactsLookup,
+         weights: RankingWeights, penalties_for: PenaltyLookup | None = None,
+         exclude: set[int] = frozenset()) -> list[Candidate]:
+    """Return the corpus's postings ranked for the query posting, best first."""
+    dense, lexical = corpus.signals(vector, tokens)
+    facts = facts_for([i for i in dense if i not in exclude])
+    candidates = [facts[i] for i in dense if i in facts]
+    penalties = penalties_for([c.id for c in candidates]) if penalties_for else None
+    return fuse(query, candidates, dense, lexical, weights, penalties)

@@ -1,0 +1,235 @@
+"""The matching engine's database-facing API: index postings, propose matches, search."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+from flask import current_app
+
+from ..extensions import db
+from ..models import Demand, IndexChange, Match, MatchStatus, Offering, PostingStatus
+from .engine import get_engine
+from .explain import explain
+from .facts import PostingFacts
+from .ranking import Candidate, RankingWeights
+from .retrieval import rank
+from .tagging import tag_industries, tag_scenarios
+from .text import detect_language, posting_text, tokenize
+
+log = logging.getLogger(__name__)
+BUSY_STATES = (MatchStatus.INTRODUCED, MatchStatus.CONNECTED, MatchStatus.PILOT_STARTED)
+REVERSE_POOL = 30  # demands considered when asking where a new offering ranks
+
+
+# -- facts ------------------------------------------------------------------
+def demand_facts(demand: Demand) -> PostingFacts:
+    """Return the facts ranking compares for a demand."""
+    return PostingFacts(
+        id=demand.id, kind="demand", ref=demand.ref or "", title=demand.title,
+        text=posting_text(demand.title, demand.description), language=demand.language or "en",
+        organization_id=demand.organization_id, scenarios=demand.all_scenarios, industries=demand.industries,
+        city=demand.city or "", money_min=demand.budget_min, money_max=demand.budget_max,
+        deployments=[demand.deployment] if demand.deployment else [], vouchers=list(demand.vouchers or []))
+
+
+def offering_facts(offering: Offering, capacity_left: int | None = None) -> PostingFacts:
+    """Return the facts ranking compares for an offering."""
+    return PostingFacts(
+        id=offering.id, kind="offering", ref=offering.ref or "", title=offering.title,
+        text=posting_text(offering.title, offering.description), language=offering.language or "en",
+        organization_id=offering.organization_id, scenarios=offering.all_scenarios, industries=offering.industries,
+        regions=list(offering.regions or []), money_min=offering.price_min, money_max=offering.price_max,
+        deployments=list(offering.deployment_modes or []), capacity_left=capacity_left)
+
+
+def capacity_left(offering_ids: list[int]) -> dict[int, int]:
+    """Return each offering's capacity minus its engagements under way."""
+    busy = dict(db.session.execute(
+        sa.select(Match.offering_id, sa.func.count(Match.id))
+        .where(Match.offering_id.in_(offering_ids), Match.status.in_(BUSY_STATES)).group_by(Match.offering_id)).all())
+    capacities = dict(db.session.execute(sa.select(Offering.id, Offering.capacity).where(Offering.id.in_(offering_ids))).all())
+    return {i: max(0, (capacities.get(i) or 0) - busy.get(i, 0)) for i in capacities}
+
+
+def _offerings_facts(ids: list[int]) -> dict[int, PostingFacts]:
+    left = capacity_left(ids)
+    rows = db.session.scalars(sa.select(Offering).where(Offering.id.in_(ids))).all()
+    return {o.id: offering_facts(o, left.get(o.id)) for o in rows}
+
+
+def _demands_facts(ids: list[int]) -> dict[int, PostingFacts]:
+    rows = db.session.scalars(sa.select(Demand).where(Demand.id.in_(ids))).all()
+    return {d.id: demand_facts(d) for d in rows}
+
+
+def _penalties(scenarios: list[str]):
+    """Return a lookup of decline penalties for offerings on these scenarios."""
+    from .feedback import decline_penalties
+
+    return lambda ids: decline_penalties(ids, scenarios) if scenarios else {}
+
+
+def weights() -> RankingWeights:
+    """Return the configured ranking weights."""
+    return RankingWeights.from_config(current_app.config)
+
+
+# -- indexing ---------------------------------------------------------------
+def index_postings(postings: list, progress=None, batch_size: int = 64) -> None:
+    """Tag, embed and log changed postings so every process re-indexes them."""
+    engine = get_engine(current_app._get_current_object())
+    for start in range(0, len(postings), batch_size):
+        batch = postings[start:start + batch_size]
+        texts = [posting_text(p.title, p.description) for p in batch]
+        published = [i for i, p in enumerate(batch) if p.status is PostingStatus.PUBLISHED]
+        # Re-embed every published posting: its text may have changed since the last embedding.
+        vectors = engine.encoder.encode([texts[i] for i in published], kind="document")
+        for i, vector in zip(published, vectors):
+            batch[i].embedding, batch[i].embedding_model = vector.astype(np.float32).tobytes(), engine.fingerprint
+        for posting, text in zip(batch, texts):
+            posting.language = posting.language or detect_language(text)
+            posting.auto_scenarios, posting.auto_industries = tag_scenarios(text), tag_industries(text)
+            db.session.add(IndexChange(posting_kind=posting.kind, posting_id=posting.id))
+        db.session.commit()
+        if progress:
+            progress(f"indexed {min(start + batch_size, len(postings))}/{len(postings)}")
+    engine.sync()
+
+
+def index_posting(posting) -> None:
+    """Tag, embed and log one changed posting."""
+    index_postings([posting])
+
+
+def propose_all(progress=None) -> int:
+    """Propose the top offerings for every published demand; return how many proposals are new."""
+    demands = db.session.scalars(sa.select(Demand).where(Demand.status == PostingStatus.PUBLISHED)
+                                 .order_by(Demand.id)).all()
+    created = 0
+    for number, demand in enumerate(demands, 1):
+        created += len(propose_for_demand(demand))
+        if progress and (number % 20 == 0 or number == len(demands)):
+            progress(f"matched {number}/{len(demands)} demands, {created} new proposals")
+    return created
+
+
+def on_posting_saved(sender, posting, **_) -> None:
+    """Re-index a saved posting and propose matches for it when it is published."""
+    index_posting(posting)
+    if posting.status is PostingStatus.PUBLISHED:
+        if posting.kind == "demand":
+            propose_for_demand(posting)
+        else:
+            propose_for_offering(posting)
+
+
+# -- ranking ----------------------------------------------------------------
+def _query_vector(engine, posting) -> np.ndarray:
+    """Return the vector to search with: the stored one unless the model wants a query prompt."""
+    config = current_app.config
+    if posting.embedding is not None and posting.embedding_model == engine.fingerprint and \
+            config.get("MATCHMAKER_QUERY_PROMPT", "") == config.get("MATCHMAKER_DOCUMENT_PROMPT", ""):
+        return engine.vector_of(posting)
+    return engine.encoder.encode([posting_text(posting.title, posting.description)], kind="query")[0]
+
+
+def rank_offerings(demand: Demand, exclude: set[int] = frozenset()) -> list[Candidate]:
+    """Return published offerings ranked for a demand, best first."""
+    engine = get_engine(current_app._get_current_object())
+    engine.sync()
+    facts = demand_facts(demand)
+    return rank(facts, _query_vector(engine, demand), tokenize(facts.text), engine.corpora["offering"],
+                _offerings_facts, weights(), _penalties(facts.scenarios), exclude)
+
+
+def _excluded_offerings(demand: Demand) -> set[int]:
+    """Return offerings never to propose for a demand: declined or rejected pairs."""
+    return set(db.session.scalars(sa.select(Match.offering_id).where(
+        Match.demand_id == demand.id, Match.status.in_((MatchStatus.DECLINED, MatchStatus.REJECTED)))))
+
+
+def top_offerings(demand: Demand, k: int | None = None) -> list[Candidate]:
+    """Return the demand's top-k offerings, leaving out pairs people already turned down."""
+    k = k or current_app.config["MATCHMAKER_TOP_K"]
+    return rank_offerings(demand, _excluded_offerings(demand))[:k]
+
+
+def propose_for_demand(demand: Demand, k: int | None = None) -> list[Match]:
+    """Store the demand's top-k offerings as proposals; return the new ones."""
+    created = [_propose(demand, c) for c in top_offerings(demand, k)]
+    db.session.commit()
+    return [m for m in created if m is not None]
+
+
+def propose_for_offering(offering: Offering, k: int | None = None) -> list[Match]:
+    """Propose an offering to the published demands where it now ranks in the top k."""
+    engine = get_engine(current_app._get_current_object())
+    engine.sync()
+    facts = offering_facts(offering)
+    nearby = rank(facts, _query_vector(engine, offering), tokenize(facts.text), engine.corpora["demand"],
+                  _demands_facts, weights().only("dense", "lexical", "scenario"))[:REVERSE_POOL]
+    created = []
+    for cand in nearby:
+        demand = db.session.get(Demand, cand.id)
+        for top in top_offerings(demand, k):
+            if top.id == offering.id:
+                created.append(_propose(demand, top))
+    db.session.commit()
+    return [m for m in created if m is not None]
+
+
+def _propose(demand: Demand, cand: Candidate) -> Match | None:
+    """Add a proposal row for a pair unless one exists; refresh a still-proposed row's score."""
+    existing = db.session.scalar(sa.select(Match).where(Match.demand_id == demand.id, Match.offering_id == cand.id))
+    offering = db.session.get(Offering, cand.id)
+    if offering is None or offering.organization_id == demand.organization_id:
+        return None
+    reasons = explain_pair(demand, offering, cand)
+    if existing is not None:
+        if existing.status is MatchStatus.PROPOSED and existing.source == "engine":
+            existing.score, existing.breakdown, existing.reasons = cand.score, cand.breakdown, reasons
+        return None
+    match = Match(demand_id=demand.id, offering_id=offering.id, score=cand.score, breakdown=cand.breakdown,
+                  reasons=reasons, source="engine", status=MatchStatus.PROPOSED)
+    db.session.add(match)
+    return match
+
+
+def explain_pair(demand: Demand, offering: Offering, cand: Candidate) -> list[dict]:
+    """Return the reasons for a ranked pair."""
+    engine = get_engine(current_app._get_current_object())
+    d_facts = demand_facts(demand)
+    o_facts = offering_facts(offering, capacity_left([offering.id]).get(offering.id))
+    terms = engine.corpora["offering"].lexical.matched_terms(tokenize(d_facts.text), offering.id)
+    return explain(d_facts, o_facts, cand.breakdown, terms)
+
+
+# -- search -----------------------------------------------------------------
+@dataclass
+class SearchHit:
+    """One posting found by free-text search."""
+
+    kind: str
+    posting: Demand | Offering
+    score: float
+
+
+def search(query: str, kinds: tuple[str, ...] = ("demand", "offering"), limit: int = 20) -> list[SearchHit]:
+    """Return published postings that best fit a free-text query in any language."""
+    engine = get_engine(current_app._get_current_object())
+    engine.sync()
+    vector = engine.encoder.encode([query], kind="query")[0]
+    tokens = tokenize(query)
+    hits = []
+    for kind in kinds:
+        facts = PostingFacts(id=0, kind="offering" if kind == "demand" else "demand", text=query,
+                             language=detect_language(query), scenarios=tag_scenarios(query))
+        lookup = _demands_facts if kind == "demand" else _offerings_facts
+        model = Demand if kind == "demand" else Offering
+        for cand in rank(facts, vector, tokens, engine.corpora[kind], lookup,
+                         weights().only("dense", "lexical", "scenario"))[:limit]:
+            hits.append(SearchHit(kind, db.session.get(model, cand.id), cand.score))
+    hits.sort(key=lambda h: -h.score)
+    return hits[:limit]

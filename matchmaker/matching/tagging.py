@@ -1,0 +1,57 @@
+"""Tag postings with scenario categories and industries from multilingual synonyms."""
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from .. import taxonomy
+from .text import add_domain_words, normalize
+
+
+@cache
+def _patterns(kind: str) -> dict[str, list[re.Pattern]]:
+    """Compile each term's labels and synonyms, in all three languages, into one script."""
+    terms = taxonomy.scenarios() if kind == "scenario" else taxonomy.industries()
+    compiled = {}
+    for key, term in terms.items():
+        words = {normalize(w) for w in [*term.labels.values(), *(s for v in term.synonyms.values() for s in v)]}
+        add_domain_words(words)
+        compiled[key] = [_pattern(w) for w in sorted(words) if w]
+    return compiled
+
+
+def _pattern(word: str) -> re.Pattern:
+    """Match Chinese words anywhere, and Latin words only at word boundaries."""
+    if re.search(r"[a-z0-9]", word) and not re.search(r"[\u3400-\u9fff]", word):
+        return re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?:s|es)?(?![a-z0-9])")
+    return re.compile(re.escape(word))
+
+
+def _tag(kind: str, text: str, minimum_hits: int = 1) -> list[str]:
+    """Return the keys whose words occur in the text, most hits first."""
+    norm = normalize(text)
+    hits = {key: sum(1 for p in patterns if p.search(norm)) for key, patterns in _patterns(kind).items()}
+    ranked = sorted((k for k, n in hits.items() if n >= minimum_hits), key=lambda k: -hits[k])
+    return ranked
+
+
+def tag_scenarios(text: str) -> list[str]:
+    """Return the scenario keys the text speaks of."""
+    return _tag("scenario", text)
+
+
+def tag_industries(text: str) -> list[str]:
+    """Return the industry division codes the text speaks of."""
+    return _tag("industry", text)
+
+
+def scenario_words_in(text: str, key: str) -> list[str]:
+    """Return which of a scenario's words occur in the text, for explanations."""
+    norm = normalize(text)
+    return [p.pattern for p in _patterns("scenario").get(key, []) if p.search(norm)]
+
+
+def warm_up() -> None:
+    """Compile the patterns and teach the segmenter the domain words."""
+    _patterns("scenario")
+    _patterns("industry")

@@ -1,0 +1,1 @@
+"""Free-text semantic search over published postings."""

@@ -1,0 +1,147 @@
+"""The vector index, and the engine's consistency with the database across processes and models."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from matchmaker.extensions import db
+from matchmaker.matching import encoders
+from matchmaker.matching.engine import forget_engines, get_engine
+from matchmaker.matching.vector_index import SnapshotError, VectorIndex
+from matchmaker.models import Demand, Offering, PostingStatus
+from matchmaker.signals import posting_saved
+
+from .matching_helpers import HashingEncoder, publish
+
+
+def _unit(rows):
+    vectors = np.asarray(rows, dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_vector_index_add_search_remove():
+    index = VectorIndex(3)
+    index.add([10, 20, 30], _unit([[1, 0, 0], [0, 1, 0], [1, 1, 0]]))
+    hits = index.search(_unit([[1, 0.1, 0]]), 2)[0]
+    assert [i for i, _ in hits] == [10, 30]
+    index.remove([10])
+    assert [i for i, _ in index.search(_unit([[1, 0.1, 0]]), 1)[0]] == [30]
+    index.add([30], _unit([[0, 0, 1]]))  # re-adding replaces
+    assert len(index) == 2 and index.search(_unit([[0, 0, 1]]), 1)[0][0][0] == 30
+
+
+def test_snapshot_round_trip_and_refusals(tmp_path):
+    index = VectorIndex(3)
+    index.add([1, 2], _unit([[1, 0, 0], [0, 1, 0]]))
+    path = tmp_path / "offering.npz"
+    index.save(path, {"fingerprint": "model-a", "watermark": 7})
+    loaded, meta = VectorIndex.load(path, "model-a")
+    assert loaded.ids() == {1, 2} and meta["watermark"] == 7
+    with pytest.raises(SnapshotError, match="model-a"):
+        VectorIndex.load(path, "model-b")
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(SnapshotError, match="corrupt"):
+        VectorIndex.load(path, "model-a")
+    with pytest.raises(SnapshotError):
+        VectorIndex.load(tmp_path / "missing.npz", "model-a")
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def _indexed(app, kind):
+    with app.app_context():
+        engine = get_engine(app)
+        engine.sync()
+        return set(engine.corpora[kind].tokens)
+
+
+def test_publishing_indexes_and_closing_removes(app):
+    with app.app_context():
+        offering = publish(Offering, "Lumen Vision", "紡織面料瑕疵AI視覺檢測")
+        draft = Offering(title="Draft only", description="draft", organization=offering.organization)
+        db.session.add(draft)
+        db.session.commit()
+        posting_saved.send(Offering, posting=draft)
+        assert _indexed(app, "offering") == {offering.id}
+        offering.status = PostingStatus.CLOSED
+        db.session.commit()
+        posting_saved.send(Offering, posting=offering)
+        assert _indexed(app, "offering") == set()
+
+
+def test_deleting_a_posting_removes_it(app):
+    with app.app_context():
+        offering = publish(Offering, "Lumen Vision", "Fabric defect detection")
+        assert _indexed(app, "offering") == {offering.id}
+        db.session.delete(offering)
+        db.session.commit()
+        assert _indexed(app, "offering") == set()
+
+
+def _cli(app, *args):
+    """Run the real `matchmaker` console script in a separate process against the app's database."""
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "MATCHMAKER_DATA_DIR": app.config["DATA_DIR"], "SECRET_KEY": "test"}
+    script = Path(sys.executable).with_name("matchmaker")
+    return subprocess.run([str(script), *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_second_process_adding_postings_is_seen_without_restart(app, tmp_path):
+    with app.app_context():
+        publish(Offering, "Lumen Vision", "Fabric defect detection")
+        assert len(_indexed(app, "offering")) == 1
+    csv_file = tmp_path / "offerings.csv"
+    csv_file.write_text("ref,title,description,organization\n"
+                        "EXT-1,窑炉故障预警,基于温度曲线的窑炉故障预警,Kiln AI\n"
+                        "EXT-2,Energy management for compressors,Cut compressed-air power use,Kiln AI\n", encoding="utf-8")
+    result = _cli(app, "import", "offerings", str(csv_file))
+    assert result.returncode == 0, result.stderr
+    with app.app_context():
+        refs = set(db.session.scalars(sa.select(Offering.ref).where(Offering.id.in_(_indexed(app, "offering")))))
+    assert {"EXT-1", "EXT-2"} <= refs
+
+
+def test_snapshot_is_used_at_start_and_rebuilt_when_corrupt(app):
+    with app.app_context():
+        publish(Offering, "Lumen Vision", "Fabric defect detection")
+        get_engine(app).save_snapshot()
+        forget_engines()
+        engine = get_engine(app)
+        assert engine.loaded_from_snapshot and len(engine.corpora["offering"]) == 1
+        snapshot = Path(app.config["DATA_DIR"]) / "index" / "offering.npz"
+        snapshot.write_bytes(b"not a snapshot")
+        forget_engines()
+        engine = get_engine(app)
+        assert not engine.loaded_from_snapshot and len(engine.corpora["offering"]) == 1
+
+
+def test_model_change_rebuilds_and_re_embeds(app, monkeypatch):
+    with app.app_context():
+        offering = publish(Offering, "Lumen Vision", "Fabric defect detection")
+        get_engine(app).save_snapshot()
+        first_model = db.session.get(Offering, offering.id).embedding_model
+        monkeypatch.setitem(encoders._cache, ("hashing", "", ""), HashingEncoder())
+        app.config["MATCHMAKER_EMBEDDING_MODEL"] = "hashing"
+        engine = get_engine(app)
+        assert not engine.loaded_from_snapshot  # the snapshot was made with another model
+        assert len(engine.corpora["offering"]) == 1
+        stored = db.session.get(Offering, offering.id)
+        assert stored.embedding_model == HashingEncoder.fingerprint != first_model
+        assert len(np.frombuffer(stored.embedding, dtype=np.float32)) == 64
+        forget_engines()
+        assert get_engine(app).loaded_from_snapshot  # the rebuilt snapshot serves the next process
+        assert get_engine(app).rebuild()["embedded"] == 0
+
+
+def test_index_status_and_rebuild_commands(app, runner):
+    with app.app_context():
+        publish(Demand, "Foshan Weave", "布面瑕疵检测")
+    result = runner.invoke(args=["index", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "1 demands" in result.output
+    result = runner.invoke(args=["index", "status"])
+    assert "demands: 1 indexed, 1 published, 0 need embedding" in result.output
+    assert (Path(app.config["DATA_DIR"]) / "index" / "demand.npz").exists()
