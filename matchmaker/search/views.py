@@ -17,14 +17,16 @@ def search():
 
     query = request.args.get("q", "").strip()
     kind = request.args.get("kind", "all")
-    error = None
+    problems = []
     if kind not in KINDS:
-        error, kind = _("Unknown kind of posting; showing all."), "all"
+        problems.append(_("Unknown kind of posting; showing all."))
+        kind = "all"
     if len(query) > MAX_QUERY:
-        error, query = _("The query was cut to %(n)d characters.", n=MAX_QUERY), query[:MAX_QUERY]
+        problems.append(_("The query was cut to %(n)d characters.", n=MAX_QUERY))
+        query = query[:MAX_QUERY]
     hits = run_search(query, KINDS[kind]) if query else []
     if wants_json():
         return jsonify(query=query, results=[
             {"kind": h.kind, "id": h.posting.id, "ref": h.posting.ref, "title": h.posting.title,
              "score": round(h.score, 4)} for h in hits])
-    return render_template("search/results.html", query=query, kind=kind, hits=hits, error=error)
+    return render_template("search/results.html", query=query, kind=kind, hits=hits, problems=problems)

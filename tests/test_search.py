@@ -1,0 +1,49 @@
+"""The search box: signed-in users find published postings in any of the three languages."""
+import pytest
+
+from matchmaker.models import Demand, Offering
+
+from .matching_helpers import publish
+
+
+@pytest.fixture
+def postings(app):
+    with app.app_context():
+        return {
+            "fabric": publish(Offering, "Loom Vision", "Fabric defect detection",
+                              "Line-scan cameras find holes and broken picks on woven fabric.").id,
+            "kiln": publish(Offering, "Kiln Watch", "窯爐故障預警", "以溫度曲線提前預警燒嘴故障。").id,
+            "energy": publish(Demand, "Dongguan Metal", "空压机能耗太高", "空压机耗电占全厂四成，想做能耗管理。").id,
+        }
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("布面破洞检测", "fabric"),          # Simplified → English
+    ("窑炉故障", "kiln"),                # Simplified → Traditional
+    ("compressor energy saving", "energy"),  # English → Simplified
+])
+def test_search_across_languages(client, auth, personas, postings, query, expected):
+    auth.login_as("vendor")
+    response = client.get("/search/", query_string={"q": query}, headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert results and results[0]["id"] == postings[expected]
+
+
+def test_search_page_renders_hits_and_filters_by_kind(client, auth, personas, postings):
+    auth.login_as("manufacturer")
+    page = client.get("/search/", query_string={"q": "布面瑕疵", "kind": "offerings"}).get_data(as_text=True)
+    assert "Fabric defect detection" in page and "空压机能耗太高" not in page
+
+
+def test_search_explains_bad_input(client, auth, personas, postings):
+    auth.login_as("manufacturer")
+    page = client.get("/search/", query_string={"q": "x" * 600, "kind": "bogus"}).get_data(as_text=True)
+    assert "Unknown kind of posting" in page and "cut to 500 characters" in page
+
+
+def test_search_needs_sign_in(client, postings):
+    response = client.get("/search/", query_string={"q": "fabric"})
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    assert client.get("/search/", query_string={"q": "fabric"},
+                      headers={"Accept": "application/json"}).status_code == 403
