@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Demand, IndexChange, Offering, PostingStatus
 from .encoders import Encoder, encoder_from_config
+from .facts import PostingFacts, demand_facts, offering_facts
 from .retrieval import PostingCorpus
 from .tagging import warm_up
 from .text import posting_text, tokenize
@@ -26,6 +28,7 @@ from .vector_index import SnapshotError, VectorIndex
 
 log = logging.getLogger(__name__)
 MODELS = {"demand": Demand, "offering": Offering}
+FACTS_OF = {"demand": demand_facts, "offering": offering_facts}
 LOOKBACK = 500  # re-read this many change ids behind the watermark: concurrent commits may land out of order
 SNAPSHOT_INTERVAL = 300  # seconds between snapshots written by a long-running process
 
@@ -37,6 +40,7 @@ class MatchingEngine:
         self.encoder = encoder
         self.snapshot_dir = Path(data_dir) / "index"
         self.corpora = {kind: PostingCorpus(kind, encoder.dimension) for kind in MODELS}
+        self.facts: dict[str, dict[int, PostingFacts]] = {kind: {} for kind in MODELS}
         self.watermark = 0
         self._applied: set[int] = set()
         self._lock = threading.RLock()
@@ -85,13 +89,15 @@ class MatchingEngine:
         """Re-read postings and index the published ones embedded with this model; drop the rest."""
         model = MODELS[kind]
         found = {p.id: p for p in db.session.scalars(sa.select(model).where(model.id.in_(ids)))}
-        corpus = self.corpora[kind]
+        corpus, facts = self.corpora[kind], self.facts[kind]
         for posting_id in ids:
             posting = found.get(posting_id)
             if posting is not None and self._indexable(posting):
                 corpus.upsert(posting.id, self.vector_of(posting), tokenize(posting_text(posting.title, posting.description)))
+                facts[posting.id] = FACTS_OF[kind](posting)
             else:
                 corpus.remove(posting_id)
+                facts.pop(posting_id, None)
 
     def _indexable(self, posting) -> bool:
         return posting.status is PostingStatus.PUBLISHED and posting.embedding is not None \
@@ -106,6 +112,7 @@ class MatchingEngine:
         with self._lock:
             embedded = embed_missing(self.encoder, progress)
             self.corpora = {kind: PostingCorpus(kind, self.encoder.dimension) for kind in MODELS}
+            self.facts = {kind: {} for kind in MODELS}
             self.watermark = db.session.scalar(sa.select(sa.func.max(IndexChange.id))) or 0
             self._applied = set()
             for kind, model in MODELS.items():
@@ -125,20 +132,23 @@ class MatchingEngine:
         """Write both indexes and the watermark atomically, one file per kind."""
         with self._lock:
             for kind, corpus in self.corpora.items():
-                corpus.vectors.save(self._path(kind), {"fingerprint": self.fingerprint, "watermark": self.watermark,
-                                                       "tokens": {str(k): v for k, v in corpus.tokens.items()}})
+                corpus.vectors.save(self._path(kind), {
+                    "fingerprint": self.fingerprint, "watermark": self.watermark,
+                    "tokens": {str(k): v for k, v in corpus.tokens.items()},
+                    "facts": {str(k): asdict(v) for k, v in self.facts[kind].items()}})
             self._last_snapshot = time.monotonic()
 
     def _load_snapshot(self) -> None:
         """Read both indexes from the data directory, or raise SnapshotError."""
         watermarks = []
-        corpora = {}
+        corpora, facts = {}, {}
         for kind in MODELS:
             vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint)
             corpus = PostingCorpus(kind, vectors.dimension)
             corpus.vectors = vectors
             tokens = {int(k): v for k, v in meta.get("tokens", {}).items()}
-            if set(tokens) != vectors.ids():
+            facts[kind] = {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
+            if not set(tokens) == set(facts[kind]) == vectors.ids():
                 raise SnapshotError(f"snapshot {self._path(kind)} is inconsistent")
             for posting_id, words in tokens.items():
                 corpus.lexical.add(posting_id, words)
@@ -148,7 +158,7 @@ class MatchingEngine:
         latest = db.session.scalar(sa.select(sa.func.max(IndexChange.id))) or 0
         if min(watermarks) > latest:
             raise SnapshotError("snapshot is ahead of the database's change log: it belongs to another database")
-        self.corpora, self.watermark = corpora, min(watermarks)
+        self.corpora, self.facts, self.watermark = corpora, facts, min(watermarks)
 
     def _maybe_snapshot(self, force: bool = False) -> None:
         """Write a snapshot if it is due; never let a failed write break matching."""

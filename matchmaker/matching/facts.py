@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .text import posting_text
+
 # Cities of the Greater Bay Area and the rest of Guangdong, as people write them.
 GUANGDONG_CITIES = {
     "广州", "深圳", "佛山", "东莞", "中山", "珠海", "江门", "肇庆", "惠州", "汕头", "汕尾", "潮州", "揭阳", "湛江",
@@ -78,3 +80,23 @@ def serves(regions: list[str], city: str) -> bool | None:
         return None
     place_areas = region_of(city)
     return any(_covers(region, place_areas, _clean(city)) for region in regions)
+
+
+def demand_facts(demand: Demand) -> PostingFacts:
+    """Return the facts ranking compares for a demand."""
+    return PostingFacts(
+        id=demand.id, kind="demand", ref=demand.ref or "", title=demand.title,
+        text=posting_text(demand.title, demand.description), language=demand.language or "en",
+        organization_id=demand.organization_id, scenarios=demand.all_scenarios, industries=demand.industries,
+        city=demand.city or "", money_min=demand.budget_min, money_max=demand.budget_max,
+        deployments=[demand.deployment] if demand.deployment else [], vouchers=list(demand.vouchers or []))
+
+
+def offering_facts(offering: Offering, capacity_left: int | None = None) -> PostingFacts:
+    """Return the facts ranking compares for an offering."""
+    return PostingFacts(
+        id=offering.id, kind="offering", ref=offering.ref or "", title=offering.title,
+        text=posting_text(offering.title, offering.description), language=offering.language or "en",
+        organization_id=offering.organization_id, scenarios=offering.all_scenarios, industries=offering.industries,
+        regions=list(offering.regions or []), money_min=offering.price_min, money_max=offering.price_max,
+        deployments=list(offering.deployment_modes or []), capacity_left=capacity_left)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Demand, IndexChange, Match, MatchStatus, Offering, PostingStatus
 from .engine import get_engine
 from .explain import explain
-from .facts import PostingFacts
+from .facts import PostingFacts, demand_facts, offering_facts
 from .ranking import Candidate, RankingWeights
 from .retrieval import rank
 from .tagging import tag_industries, tag_scenarios
@@ -24,26 +24,6 @@ REVERSE_POOL = 30  # demands considered when asking where a new offering ranks
 
 
 # -- facts ------------------------------------------------------------------
-def demand_facts(demand: Demand) -> PostingFacts:
-    """Return the facts ranking compares for a demand."""
-    return PostingFacts(
-        id=demand.id, kind="demand", ref=demand.ref or "", title=demand.title,
-        text=posting_text(demand.title, demand.description), language=demand.language or "en",
-        organization_id=demand.organization_id, scenarios=demand.all_scenarios, industries=demand.industries,
-        city=demand.city or "", money_min=demand.budget_min, money_max=demand.budget_max,
-        deployments=[demand.deployment] if demand.deployment else [], vouchers=list(demand.vouchers or []))
-
-
-def offering_facts(offering: Offering, capacity_left: int | None = None) -> PostingFacts:
-    """Return the facts ranking compares for an offering."""
-    return PostingFacts(
-        id=offering.id, kind="offering", ref=offering.ref or "", title=offering.title,
-        text=posting_text(offering.title, offering.description), language=offering.language or "en",
-        organization_id=offering.organization_id, scenarios=offering.all_scenarios, industries=offering.industries,
-        regions=list(offering.regions or []), money_min=offering.price_min, money_max=offering.price_max,
-        deployments=list(offering.deployment_modes or []), capacity_left=capacity_left)
-
-
 def capacity_left(offering_ids: list[int]) -> dict[int, int]:
     """Return each offering's capacity minus its engagements under way."""
     busy = dict(db.session.execute(
@@ -54,14 +34,16 @@ def capacity_left(offering_ids: list[int]) -> dict[int, int]:
 
 
 def _offerings_facts(ids: list[int]) -> dict[int, PostingFacts]:
-    left = capacity_left(ids)
-    rows = db.session.scalars(sa.select(Offering).where(Offering.id.in_(ids))).all()
-    return {o.id: offering_facts(o, left.get(o.id)) for o in rows}
+    """Return indexed offerings' facts with their capacity left as of now."""
+    cached = get_engine(current_app._get_current_object()).facts["offering"]
+    left = capacity_left([i for i in ids if i in cached])
+    return {i: replace(cached[i], capacity_left=left.get(i)) for i in ids if i in cached}
 
 
 def _demands_facts(ids: list[int]) -> dict[int, PostingFacts]:
-    rows = db.session.scalars(sa.select(Demand).where(Demand.id.in_(ids))).all()
-    return {d.id: demand_facts(d) for d in rows}
+    """Return indexed demands' facts."""
+    cached = get_engine(current_app._get_current_object()).facts["demand"]
+    return {i: cached[i] for i in ids if i in cached}
 
 
 def _penalties(scenarios: list[str]):
