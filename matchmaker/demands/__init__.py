@@ -1,0 +1,1 @@
+"""Manufacturers' demands for AI scenarios."""
