@@ -1,0 +1,447 @@
+"""The match lifecycle: one transition table, and the audit, notifications and emails every step leaves.
+
+    proposed ──shortlist──▶ shortlisted
+    proposed|shortlisted ──reject──▶ rejected
+    proposed|shortlisted ──introduce──▶ introduced          (curator)
+    proposed ──express_interest──▶ introduced               (a party, when direct interest is on)
+    introduced ──accept──▶ introduced │ connected            (connected once both sides accepted)
+    introduced ──decline──▶ declined
+    introduced ──expire──▶ expired                          (system, once expires_at has passed)
+    connected ──pilot_started──▶ pilot_started
+    connected|pilot_started ──contract_signed|no_deal──▶ contract_signed|no_deal
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+from werkzeug.routing import BuildError
+
+from ..extensions import db
+from ..models import (Match, MatchEvent, MatchStatus, Notification, OutboundEmail, PostingStatus, Role, User,
+                      utcnow)
+from .errors import IllegalTransition, PermissionDenied, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+S = MatchStatus
+CURATOR, PARTY, SYSTEM = "curator", "party", "system"
+SIDES = ("demand", "offering")
+PENDING, ACCEPTED, DECLINED = "pending", "accepted", "declined"
+
+DECLINE_REASONS = [
+    ("not_relevant", _l("與需求無關 Not relevant to us")),
+    ("budget", _l("預算不符 Budget does not fit")),
+    ("timing", _l("時間不符 Timing does not fit")),
+    ("capacity", _l("暫無產能 No capacity at the moment")),
+    ("capability", _l("能力不足 Capability gap")),
+    ("deployment", _l("部署或地點不符 Deployment or location does not fit")),
+    ("already_engaged", _l("已有合作方 Already working with someone else")),
+    ("other", _l("其他 Other")),
+]
+REJECT_REASONS = [
+    ("poor_fit", _l("匹配度低 Poor fit")),
+    ("scenario_mismatch", _l("場景不符 Scenario mismatch")),
+    ("incomplete_posting", _l("資料不完整 Posting is incomplete")),
+    ("duplicate", _l("重複 Duplicate")),
+    ("conflict_of_interest", _l("利益衝突 Conflict of interest")),
+    ("other", _l("其他 Other")),
+]
+NO_DEAL_REASONS = [
+    ("price", _l("價格 Price")),
+    ("technical_fit", _l("技術不符 Technical fit")),
+    ("data", _l("數據不足 Data not available")),
+    ("timing", _l("時間 Timing")),
+    ("priorities", _l("優先次序改變 Changed priorities")),
+    ("other", _l("其他 Other")),
+]
+
+STATUS_LABELS = {
+    S.PROPOSED: _l("已提議 Proposed"),
+    S.SHORTLISTED: _l("已入圍 Shortlisted"),
+    S.REJECTED: _l("已否決 Rejected"),
+    S.INTRODUCED: _l("已引薦 Introduced"),
+    S.DECLINED: _l("已婉拒 Declined"),
+    S.EXPIRED: _l("已過期 Expired"),
+    S.CONNECTED: _l("已對接 Connected"),
+    S.PILOT_STARTED: _l("試點中 Pilot started"),
+    S.CONTRACT_SIGNED: _l("已簽約 Contract signed"),
+    S.NO_DEAL: _l("未成交 No deal"),
+}
+
+# Once both sides have opted in, they may see each other's contact details for good.
+CONTACT_STATES = frozenset({S.CONNECTED, S.PILOT_STARTED, S.CONTRACT_SIGNED, S.NO_DEAL})
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of the lifecycle: who may do an action, from which states, and where it leads."""
+
+    action: str
+    sources: frozenset[MatchStatus]
+    target: MatchStatus
+    actors: frozenset[str]
+    reasons: tuple = ()  # when not empty, a reason key from these choices is required
+    label: object = ""
+
+
+def _t(action, sources, target, actors, reasons=(), label=""):
+    return Transition(action, frozenset(sources), target, frozenset(actors), tuple(reasons), label)
+
+
+# The whole lifecycle. The system (actor None: a command or the assignment batch) may do what curators do.
+TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
+    _t("shortlist", {S.PROPOSED}, S.SHORTLISTED, {CURATOR, SYSTEM}, label=_l("入圍 Shortlist")),
+    _t("reject", {S.PROPOSED, S.SHORTLISTED}, S.REJECTED, {CURATOR, SYSTEM}, REJECT_REASONS, _l("否決 Reject")),
+    _t("introduce", {S.PROPOSED, S.SHORTLISTED}, S.INTRODUCED, {CURATOR, SYSTEM}, label=_l("引薦 Introduce")),
+    _t("express_interest", {S.PROPOSED}, S.INTRODUCED, {PARTY}, label=_l("表達興趣 Express interest")),
+    # accept leads to connected once the other side has accepted too; see _accept.
+    _t("accept", {S.INTRODUCED}, S.CONNECTED, {PARTY}, label=_l("接受 Accept")),
+    _t("decline", {S.INTRODUCED}, S.DECLINED, {PARTY}, DECLINE_REASONS, _l("婉拒 Decline")),
+    _t("expire", {S.INTRODUCED}, S.EXPIRED, {SYSTEM}, label=_l("過期 Expire")),
+    _t("pilot_started", {S.CONNECTED}, S.PILOT_STARTED, {PARTY, CURATOR}, label=_l("開始試點 Pilot started")),
+    _t("contract_signed", {S.CONNECTED, S.PILOT_STARTED}, S.CONTRACT_SIGNED, {PARTY, CURATOR},
+       label=_l("簽約 Contract signed")),
+    _t("no_deal", {S.CONNECTED, S.PILOT_STARTED}, S.NO_DEAL, {PARTY, CURATOR}, NO_DEAL_REASONS,
+       _l("未成交 No deal")),
+)}
+OUTCOME_ACTIONS = ("pilot_started", "contract_signed", "no_deal")
+
+
+# ---------------------------------------------------------------- who is who
+
+
+def party_side(user: User | None, match: Match) -> str | None:
+    """Return which side of the match the user's organization is on, if any."""
+    org_id = getattr(user, "organization_id", None) if user is not None else None
+    if org_id is None:
+        return None
+    if org_id == match.demand.organization_id:
+        return "demand"
+    if org_id == match.offering.organization_id:
+        return "offering"
+    return None
+
+
+def can_see_contacts(match: Match) -> bool:
+    """Return whether the two parties may see each other's contact details (only once connected)."""
+    return match.status in CONTACT_STATES
+
+
+def reason_label(action: str, key: str) -> str:
+    """Return the label of a decision reason, or the key if it is unknown."""
+    choices = dict(TRANSITIONS[action].reasons) if action in TRANSITIONS else {}
+    return str(choices.get(key, key))
+
+
+def available_actions(match: Match, actor: User | None) -> list[str]:
+    """Return the actions this actor may apply to the match now."""
+    allowed = []
+    for transition in TRANSITIONS.values():
+        try:
+            _check_actor(transition, match, actor, None)
+            _check_state(transition, match, actor, utcnow())
+        except (PermissionDenied, IllegalTransition):
+            continue
+        allowed.append(transition.action)
+    return allowed
+
+
+# ---------------------------------------------------------------- applying a transition
+
+
+def apply(match: Match, action: str, actor: User | None, *, reason: str = "", note: str = "",
+          side: str | None = None) -> Match:
+    """Apply an action to a match, record it, notify everyone concerned, and commit."""
+    return _apply(match, action, actor, reason=reason, note=(note or "").strip(), side=side, now=utcnow())
+
+
+def _apply(match, action, actor, *, reason, note, side, now) -> Match:
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise ValidationFailed(_("Unknown action “%(action)s”.", action=action), field="action")
+    acting_side = _check_actor(transition, match, actor, side)
+    _check_state(transition, match, actor, now)
+    _check_reason(transition, reason, note)
+    old = match.status
+    _claim(match, now)
+    try:
+        _EFFECTS.get(action, _move)(match, transition, acting_side, reason, note, now)
+        event = MatchEvent(match=match, actor=actor, action=action, from_status=old.value,
+                           to_status=match.status.value, reason=reason or "", note=note, created_at=now)
+        db.session.add(event)
+        emails = _notify(match, event, actor, acting_side)
+        db.session.flush()
+        email_ids = [email.id for email in emails]
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    _deliver_after_commit(email_ids)
+    return match
+
+
+def _check_actor(transition: Transition, match: Match, actor: User | None, side: str | None) -> str | None:
+    """Return the side the actor acts for; raise PermissionDenied if they may not do this."""
+    acting_side = party_side(actor, match)
+    if side is not None and (side not in SIDES or side != acting_side):
+        raise PermissionDenied(_("You do not act for the %(side)s side of this match.", side=side))
+    if actor is None:
+        allowed = SYSTEM in transition.actors
+    else:
+        allowed = (PARTY in transition.actors and acting_side is not None) or (
+            CURATOR in transition.actors and actor.is_curator)
+    if not allowed:
+        raise PermissionDenied(_("You may not %(action)s this match.", action=transition.action))
+    if transition.action == "express_interest" and not current_app.config.get("MATCHMAKER_DIRECT_INTEREST"):
+        raise PermissionDenied(_("Expressing interest directly is turned off here; a curator makes introductions."))
+    return acting_side
+
+
+def _check_state(transition: Transition, match: Match, actor: User | None, now: datetime) -> None:
+    """Raise IllegalTransition unless the match's current state allows the action."""
+    if match.status not in transition.sources:
+        allowed = ", ".join(sorted(s.value for s in transition.sources))
+        raise IllegalTransition(_(
+            "Cannot %(action)s a match that is %(status)s; that is possible only when it is %(allowed)s.",
+            action=transition.action, status=match.status.value, allowed=allowed))
+    if transition.action == "accept" and _response(match, party_side(actor, match)) == ACCEPTED:
+        raise IllegalTransition(_("Your side has already accepted this match; waiting for the other side."))
+    if transition.action == "expire" and not _is_overdue(match, now):
+        raise IllegalTransition(_("Cannot expire a match that is introduced until its response deadline passes."))
+
+
+def _check_reason(transition: Transition, reason: str, note: str) -> None:
+    """Raise ValidationFailed unless a required reason is one of the listed choices."""
+    if not transition.reasons:
+        return
+    if reason not in dict(transition.reasons):
+        raise ValidationFailed(_("Choose a reason."), field="reason")
+    if reason == "other" and not note:
+        raise ValidationFailed(_("Tell us the reason in a few words."), field="note")
+
+
+def _claim(match: Match, now: datetime) -> None:
+    """Take the match for this transaction only if nobody changed it since it was read.
+
+    Two parties accepting at the same moment would otherwise each see the other as pending.
+    """
+    claimed = db.session.execute(
+        sa.update(Match).where(Match.id == match.id, Match.status == match.status,
+                               Match.demand_response == match.demand_response,
+                               Match.offering_response == match.offering_response)
+        .values(updated_at=now).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        raise IllegalTransition(_("This match changed meanwhile; reload the page and try again."))
+
+
+# ---------------------------------------------------------------- what each action changes
+
+
+def _move(match, transition, acting_side, reason, note, now) -> None:
+    match.status = transition.target
+
+
+def _introduce(match, transition, acting_side, reason, note, now) -> None:
+    days = int(current_app.config.get("MATCHMAKER_REQUEST_EXPIRY_DAYS", 14))
+    match.status = S.INTRODUCED
+    match.introduced_at = now
+    match.expires_at = now + timedelta(days=days)
+    match.demand_response = match.offering_response = PENDING
+
+
+def _express_interest(match, transition, acting_side, reason, note, now) -> None:
+    _introduce(match, transition, acting_side, reason, note, now)
+    _set_response(match, acting_side, ACCEPTED)
+
+
+def _accept(match, transition, acting_side, reason, note, now) -> None:
+    _set_response(match, acting_side, ACCEPTED)
+    if match.demand_response == ACCEPTED and match.offering_response == ACCEPTED:
+        match.status = S.CONNECTED
+
+
+def _decide(match, transition, acting_side, reason, note, now) -> None:
+    """Record a decline or reject, whose reasons the ranking learns from."""
+    match.status = transition.target
+    match.decision_reason = reason
+    match.decision_note = note
+    if acting_side:
+        _set_response(match, acting_side, DECLINED)
+
+
+def _no_deal(match, transition, acting_side, reason, note, now) -> None:
+    match.status = S.NO_DEAL
+    match.outcome_reason = reason
+
+
+_EFFECTS = {"introduce": _introduce, "express_interest": _express_interest, "accept": _accept,
+            "decline": _decide, "reject": _decide, "no_deal": _no_deal}
+
+
+def _response(match: Match, side: str | None) -> str | None:
+    return getattr(match, f"{side}_response") if side in SIDES else None
+
+
+def _set_response(match: Match, side: str, response: str) -> None:
+    setattr(match, f"{side}_response", response)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """Return the moment as UTC-aware; SQLite hands timestamps back naive."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
+def _is_overdue(match: Match, now: datetime) -> bool:
+    return match.expires_at is not None and _aware(match.expires_at) <= _aware(now)
+
+
+# ---------------------------------------------------------------- manual pairing and expiry
+
+
+def create_manual_match(curator: User, demand, offering, note: str = "") -> Match:
+    """Pair a demand and an offering by hand, as a curator's proposal."""
+    if curator is None or not curator.is_curator:
+        raise PermissionDenied(_("Only curators may pair a demand and an offering by hand."))
+    _check_pairable(demand, offering)
+    match = Match(demand=demand, offering=offering, source="curator", status=S.PROPOSED, score=0.0,
+                  breakdown={}, reasons=[])
+    db.session.add(match)
+    db.session.add(MatchEvent(match=match, actor=curator, action="create", from_status=None,
+                              to_status=S.PROPOSED.value, note=(note or "").strip()))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ValidationFailed(_("This demand and offering are already paired.")) from None
+    return match
+
+
+def _check_pairable(demand, offering) -> None:
+    """Raise ValidationFailed for a pair that must never be proposed."""
+    if demand.status is not PostingStatus.PUBLISHED or offering.status is not PostingStatus.PUBLISHED:
+        raise ValidationFailed(_("Only published demands and offerings can be paired."))
+    if demand.organization_id == offering.organization_id:
+        raise ValidationFailed(_("A vendor cannot be paired with its own organization."))
+    existing = db.session.scalar(sa.select(Match).where(Match.demand_id == demand.id,
+                                                        Match.offering_id == offering.id))
+    if existing is not None:
+        raise ValidationFailed(_("This demand and offering are already paired (the match is %(status)s).",
+                                 status=existing.status.value))
+
+
+def expire_overdue(now: datetime | None = None) -> int:
+    """Expire every introduction whose response deadline has passed; return how many expired."""
+    now = _aware(now) or utcnow()
+    overdue = db.session.scalars(sa.select(Match).where(
+        Match.status == S.INTRODUCED, Match.expires_at.is_not(None), Match.expires_at <= now)).all()
+    expired = 0
+    for match in overdue:
+        try:
+            _apply(match, "expire", None, reason="", note="", side=None, now=now)
+        except IllegalTransition:  # a party answered in the meantime
+            db.session.rollback()
+            continue
+        expired += 1
+    return expired
+
+
+# ---------------------------------------------------------------- notifications and emails
+
+
+def _notify(match: Match, event: MatchEvent, actor: User | None, acting_side: str | None) -> list[OutboundEmail]:
+    """Add a notification and a queued email for everyone the step concerns; return the emails."""
+    link = _match_link(match)
+    emails = []
+    # whoever completes a connection gets the contact details by email like the other side
+    everyone = event.action == "accept" and match.status is S.CONNECTED
+    for user in _audience(match, None if everyone else actor):
+        with force_locale(user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "en")):
+            message = _message(match, event, actor, acting_side)
+            subject = _("Matchmaker: %(demand)s — %(status)s", demand=match.demand.title,
+                        status=STATUS_LABELS[match.status])
+            body = _email_body(match, user, message, link)
+        db.session.add(Notification(user_id=user.id, message=message, link=link))
+        email = OutboundEmail(recipient=user.email, subject=subject[:300], body=body)
+        db.session.add(email)
+        emails.append(email)
+    return emails
+
+
+def _audience(match: Match, actor: User | None) -> list[User]:
+    """Return the members of both organizations, and curators unless a curator acted; never the actor."""
+    org_ids = (match.demand.organization_id, match.offering.organization_id)
+    condition = User.organization_id.in_(org_ids)
+    if actor is None or not actor.is_curator:
+        condition = condition | User.role.in_((Role.CURATOR, Role.ADMIN))
+    users = db.session.scalars(sa.select(User).where(condition).order_by(User.id)).all()
+    return [user for user in users if actor is None or user.id != actor.id]
+
+
+_MESSAGES = {
+    "shortlist": _l("A curator shortlisted “%(demand)s” with “%(offering)s”."),
+    "reject": _l("A curator set aside the pairing of “%(demand)s” with “%(offering)s”."),
+    "introduce": _l("A curator introduced “%(demand)s” and “%(offering)s”. Please accept or decline by %(deadline)s."),
+    "express_interest": _l("%(org)s is interested in pairing “%(demand)s” with “%(offering)s”. "
+                           "Please accept or decline by %(deadline)s."),
+    "accept": _l("%(org)s accepted the introduction of “%(demand)s” and “%(offering)s”."),
+    "connected": _l("Both sides accepted: “%(demand)s” and “%(offering)s” are connected. "
+                    "Contact details are on the match page."),
+    "decline": _l("%(org)s declined the introduction of “%(demand)s” and “%(offering)s”."),
+    "expire": _l("The introduction of “%(demand)s” and “%(offering)s” expired before both sides accepted."),
+    "pilot_started": _l("A pilot started for “%(demand)s” with “%(offering)s”."),
+    "contract_signed": _l("A contract was signed for “%(demand)s” with “%(offering)s”."),
+    "no_deal": _l("No deal was reached for “%(demand)s” with “%(offering)s”."),
+}
+
+
+def _message(match: Match, event: MatchEvent, actor: User | None, acting_side: str | None) -> str:
+    """Return the notification text for one step; it names organizations, never their contact details."""
+    key = "connected" if event.action == "accept" and match.status is S.CONNECTED else event.action
+    org = getattr(match, acting_side).organization.name if acting_side else _("A curator")
+    deadline = _aware(match.expires_at).strftime("%Y-%m-%d") if match.expires_at else ""
+    return str(_MESSAGES[key]) % {"demand": match.demand.title, "offering": match.offering.title,
+                                  "org": org, "deadline": deadline}
+
+
+def _email_body(match: Match, user: User, message: str, link: str) -> str:
+    """Return an email body; the counterpart's contact details appear only once connected."""
+    lines = [message, "", _("See the match: %(link)s", link=_absolute(link))]
+    side = party_side(user, match)
+    if side and can_see_contacts(match):
+        counterpart = (match.offering if side == "demand" else match.demand).organization
+        lines += ["", _("Contact %(name)s:", name=counterpart.name),
+                  _("Email: %(email)s", email=counterpart.contact_email or "—"),
+                  _("Phone: %(phone)s", phone=counterpart.contact_phone or "—")]
+    return "\n".join(str(line) for line in lines)
+
+
+def _match_link(match: Match) -> str:
+    """Return the path of the match page, also outside a request (commands have no URL adapter)."""
+    try:
+        return url_for("matches.detail", match_id=match.id, _external=False)
+    except (RuntimeError, BuildError):
+        return f"/matches/{match.id}"
+
+
+def _absolute(path: str) -> str:
+    base = current_app.config.get("MATCHMAKER_BASE_URL", "")
+    return base.rstrip("/") + path if base else path
+
+
+def _deliver_after_commit(email_ids: list[int]) -> None:
+    """Send this step's emails now; failures stay queued for `matchmaker mail retry`."""
+    try:
+        from .. import mailer
+
+        mailer.deliver(email_ids)
+    except Exception:  # the step is committed; mail must never undo or break it
+        log.exception("Sending emails for a match step failed; they stay queued")

@@ -1,0 +1,1 @@
+"""Match pages for the two parties (and curators): list, detail, and their answers to introductions."""

@@ -1,0 +1,180 @@
+"""Notifications in the app at every step, and email through a real local SMTP server, failures included."""
+import logging
+import socket
+from email import message_from_bytes
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from matchmaker import mailer
+from matchmaker.extensions import db
+from matchmaker.models import Notification, OutboundEmail
+
+from .conftest import PERSONAS
+from .test_privacy import step
+from .test_workflow import make_match, persona
+
+EVERYONE = ["manufacturer", "vendor", "curator", "admin", "intruder", "vendor_intruder"]
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content)
+        self.messages.append({"to": list(envelope.rcpt_tos), "subject": message["Subject"],
+                              "body": message.get_payload(decode=True).decode()})
+        return "250 Message accepted for delivery"
+
+    def recipients(self) -> list[str]:
+        return sorted(to for message in self.messages for to in message["to"])
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_smtp(port: int) -> tuple[Controller, Inbox]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, inbox
+
+
+@pytest.fixture
+def smtp_port(app):
+    """Point the app's mail settings at a free local port."""
+    port = free_port()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=5)
+    return port
+
+
+@pytest.fixture
+def inbox(smtp_port):
+    """Run a real SMTP server on the configured port for the test."""
+    controller, inbox = start_smtp(smtp_port)
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def match_id(app, personas):
+    with app.app_context():
+        return make_match().id
+
+
+def unread(app) -> dict[str, int]:
+    """Return each persona's unread notification count."""
+    with app.app_context():
+        return {name: db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
+            Notification.user_id == persona(name).id, Notification.read_at.is_(None))) for name in EVERYONE}
+
+
+def test_every_step_notifies_the_people_it_concerns(app, match_id):
+    step(app, match_id, "curator", "introduce")
+    assert unread(app) == {"manufacturer": 1, "vendor": 1, "curator": 0, "admin": 0, "intruder": 0,
+                           "vendor_intruder": 0}
+    step(app, match_id, "manufacturer", "accept")
+    assert unread(app) == {"manufacturer": 1, "vendor": 2, "curator": 1, "admin": 1, "intruder": 0,
+                           "vendor_intruder": 0}
+    step(app, match_id, "vendor", "accept")  # connecting tells everyone, the one who connected included
+    assert unread(app) == {"manufacturer": 2, "vendor": 3, "curator": 2, "admin": 2, "intruder": 0,
+                           "vendor_intruder": 0}
+    step(app, match_id, "curator", "contract_signed")  # curators hear of parties' steps, not of each other's
+    assert unread(app) == {"manufacturer": 3, "vendor": 4, "curator": 2, "admin": 2, "intruder": 0,
+                           "vendor_intruder": 0}
+    with app.app_context():
+        messages = db.session.scalars(sa.select(Notification.message).where(
+            Notification.user_id == persona("manufacturer").id).order_by(Notification.id)).all()
+        assert "introduced" in messages[0] and "accept or decline by" in messages[0]
+        assert "connected" in messages[1] and "contract was signed" in messages[2]
+        assert db.session.scalar(sa.select(sa.func.count(OutboundEmail.id))) == 2 + 3 + 4 + 2
+        # no server configured: emails wait in the queue
+        assert db.session.scalar(sa.select(sa.func.count(OutboundEmail.id)).where(
+            OutboundEmail.sent_at.is_not(None))) == 0
+
+
+def test_notification_centre_lists_unread_first_and_marks_read(app, client, auth, match_id):
+    step(app, match_id, "curator", "introduce")
+    step(app, match_id, "manufacturer", "accept")
+    auth.login_as("vendor")
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert 'id="unread-count">2<' in page and "2 unread" in page
+    listing = client.get("/notifications/", headers={"Accept": "application/json"}).json
+    assert listing["unread"] == 2 and [n["read"] for n in listing["notifications"]] == [False, False]
+    oldest = listing["notifications"][-1]
+    response = client.post(f"/notifications/{oldest['id']}/read", data={"follow": "1"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/matches/{match_id}")
+    listing = client.get("/notifications/", headers={"Accept": "application/json"}).json
+    assert listing["unread"] == 1
+    assert [n["read"] for n in listing["notifications"]] == [False, True]  # unread first
+    client.post("/notifications/read-all")
+    assert client.get("/notifications/", headers={"Accept": "application/json"}).json["unread"] == 0
+
+
+def test_a_user_sees_and_marks_only_their_own(app, client, auth, match_id):
+    step(app, match_id, "curator", "introduce")
+    with app.app_context():
+        vendors = db.session.scalars(sa.select(Notification.id).where(
+            Notification.user_id == persona("vendor").id)).all()
+    auth.login_as("intruder")
+    assert client.get("/notifications/", headers={"Accept": "application/json"}).json["notifications"] == []
+    assert client.post(f"/notifications/{vendors[0]}/read").status_code == 404
+    client.post("/notifications/read-all")
+    assert unread(app)["vendor"] == 1
+    auth.logout()
+    assert client.get("/notifications/").status_code == 302
+
+
+def test_emails_go_out_through_smtp_after_commit(app, match_id, inbox):
+    step(app, match_id, "curator", "introduce")
+    assert inbox.recipients() == sorted([PERSONAS["manufacturer"][0], PERSONAS["vendor"][0]])
+    message = inbox.messages[0]
+    assert "Fabric defect detection" in message["subject"]
+    assert "accept or decline" in message["body"] and f"/matches/{match_id}" in message["body"]
+    with app.app_context():
+        emails = db.session.scalars(sa.select(OutboundEmail)).all()
+        assert [(e.attempts, e.last_error, e.sent_at is not None) for e in emails] == [(1, "", True)] * 2
+
+
+def test_a_failed_send_is_logged_kept_and_retried_later(app, client, auth, runner, match_id, smtp_port, caplog):
+    step(app, match_id, "curator", "introduce")  # nothing listens on smtp_port yet
+    caplog.set_level(logging.WARNING, logger="matchmaker.mailer")
+    auth.login_as("manufacturer")
+    response = client.post(f"/matches/{match_id}/accept", follow_redirects=True)
+    assert response.status_code == 200 and "You accepted this introduction" in response.get_data(as_text=True)
+    assert any("failed" in record.getMessage() for record in caplog.records)
+    with app.app_context():
+        emails = db.session.scalars(sa.select(OutboundEmail)).all()
+        assert len(emails) == 5 and all(e.sent_at is None and e.attempts == 1 and e.last_error for e in emails)
+    controller, inbox = start_smtp(smtp_port)
+    try:
+        result = runner.invoke(args=["mail", "retry"])
+    finally:
+        controller.stop()
+    assert result.exit_code == 0 and "Sent 5 email(s)" in result.output
+    assert len(inbox.messages) == 5
+    with app.app_context():
+        assert all(e.sent_at and e.attempts == 2 for e in db.session.scalars(sa.select(OutboundEmail)))
+    assert runner.invoke(args=["mail", "retry"]).output.startswith("Sent 0")
+
+
+def test_retry_gives_up_after_max_attempts(app, match_id, inbox):
+    with app.app_context():
+        db.session.add_all([OutboundEmail(recipient="a@test.example", subject="s", body="b", attempts=5),
+                            OutboundEmail(recipient="b@test.example", subject="s", body="b", attempts=4)])
+        db.session.commit()
+        assert mailer.deliver_pending(max_attempts=5) == 1
+    assert inbox.recipients() == ["b@test.example"]
+
+
+def test_retry_command_says_when_mail_is_not_configured(app, runner):
+    result = runner.invoke(args=["mail", "retry"])
+    assert result.exit_code != 0 and "MAIL_SERVER is not configured" in result.output
