@@ -1,0 +1,1 @@
+"""The curator workspace: review queue, manual pairing, notes, history, batch assignment and statistics."""

@@ -1,0 +1,96 @@
+"""Learning from decisions: penalties for vendors often turned down in a scenario, and acceptance rates.
+
+The ranking engine multiplies a pair's score by (1 - penalty * weight), so a vendor whose offerings were
+repeatedly declined or rejected for, say, visual inspection ranks lower for visual-inspection demands
+but keeps its place everywhere else.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Demand, Match, MatchStatus, Offering
+
+TURNED_DOWN = (MatchStatus.DECLINED, MatchStatus.REJECTED)
+# Each decision keeps 70% of the vendor's remaining standing; the cap keeps the multiplier above zero.
+DECAY = 0.7
+MAX_PENALTY = 0.95
+
+ACCEPTED = (MatchStatus.CONNECTED, MatchStatus.PILOT_STARTED, MatchStatus.CONTRACT_SIGNED, MatchStatus.NO_DEAL)
+# Statuses a match can only reach by having been introduced (a decline may also come from direct interest).
+AFTER_INTRODUCTION = (MatchStatus.INTRODUCED, MatchStatus.DECLINED, MatchStatus.EXPIRED, *ACCEPTED)
+UNCLASSIFIED = ""
+
+
+def penalty_for(count: int) -> float:
+    """Return the penalty for a number of declines and rejections: 0 for none, approaching the cap."""
+    return min(1.0 - DECAY ** count, MAX_PENALTY) if count > 0 else 0.0
+
+
+def decline_penalties(offering_ids: list[int], scenarios: list[str]) -> dict[int, float]:
+    """Return, per offering, a penalty in [0, 1) for its vendor's declines and rejections in these scenarios."""
+    if not offering_ids:
+        return {}
+    vendor_of = dict(db.session.execute(
+        sa.select(Offering.id, Offering.organization_id).where(Offering.id.in_(offering_ids))).all())
+    counts = _turned_down_by_vendor(set(vendor_of.values()), set(scenarios or ()))
+    return {offering_id: penalty_for(counts[vendor_of[offering_id]]) if offering_id in vendor_of else 0.0
+            for offering_id in offering_ids}
+
+
+def _turned_down_by_vendor(vendor_ids: set[int], scenarios: set[str]) -> Counter:
+    """Count declined or rejected matches per vendor organization for demands sharing any scenario."""
+    if not vendor_ids or not scenarios:
+        return Counter()
+    rows = db.session.execute(
+        sa.select(Offering.organization_id, Demand.scenarios, Demand.auto_scenarios)
+        .join(Match, Match.offering_id == Offering.id).join(Demand, Match.demand_id == Demand.id)
+        .where(Match.status.in_(TURNED_DOWN), Offering.organization_id.in_(vendor_ids))).all()
+    # JSON list membership is filtered here rather than in SQL so SQLite and PostgreSQL behave alike.
+    return Counter(org for org, own, auto in rows if scenarios & {*(own or []), *(auto or [])})
+
+
+@dataclass
+class ScenarioRate:
+    """How matches for demands in one scenario fared after curators and parties decided."""
+
+    scenario: str
+    proposed: int = 0
+    introduced: int = 0
+    accepted: int = 0
+    declined: int = 0
+    rejected: int = 0
+    expired: int = 0
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        """Return accepted / (accepted + declined + expired), or None before any introduction is decided."""
+        decided = self.accepted + self.declined + self.expired
+        return self.accepted / decided if decided else None
+
+
+def acceptance_rates() -> dict[str, ScenarioRate]:
+    """Return per-scenario counts of introduced, accepted, declined and rejected matches, by scenario key."""
+    rows = db.session.execute(
+        sa.select(Match.status, Match.introduced_at, Demand.scenarios, Demand.auto_scenarios)
+        .join(Demand, Match.demand_id == Demand.id)).all()
+    rates: dict[str, ScenarioRate] = defaultdict(lambda: ScenarioRate(""))
+    for status, introduced_at, own, auto in rows:
+        for scenario in dict.fromkeys([*(own or []), *(auto or [])]) or [UNCLASSIFIED]:
+            rate = rates[scenario]
+            rate.scenario = scenario
+            _count(rate, status, introduced_at is not None)
+    return dict(sorted(rates.items()))
+
+
+def _count(rate: ScenarioRate, status: MatchStatus, was_introduced: bool) -> None:
+    """Add one match to a scenario's tallies."""
+    rate.proposed += 1
+    rate.introduced += was_introduced or status in AFTER_INTRODUCTION
+    rate.accepted += status in ACCEPTED
+    rate.declined += status is MatchStatus.DECLINED
+    rate.rejected += status is MatchStatus.REJECTED
+    rate.expired += status is MatchStatus.EXPIRED
