@@ -26,6 +26,8 @@ def _scenario_reasons(demand: PostingFacts, offering: PostingFacts) -> list[dict
 
 
 def _term_reasons(terms: list[str]) -> list[dict]:
+    # Bare numbers and single letters match by accident; they explain nothing.
+    terms = [t for t in terms if not t.isdigit() and (len(t) > 1 or not t.isascii())]
     if not terms:
         return []
     return [{"kind": "terms", "terms": terms[:6], "text": "Key terms in both texts: " + ", ".join(terms[:6])}]
