@@ -4,9 +4,11 @@ Set MATCHMAKER_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5
 to run the whole suite against another database than a temporary SQLite file.
 """
 import os
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
 
 from matchmaker import create_app
 from matchmaker.extensions import db
@@ -29,9 +31,8 @@ def _database_url(tmp_path) -> str:
     return os.environ.get("MATCHMAKER_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
-@pytest.fixture
-def app_config(tmp_path):
-    """Return the configuration each test app starts from; tests may change it before `app` is built."""
+def base_config(tmp_path) -> dict:
+    """Return the configuration a test app starts from, with its database and data under tmp_path."""
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -42,18 +43,33 @@ def app_config(tmp_path):
     }
 
 
-@pytest.fixture
-def app(app_config):
-    """Create an app with a fresh schema, and drop it afterwards."""
-    app = create_app(app_config)
+@contextmanager
+def app_with_schema(config: dict):
+    """Yield an app with a fresh schema, and drop the schema afterwards."""
+    app = create_app(config)
     with app.app_context():
         db.drop_all()
         db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app_config(tmp_path):
+    """Return the configuration each test app starts from; tests may change it before `app` is built."""
+    return base_config(tmp_path)
+
+
+@pytest.fixture
+def app(app_config):
+    """Create an app with a fresh schema, and drop it afterwards."""
+    with app_with_schema(app_config) as app:
+        yield app
 
 
 @pytest.fixture
@@ -74,7 +90,8 @@ def make_user(email, kind, org_name, role=Role.MEMBER, password=PASSWORD) -> Use
                            contact_phone="+852 5555 0000")
         db.session.add(org)
     user = User(email=email, name=email.split("@")[0], organization=org, role=role)
-    user.set_password(password)
+    # One hashing round keeps hundreds of logins fast; login still checks the hash for real.
+    user.password_hash = generate_password_hash(password, method="pbkdf2:sha256:1")
     db.session.add(user)
     db.session.commit()
     return user

@@ -5,7 +5,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from matchmaker.extensions import db
-from matchmaker.models import Demand, Offering, Organization, OrgKind, PostingStatus
+from matchmaker.models import Demand, Organization, OrgKind, PostingStatus
 from matchmaker.signals import posting_saved
 
 

@@ -2,12 +2,10 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from werkzeug.security import generate_password_hash
 
-from matchmaker import create_app
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Offering, Organization, PostingStatus, User, utcnow
-from tests.conftest import PASSWORD, PERSONAS as PERSONA_SPECS, _database_url, make_user
+from tests.conftest import PERSONAS as PERSONA_SPECS, app_with_schema, base_config, make_user
 
 ANONYMOUS = "anonymous"
 PERSONAS = [ANONYMOUS, "manufacturer", "vendor", "curator", "admin", "intruder", "vendor_intruder"]
@@ -48,18 +46,8 @@ ROUTES = {
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """Create one app and schema for every case in this module."""
-    tmp_path = tmp_path_factory.mktemp("access")
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
-                      "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path), "DATA_DIR": str(tmp_path / "data"),
-                      "SERVER_NAME": "localhost"})
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    with app_with_schema(base_config(tmp_path_factory.mktemp("access"))) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +55,6 @@ def personas(app):
     """Create every persona once, with a cheap hash so that ~170 logins stay fast."""
     with app.app_context():
         users = [make_user(*spec) for spec in PERSONA_SPECS.values()]
-        for user in users:
-            user.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
-        db.session.commit()
         return {name: user.id for name, user in zip(PERSONA_SPECS, users)}
 
 

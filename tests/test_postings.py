@@ -2,31 +2,19 @@
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import partial
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.security import generate_password_hash
 
-from matchmaker import models
 
 from matchmaker.domain import postings
 from matchmaker.domain.errors import PermissionDenied, ValidationFailed
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Offering, PostingStatus, User
 from matchmaker.signals import posting_saved
-from tests.conftest import PERSONAS, make_user
 
 CONTACT_EMAIL = "contact@"  # conftest gives every organisation contact@<kind>.example
 CONTACT_PHONE = "+852 5555 0000"
-
-
-@pytest.fixture
-def personas(app, monkeypatch):
-    """Create every persona as conftest does, with a cheap password hash to keep these tests quick."""
-    monkeypatch.setattr(models, "generate_password_hash", partial(generate_password_hash, method="pbkdf2:sha256:1"))
-    with app.app_context():
-        return {name: make_user(*spec).id for name, spec in PERSONAS.items()}
 
 
 def demand_form(**overrides) -> dict:

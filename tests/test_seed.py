@@ -8,9 +8,8 @@ import sqlalchemy as sa
 
 from matchmaker.cli_seed import DEFAULT_SEED_DIR
 from matchmaker.extensions import db
-from matchmaker.models import Demand, Offering, Organization, OrgKind, PostingStatus, User
+from matchmaker.models import Demand, Match, Offering, Organization, OrgKind, PostingStatus, User
 from matchmaker.seeding import FILES, load_seed
-from matchmaker.signals import posting_saved
 
 
 def snapshot(app) -> dict[str, list]:
@@ -44,31 +43,28 @@ def edit_rows(path, change) -> None:
 
 @pytest.mark.slow
 def test_seed_loads_and_runs_twice_without_changes(app, runner):
-    announced = []
-
-    def record(sender, posting):
-        announced.append((sender, posting.id))
-
-    with posting_saved.connected_to(record):
-        result = runner.invoke(args=["seed"])
+    result = runner.invoke(args=["seed"])
     assert result.exit_code == 0, result.output
     assert "Loading demands.json" in result.output and "Created" in result.output
     first = snapshot(app)
     assert len(first["organization"]) >= 15 and len(first["demand"]) >= 40 and len(first["offering"]) >= 60
 
     with app.app_context():
-        published = db.session.scalars(sa.select(Demand).where(Demand.status == PostingStatus.PUBLISHED)).all()
-        published_offerings = db.session.scalar(
-            sa.select(sa.func.count()).select_from(Offering).where(Offering.status == PostingStatus.PUBLISHED))
-        assert len(announced) == len(published) + published_offerings  # only published ones reach the engine
+        # Every published posting, and only those, is embedded and indexed; every published demand gets proposals.
+        for model in (Demand, Offering):
+            embedded = set(db.session.scalars(sa.select(model.id).where(model.embedding.is_not(None))))
+            published = set(db.session.scalars(sa.select(model.id).where(model.status == PostingStatus.PUBLISHED)))
+            assert embedded == published and len(published) >= 40
+        proposed = set(db.session.scalars(sa.select(Match.demand_id).distinct()))
+        published_demands = set(db.session.scalars(sa.select(Demand.id).where(Demand.status == PostingStatus.PUBLISHED)))
+        assert proposed == published_demands
         d001 = db.session.scalar(sa.select(Demand).where(Demand.ref == "D-001"))
         assert d001.expires_on == date.today() + timedelta(days=120)
         assert d001.published_at is not None and d001.organization.kind.value == "manufacturer"
         user = db.session.scalar(sa.select(User).where(User.email == "factory@matchmaker.test"))
         assert user.password_hash != "demo-password" and user.check_password("demo-password")
 
-    with posting_saved.connected_to(record):
-        again = runner.invoke(args=["seed"])
+    again = runner.invoke(args=["seed"])
     assert again.exit_code == 0, again.output
     assert "Created 0 organizations, 0 users, 0 demands, 0 offerings." in again.output
     assert snapshot(app) == first

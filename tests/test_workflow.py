@@ -9,9 +9,8 @@ from matchmaker.domain.errors import IllegalTransition, PermissionDenied, Valida
 from matchmaker.extensions import db
 from matchmaker.models import (Demand, Match, MatchEvent, MatchStatus, Offering, PostingStatus, User, utcnow)
 
-from matchmaker import create_app
 
-from .conftest import PERSONAS, _database_url, make_user
+from .conftest import PERSONAS, app_with_schema, base_config, make_user
 
 S = MatchStatus
 PERSONA_NAMES = ["manufacturer", "vendor", "curator", "admin", "intruder", "vendor_intruder", "system"]
@@ -90,19 +89,11 @@ def prepare(status: MatchStatus, action: str) -> Match:
 @pytest.fixture(scope="module")
 def domain_app(tmp_path_factory):
     """Build one app and its personas for this module's many domain-only tests; each makes its own rows."""
-    data = tmp_path_factory.mktemp("workflow")
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": _database_url(data),
-                      "DATA_DIR": str(data / "data"), "SERVER_NAME": "localhost"})
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        for spec in PERSONAS.values():
-            make_user(*spec)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    with app_with_schema(base_config(tmp_path_factory.mktemp("workflow"))) as app:
+        with app.app_context():
+            for spec in PERSONAS.values():
+                make_user(*spec)
+        yield app
 
 
 @pytest.fixture

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .text import posting_text
+
+if TYPE_CHECKING:
+    from ..models import Demand, Offering
 
 # Cities of the Greater Bay Area and the rest of Guangdong, as people write them.
 GUANGDONG_CITIES = {
