@@ -69,7 +69,10 @@ class SentenceTransformerEncoder:
         self._model = SentenceTransformer(model_name, device="cpu")
         self._prompts = {"query": query_prompt, "document": document_prompt}
         self.batch_size = batch_size
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        # sentence-transformers 5.x renamed the method; accept both so either major version works.
+        get_dimension = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        self.dimension = int(get_dimension())
         self.fingerprint = f"st:{model_name}:{self.dimension}"
 
     def encode(self, texts: list[str], kind: str = "document") -> np.ndarray:

