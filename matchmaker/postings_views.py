@@ -70,8 +70,10 @@ class PostingViews:
     def detail(self, id: int):
         """Show one posting to those who may see it."""
         posting = self.visible_or_404(id)
+        is_owner = postings.is_owner(viewer(), posting)
+        show_matches = is_owner or (viewer() is not None and viewer().is_curator)
         return self.render("detail.html", posting=posting, can_edit=postings.can_edit(viewer(), posting),
-                           is_owner=postings.is_owner(viewer(), posting))
+                           is_owner=is_owner, matches=postings.matches_of(posting) if show_matches else None)
 
     def edit(self, id: int):
         """Change a posting the viewer's organization owns."""

@@ -126,3 +126,21 @@ def test_decline_penalty_lowers_a_vendor_for_that_scenario(app):
         db.session.commit()
         after = next(c for c in top_offerings(demand) if c.id == target.id)
         assert after.score < before and after.breakdown["feedback_penalty"] > 0
+
+
+def test_publishing_in_the_ui_shows_proposals_with_reasons(app, client, auth, personas):
+    with app.app_context():
+        publish(Offering, "HK Textile AI", "紡織面料瑕疵AI視覺檢測", "以線掃相機即時偵測布面跳紗、破洞。")
+    auth.login_as("manufacturer")
+    response = client.post("/demands/new", data={
+        "title": "布面瑕疵检测", "description": "布面上的跳纱、破洞全靠老师傅肉眼看", "industry": "17",
+        "city": "佛山", "publish": "1"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "已發佈 Published" in page
+    assert "Proposed matches" in page and "紡織面料瑕疵AI視覺檢測" in page
+    assert "Shared scenarios" in page and "Visual inspection" in page
+    with app.app_context():
+        demand_id = db.session.scalar(sa.select(Demand.id).where(Demand.title == "布面瑕疵检测"))
+    auth.logout()
+    auth.login_as("intruder")
+    assert "Proposed matches" not in client.get(f"/demands/{demand_id}").get_data(as_text=True)

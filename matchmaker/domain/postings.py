@@ -288,6 +288,15 @@ def _commit(posting: Posting) -> None:
 
 # ---------------------------------------------------------------- lists
 
+def matches_of(posting: Posting) -> list:
+    """Return a posting's matches, best score first: what the engine proposed and curators paired."""
+    from ..models import Match
+
+    column = Match.demand_id if isinstance(posting, Demand) else Match.offering_id
+    return db.session.scalars(sa.select(Match).where(column == posting.id)
+                              .order_by(Match.score.desc(), Match.id)).all()
+
+
 def visible_postings_query(model: type, filters: PostingFilters | Mapping, viewer: User | None = None) -> sa.Select:
     """Return a select of the postings a viewer may list, narrowed by the filters, newest first."""
     if isinstance(filters, Mapping):
