@@ -172,5 +172,7 @@ def format_table(backend: str, evalset: str, results: dict) -> str:
              f"{'ranker':<8} {'subset':<18} {'n':>4} {'nDCG@10':>8} {'R@5':>6} {'MRR':>6}"]
     for ranker, summary in results.items():
         for subset, m in summary.items():
+            if not m["n"]:
+                continue  # e.g. no cross-language demands in a one-language set
             lines.append(f"{ranker:<8} {subset:<18} {m['n']:>4} {m['ndcg@10']:>8.3f} {m['recall@5']:>6.3f} {m['mrr']:>6.3f}")
     return "\n".join(lines)
