@@ -18,6 +18,9 @@ class DefaultConfig:
     MATCHMAKER_QUERY_PROMPT = ""
     MATCHMAKER_DOCUMENT_PROMPT = ""
     MATCHMAKER_TOP_K = 5
+    # Weaker pairs are ranked but not proposed: they waste curators' and parties' time. The scale is
+    # that of the default encoder's fused score (see matching/ranking.py); set 0 to propose every top-k pair.
+    MATCHMAKER_MIN_SCORE = 0.6
     MATCHMAKER_INDEX_SYNC = True
     MATCHMAKER_DIRECT_INTEREST = False
     MATCHMAKER_REQUEST_EXPIRY_DAYS = 14

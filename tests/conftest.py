@@ -4,6 +4,7 @@ Set MATCHMAKER_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5
 to run the whole suite against another database than a temporary SQLite file.
 """
 import os
+import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -28,7 +29,22 @@ PERSONAS = {
 
 
 def _database_url(tmp_path) -> str:
-    return os.environ.get("MATCHMAKER_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite'}"
+    """Return a database of the test's own: a SQLite file, or a fresh PostgreSQL schema.
+
+    Each PostgreSQL app gets its own schema through the connection's search_path (carried in the URL,
+    so a second process given the URL sees the same tables): module- and function-scoped apps then
+    never drop each other's tables.
+    """
+    base = os.environ.get("MATCHMAKER_TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_path / 'test.sqlite'}"
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+
+
+def _schema_of(url: str) -> str | None:
+    """Return the PostgreSQL schema a test URL points at, if any."""
+    return url.split("search_path%3D", 1)[1] if "search_path%3D" in url else None
 
 
 def base_config(tmp_path) -> dict:
@@ -47,7 +63,11 @@ def base_config(tmp_path) -> dict:
 def app_with_schema(config: dict):
     """Yield an app with a fresh schema, and drop the schema afterwards."""
     app = create_app(config)
+    schema = _schema_of(config["SQLALCHEMY_DATABASE_URI"])
     with app.app_context():
+        if schema:
+            db.session.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            db.session.commit()
         db.drop_all()
         db.create_all()
     try:
@@ -56,6 +76,9 @@ def app_with_schema(config: dict):
         with app.app_context():
             db.session.remove()
             db.drop_all()
+            if schema:
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             db.engine.dispose()
 
 

@@ -63,6 +63,7 @@ def test_misfits_are_explained(app):
 
 def test_proposals_are_never_duplicated(app):
     with app.app_context():
+        app.config["MATCHMAKER_MIN_SCORE"] = 0.0
         _seed_offerings()
         demand = _textile_demand()
         first = len(_matches(demand))
@@ -97,6 +98,17 @@ def test_publishing_an_offering_proposes_it_where_it_ranks_top_k(app):
         publish(Offering, "Kiln Watch", "窑炉故障预警", "采集窑炉温度曲线，提前预警烧嘴故障。")
         kiln_matches = _matches(kiln)
         assert kiln_matches and kiln_matches[0].offering.title == "窑炉故障预警"
+
+
+def test_weak_pairs_are_ranked_but_not_proposed(app):
+    with app.app_context():
+        offerings = _seed_offerings()
+        demand = _textile_demand()
+        ranked = {c.id: c.score for c in top_offerings(demand)}
+        erp = offerings["ERP 财务软件"].id
+        assert erp in ranked and ranked[erp] < app.config["MATCHMAKER_MIN_SCORE"]
+        proposed = {m.offering_id for m in _matches(demand)}
+        assert erp not in proposed and proposed == {i for i, s in ranked.items() if s >= 0.6}
 
 
 def test_an_offering_is_never_proposed_to_its_own_organization(app):

@@ -139,8 +139,9 @@ def top_offerings(demand: Demand, k: int | None = None) -> list[Candidate]:
 
 
 def propose_for_demand(demand: Demand, k: int | None = None) -> list[Match]:
-    """Store the demand's top-k offerings as proposals; return the new ones."""
-    created = [_propose(demand, c) for c in top_offerings(demand, k)]
+    """Store the demand's top-k offerings that clear the minimum score as proposals; return the new ones."""
+    floor = current_app.config["MATCHMAKER_MIN_SCORE"]
+    created = [_propose(demand, c) for c in top_offerings(demand, k) if c.score >= floor]
     db.session.commit()
     return [m for m in created if m is not None]
 
@@ -155,8 +156,10 @@ def propose_for_offering(offering: Offering, k: int | None = None) -> list[Match
     created = []
     for cand in nearby:
         demand = db.session.get(Demand, cand.id)
+        if demand is None:  # deleted in bulk, behind the change log's back
+            continue
         for top in top_offerings(demand, k):
-            if top.id == offering.id:
+            if top.id == offering.id and top.score >= current_app.config["MATCHMAKER_MIN_SCORE"]:
                 created.append(_propose(demand, top))
     db.session.commit()
     return [m for m in created if m is not None]
