@@ -1,0 +1,519 @@
+"""Real-browser end-to-end tests: Debian Chromium, driven by Playwright, against the app served for real.
+
+The module serves one app (CSRF on, TESTING off, the demo data seeded through the CLI) on a free port and
+gives each test fresh browser contexts, one per person acting in it. Without /usr/bin/chromium or the
+`playwright` package the module is skipped, unless MATCHMAKER_REQUIRE_BROWSER=1 asks for it to fail instead.
+
+Screenshots of the pages the flows end on are saved into each test's tmp_path.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+REQUIRE_BROWSER = os.environ.get("MATCHMAKER_REQUIRE_BROWSER") == "1"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _missing_browser() -> str | None:
+    """Say what is missing to drive a real browser, or None when everything is there."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as error:
+        return f"the playwright package is not installed ({error})"
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return f"{CHROMIUM} is missing or not executable (apt-get install chromium)"
+    return None
+
+
+MISSING = _missing_browser()
+if MISSING and not REQUIRE_BROWSER:
+    pytest.skip(f"browser tests need a real browser: {MISSING}", allow_module_level=True)
+
+if not MISSING:
+    from playwright.sync_api import expect, sync_playwright
+
+PASSWORD = "demo-password"
+FACTORY = "factory@matchmaker.test"
+VENDOR = "vendor@matchmaker.test"
+CURATOR = "curator@hkpromo.test"
+ADMIN = "admin@matchmaker.test"
+FACTORY_ORG = "佛山市南海华锦纺织有限公司"
+VENDOR_ORG = "深圳视界智造科技有限公司"
+# The organisations' contact details from seed/organizations.json: shown only once a match is connected.
+FACTORY_EMAIL, FACTORY_PHONE = "sales@huajin-textile.example.com", "+86 757 8688 1203"
+VENDOR_EMAIL, VENDOR_PHONE = "bd@visionmfg.example.com", "+86 755 8660 2318"
+TEMPLATE_LEAKS = ("{{", "{%", "Traceback", "UndefinedError", "TemplateSyntaxError", "jinja2")
+
+
+# ---------------------------------------------------------------- serving the app for real
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """Migrate and seed a temporary SQLite database through the CLI, then serve the app on a free port."""
+    from werkzeug.serving import make_server
+
+    from matchmaker import create_app
+    from matchmaker.extensions import db
+
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    app = create_app({
+        "TESTING": False,  # the real configuration: CSRF protection stays on
+        "SECRET_KEY": "browser-test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'matchmaker.sqlite'}",
+        "DATA_DIR": str(data_dir),
+    })
+    assert app.config.get("WTF_CSRF_ENABLED", True), "browser tests must run with CSRF protection on"
+    runner = app.test_cli_runner()
+    upgraded = runner.invoke(args=["db", "upgrade", "--directory", str(MIGRATIONS)])
+    assert upgraded.exit_code == 0, upgraded.output
+    seeded = runner.invoke(args=["seed"])
+    assert seeded.exit_code == 0, seeded.output
+    assert "new proposals" in seeded.output, seeded.output
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="matchmaker-live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Launch Debian's Chromium once for the module."""
+    if MISSING:
+        pytest.fail(f"MATCHMAKER_REQUIRE_BROWSER=1 but the browser tests cannot run: {MISSING}", pytrace=False)
+    expect.set_options(timeout=20_000)  # publishing re-indexes and re-matches; the machine may be busy
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def person(browser, live_server):
+    """Return a function that opens a fresh browser context for one person, signed in if an email is given.
+
+    Every context opened in a test is closed when the test ends.
+    """
+    contexts = []
+
+    def open_page(email: str | None = None):
+        context = browser.new_context(base_url=live_server, locale="en-US", viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        page = context.new_page()
+        if email:
+            log_in(page, email)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+# ---------------------------------------------------------------- what a person does
+
+
+def log_in(page, email: str) -> None:
+    """Sign in through the login form and land on the dashboard."""
+    page.goto("/")
+    page.locator("header").get_by_role("link", name="Log in").click()
+    expect(page.get_by_role("heading", name="Log in", level=1)).to_be_visible()
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+
+
+def assert_renders_cleanly(page) -> None:
+    """Fail on raw template syntax or a traceback showing through the page."""
+    text = page.locator("body").inner_text()
+    for leak in TEMPLATE_LEAKS:
+        assert leak not in text, f"{page.url} shows {leak!r}"
+
+
+def unread_in_header(page) -> int:
+    """Return the unread count the header badge shows (no badge means none)."""
+    badge = page.locator("header #unread-count")
+    return int(badge.inner_text()) if badge.count() else 0
+
+
+def fill_demand_form(page, *, title, description, scenarios, industry, city, budget_min, budget_max) -> None:
+    """Type a demand into the posting form."""
+    page.get_by_label("標題 Title").fill(title)
+    page.get_by_label("描述 Description").fill(description)
+    page.get_by_label("AI 場景 AI scenarios").select_option(scenarios)
+    page.get_by_label("行業 Industry").select_option(industry)
+    page.get_by_label("城市 City").fill(city)
+    page.get_by_label("預算下限 Budget from (CNY)").fill(str(budget_min))
+    page.get_by_label("預算上限 Budget up to (CNY)").fill(str(budget_max))
+    page.get_by_label("語言 Language").select_option("zh-Hans")
+
+
+def post_demand(page, **fields) -> str:
+    """From the dashboard, post and publish a demand; return the path of its page."""
+    page.goto("/dashboard")
+    page.get_by_role("link", name="Post a new demand").click()
+    fill_demand_form(page, **fields)
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_role("heading", name=fields["title"], level=1)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Saved and published.")).to_be_visible()
+    return page.url
+
+
+def find_row(page, *texts: str):
+    """Return the first table row holding every text, following the list's "Next" links as a person would."""
+    while True:
+        page.wait_for_load_state()
+        row = page.locator("tbody tr")
+        for text in texts:
+            row = row.filter(has_text=text)
+        if row.count():
+            return row.first
+        following = page.locator("nav.pagination").get_by_role("link", name=re.compile("Next"))
+        if not following.count():
+            raise AssertionError(f"no row with {texts!r} on any page of {page.url}")
+        target = following.get_attribute("href")
+        following.click()
+        expect(page).to_have_url(re.compile(re.escape(target) + "$"))
+
+
+# ---------------------------------------------------------------- 1. signing in and out
+
+
+@pytest.mark.parametrize("email, name, sections", [
+    (FACTORY, "梁国华", ["Your organisation’s demands"]),
+    (VENDOR, "王磊", ["Your organisation’s offerings"]),
+    (CURATOR, "陳嘉欣 Karen Chan", ["Curation"]),
+    (ADMIN, "Platform Admin 平台管理員", ["Administration", "Curation"]),
+], ids=["factory", "vendor", "curator", "admin"])
+def test_each_demo_account_signs_in_sees_its_dashboard_and_logs_out(person, tmp_path, email, name, sections):
+    page = person()
+    log_in(page, email)
+
+    header = page.locator("header.topbar")
+    expect(header.get_by_role("link", name=name)).to_be_visible()
+    expect(page.locator("main")).to_contain_text(name)
+    for section in sections:
+        expect(page.get_by_role("heading", name=section, level=2)).to_be_visible()
+    if email == FACTORY:
+        expect(page.get_by_role("link", name="Post a new demand")).to_be_visible()
+        expect(page.locator("#demands")).to_contain_text("坯布、色布表面瑕疵AI自动检测")  # its seeded demand
+    elif email == VENDOR:
+        expect(page.get_by_role("link", name="Post a new offering")).to_be_visible()
+        expect(page.locator("#offerings")).to_contain_text("小样本工业表面缺陷检测平台")
+    else:
+        expect(page.get_by_role("link", name="Open the curation queue")).to_be_visible()
+        expect(header.get_by_role("link", name="Curation")).to_be_visible()
+    assert_renders_cleanly(page)
+    page.screenshot(path=tmp_path / f"dashboard-{email.split('@')[0]}.png", full_page=True)
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("status").filter(has_text="You are logged out.")).to_be_visible()
+    expect(header.get_by_role("link", name="Log in")).to_be_visible()
+    expect(header.get_by_role("button", name="Log out")).to_have_count(0)
+    page.goto("/dashboard")
+    expect(page).to_have_url(re.compile(r"/auth/login\?next=%2Fdashboard$|/auth/login\?next=/dashboard$"))
+
+
+def test_wrong_password_is_refused_on_the_form(person):
+    page = person()
+    page.goto("/auth/login")
+    page.get_by_label("Email", exact=True).fill(FACTORY)
+    page.get_by_label("Password", exact=True).fill("not-the-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_label("Email", exact=True)).to_have_value(FACTORY)
+    expect(page.get_by_role("heading", name="Log in", level=1)).to_be_visible()
+
+
+# ---------------------------------------------------------------- 2. a manufacturer posts a demand
+
+
+def test_manufacturer_posts_a_demand_and_a_budget_error_keeps_what_was_typed(person, tmp_path):
+    page = person(FACTORY)
+    demand = {
+        "title": "印花布图案错位与色差AI在线检测",
+        "description": "印花车间有圆网印花机4台，图案错位、套色不准和色差主要靠人工对灯箱检查，"
+                       "漏检后整批返工。希望在出布端加装工业相机，用AI实时识别错位和色差并报警，"
+                       "同时记录每卷布的瑕疵位置，方便追溯。",
+        "scenarios": ["visual_inspection", "quality_traceability"],
+        "industry": "17",
+        "city": "佛山市南海区",
+        "budget_min": 500000,
+        "budget_max": 200000,  # below the minimum: refused
+    }
+    page.get_by_role("link", name="Post a new demand").click()
+    expect(page.get_by_role("heading", name=re.compile("Post a demand"), level=1)).to_be_visible()
+    fill_demand_form(page, **demand)
+    page.get_by_role("button", name="Publish").click()
+
+    # The refusal sits next to the budget field, and nothing typed is lost.
+    budget_max = page.get_by_label("預算上限 Budget up to (CNY)")
+    budget_field = page.locator("div.field.has-error").filter(has=budget_max)
+    expect(budget_field.get_by_role("alert")).to_have_text("The minimum cannot be more than the maximum.")
+    expect(page.locator("div.field.has-error")).to_have_count(1)
+    expect(page.get_by_label("標題 Title")).to_have_value(demand["title"])
+    expect(page.get_by_label("描述 Description")).to_have_value(demand["description"])
+    expect(page.get_by_label("AI 場景 AI scenarios")).to_have_values(demand["scenarios"])
+    expect(page.get_by_label("行業 Industry")).to_have_value("17")
+    expect(page.get_by_label("城市 City")).to_have_value(demand["city"])
+    expect(page.get_by_label("預算下限 Budget from (CNY)")).to_have_value("500000")
+    expect(budget_max).to_have_value("200000")
+    expect(page.get_by_label("語言 Language")).to_have_value("zh-Hans")
+    assert_renders_cleanly(page)
+
+    page.get_by_label("預算下限 Budget from (CNY)").fill("150000")
+    budget_max.fill("400000")
+    page.get_by_role("button", name="Publish").click()
+
+    expect(page.get_by_role("heading", name=demand["title"], level=1)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Saved and published.")).to_be_visible()
+    card = page.locator("article.card").first
+    expect(card).to_contain_text("已發佈 Published")
+    expect(card).to_contain_text("图案错位、套色不准和色差")
+    expect(card.get_by_role("row", name=re.compile("行業 Industry"))).to_contain_text("紡織業 / Textiles")
+    expect(card.get_by_role("row", name=re.compile("AI 場景"))).to_contain_text("Visual inspection")
+    expect(card.get_by_role("row", name=re.compile("城市 City"))).to_contain_text("佛山市南海区")
+    expect(card.get_by_role("row", name=re.compile("預算 Budget"))).to_contain_text("¥150,000 – ¥400,000")
+    expect(card).to_contain_text(FACTORY_ORG)
+    expect(page.get_by_role("button", name="Publish")).to_have_count(0)  # published: nothing left to publish
+    assert_renders_cleanly(page)
+    page.screenshot(path=tmp_path / "demand-detail.png", full_page=True)
+
+    page.get_by_role("link", name="« 需求 Demands").click()
+    expect(page.get_by_role("heading", name="需求 Demands", level=1)).to_be_visible()
+    listed = page.locator("article.posting").filter(has=page.get_by_role("link", name=demand["title"]))
+    expect(listed).to_have_count(1)
+    expect(listed).to_contain_text("¥150,000 – ¥400,000")
+    listed.get_by_role("link", name=demand["title"]).click()
+    expect(page.get_by_role("heading", name=demand["title"], level=1)).to_be_visible()
+
+    page.goto("/dashboard")
+    expect(page.locator("#demands")).to_contain_text(demand["title"])
+
+
+# ---------------------------------------------------------------- 3. a vendor posts an offering
+
+
+def test_vendor_posts_an_english_offering_and_sees_demands_that_fit(person, tmp_path):
+    page = person(VENDOR)
+    title = "AI shade and grade sorting for ceramic tiles"
+    page.get_by_role("link", name="Post a new offering").click()
+    expect(page.get_by_role("heading", name=re.compile("Post an offering"), level=1)).to_be_visible()
+    page.get_by_label("標題 Title").fill(title)
+    page.get_by_label("描述 Description").fill(
+        "Line-scan cameras above the kiln exit measure colour shade, gloss and surface defects on every glazed "
+        "tile and large slab, and a sorting line routes each tile to its shade batch and grade. "
+        "Replaces manual grading under a light box.")
+    page.get_by_label("AI 場景 AI scenarios").select_option(["intelligent_sorting", "visual_inspection"])
+    page.get_by_label("服務行業 Industries served").select_option(["30"])
+    page.get_by_label("部署方式 Deployment modes").select_option(["on_premises", "edge"])
+    page.get_by_label("價格下限 Price from (CNY)").fill("100000")
+    page.get_by_label("價格上限 Price up to (CNY)").fill("500000")
+    page.get_by_label("服務地區 Regions served").select_option(["Guangdong"])
+    page.get_by_label("其他城市 Other cities (comma-separated)").fill("Foshan, Zhaoqing")
+    page.get_by_label("語言 Language").select_option("en")
+    page.get_by_role("button", name="Publish").click()
+
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Saved and published.")).to_be_visible()
+    expect(page.locator("article.card").first).to_contain_text("已發佈 Published")
+    expect(page.locator("article.card").first).to_contain_text("Foshan")
+
+    page.get_by_role("link", name="« 方案 Offerings").click()
+    listed = page.locator("article.posting").filter(has=page.get_by_role("link", name=title))
+    expect(listed).to_have_count(1)
+    expect(listed).to_contain_text(VENDOR_ORG)
+
+    page.locator("header").get_by_role("link", name="Matches").click()
+    expect(page.get_by_role("heading", name="配對 Matches", level=1)).to_be_visible()
+    expect(page.get_by_text("Demands that fit your offerings.")).to_be_visible()
+    row = find_row(page, title, "瓷砖色号、等级AI自动分选")  # the seeded tile-sorting demand in Foshan
+    reasons = row.locator("td").nth(4)
+    expect(reasons.locator("span.tag.scenario")).to_contain_text("Shared scenarios")
+    expect(reasons.locator("span.tag.scenario")).to_be_visible()
+    expect(row).to_contain_text("佛山市三水宏陶建材有限公司")
+    assert_renders_cleanly(page)
+
+
+# ---------------------------------------------------------------- 4. proposals for a new demand
+
+
+def test_published_demand_gets_proposals_with_reasons(person, tmp_path):
+    page = person(FACTORY)
+    title = "验布工序AI视觉检测：坯布断经、破洞、油污"
+    post_demand(page, title=title,
+                description="我们有喷气织机86台，验布靠人工，漏检率高。希望在验布机上加装工业相机，用小样本深度学习"
+                            "自动识别断经、纬档、破洞和油污，并记录瑕疵位置，生成质量追溯报告。",
+                scenarios=["visual_inspection", "quality_traceability"], industry="17", city="佛山市南海区西樵镇",
+                budget_min=100000, budget_max=300000)
+
+    page.locator("header").get_by_role("link", name="Matches").click()
+    expect(page.get_by_text("Offerings that fit your demands.")).to_be_visible()
+    row = find_row(page, title)
+    expect(row.locator("td").nth(3)).to_have_text("已提議 Proposed")
+    expect(row.locator("span.tag.scenario").first).to_contain_text("Shared scenarios")
+    row.get_by_role("link").nth(1).click()  # the offering's side of the pairing
+
+    expect(page.get_by_role("heading", name=re.compile(re.escape(title) + " ⇄ "), level=1)).to_be_visible()
+    expect(page.locator("#match-status")).to_have_text("已提議 Proposed")
+    why = page.locator("#why")
+    expect(why.locator("span.tag.scenario")).to_contain_text("Shared scenarios: 視覺檢測 / Visual inspection")
+    expect(why.locator("span.tag.terms")).to_contain_text("Key terms in both texts:")
+    expect(page.locator("#contacts")).to_contain_text("Contact details are shared once both sides accept")
+    assert "@" not in page.locator("#contacts").inner_text()
+    assert_renders_cleanly(page)
+    page.screenshot(path=tmp_path / "match-proposed.png", full_page=True)
+
+
+# ---------------------------------------------------------------- 5. from proposal to connection
+
+
+def test_curator_introduces_and_both_sides_accept_until_connected(person, tmp_path):
+    factory = person(FACTORY)
+    vendor = person(VENDOR)
+    title = "纺织车间包装线AI视觉检测与智能分拣"
+    city = "佛山市南海区丹灶镇"
+    post_demand(factory, title=title,
+                description="成品布卷包装前需要检查标签、外观和卷边，目前人工目检。希望用工业相机和深度学习做外观"
+                            "缺陷检测，小样本也能快速训练上线。",
+                scenarios=["visual_inspection"], industry="17", city=city, budget_min=100000, budget_max=300000)
+    factory.goto("/dashboard")
+    vendor.goto("/dashboard")
+    factory_unread, vendor_unread = unread_in_header(factory), unread_in_header(vendor)
+
+    # The curator finds the new proposal in the queue and introduces the two sides.
+    curator = person(CURATOR)
+    curator.locator("header").get_by_role("link", name="Curation").click()
+    expect(curator.get_by_role("heading", name="審核隊列 Review queue", level=1)).to_be_visible()
+    curator.get_by_label("城市 City").fill(city)
+    expect(curator.get_by_label("排序 Sort")).to_have_value("score")  # best score first
+    curator.get_by_role("button", name="Filter").click()
+    expect(curator).to_have_url(re.compile(r"/curation/\?.*city="))
+    expect(curator.locator("tr.queue-row").first).to_contain_text(title)
+    row = find_row(curator, title, VENDOR_ORG)  # the vendor's best-scoring offering for the new demand
+    offering_title = row.locator("td").nth(2).get_by_role("link").inner_text()
+    row.get_by_role("link", name="已提議 Proposed").click()
+    expect(curator).to_have_url(re.compile(r"/curation/matches/\d+$"))
+    match_path = "/matches/" + curator.url.rsplit("/", 1)[1]
+    expect(curator.locator("#match-status")).to_have_text("已提議 Proposed")
+    curator.get_by_label("Action", exact=True).select_option(label="引薦 Introduce")
+    curator.get_by_label("Note", exact=True).fill("Both in the GBA; small-sample training fits a short pilot.")
+    curator.get_by_role("button", name="Apply").click()
+    expect(curator.get_by_role("status").filter(has_text="1 match")).to_be_visible()
+    expect(curator.locator("#match-status")).to_have_text("已引薦 Introduced")
+
+    # The manufacturer is told, opens the match from the notification, and accepts.
+    factory.reload()
+    expect(factory.locator("header #unread-count")).to_have_text(str(factory_unread + 1))
+    factory.locator("header").get_by_role("link", name=re.compile(r"^Notifications")).click()
+    notice = factory.locator("article.notification.unread").filter(has_text=f"introduced “{title}”")
+    expect(notice).to_have_count(1)
+    notice.get_by_role("button", name="Open").click()
+    expect(factory).to_have_url(re.compile(re.escape(match_path) + "$"))
+    expect(factory.locator("#match-status")).to_have_text("已引薦 Introduced")
+    expect(factory.locator("#contacts")).to_contain_text("Contact details are shared once both sides accept")
+    expect(factory.locator("body")).not_to_contain_text(VENDOR_EMAIL)
+    expect(factory.locator("body")).not_to_contain_text(VENDOR_PHONE)
+    factory.get_by_role("button", name="接受 Accept").click()
+    expect(factory.get_by_role("status").filter(has_text="You accepted this introduction.")).to_be_visible()
+    expect(factory.locator("#match-status")).to_have_text("已引薦 Introduced")  # waiting for the vendor
+    expect(factory.get_by_role("button", name="接受 Accept")).to_have_count(0)
+    expect(factory.locator("body")).not_to_contain_text(VENDOR_EMAIL)
+
+    # The vendor hears of the introduction and of the acceptance, still sees no contacts, and accepts.
+    vendor.reload()
+    expect(vendor.locator("header #unread-count")).to_have_text(str(vendor_unread + 2))
+    vendor.locator("header").get_by_role("link", name=re.compile(r"^Notifications")).click()
+    expect(vendor.locator("article.notification.unread").filter(has_text=f"{FACTORY_ORG} accepted")).to_have_count(1)
+    notice = vendor.locator("article.notification.unread").filter(has_text=f"introduced “{title}”")
+    notice.get_by_role("button", name="Open").click()
+    expect(vendor).to_have_url(re.compile(re.escape(match_path) + "$"))
+    expect(vendor.get_by_role("heading", level=1)).to_contain_text(offering_title)
+    expect(vendor.locator("#match-status")).to_have_text("已引薦 Introduced")
+    expect(vendor.locator("body")).not_to_contain_text(FACTORY_EMAIL)
+    expect(vendor.locator("body")).not_to_contain_text(FACTORY_PHONE)
+    vendor.get_by_role("button", name="接受 Accept").click()
+    expect(vendor.get_by_role("status").filter(has_text="You accepted this introduction.")).to_be_visible()
+    expect(vendor.locator("#match-status")).to_have_text("已對接 Connected")
+    vendor_contacts = vendor.locator("#contacts")
+    expect(vendor_contacts).to_contain_text(FACTORY_ORG)
+    expect(vendor_contacts.get_by_role("link", name=FACTORY_EMAIL)).to_have_attribute("href", f"mailto:{FACTORY_EMAIL}")
+    expect(vendor_contacts).to_contain_text(FACTORY_PHONE)
+    assert_renders_cleanly(vendor)
+    vendor.screenshot(path=tmp_path / "match-connected-vendor.png", full_page=True)
+
+    # The manufacturer now sees the vendor's contact details too, and was told of the connection.
+    factory.reload()
+    expect(factory.locator("#match-status")).to_have_text("已對接 Connected")
+    factory_contacts = factory.locator("#contacts")
+    expect(factory_contacts).to_contain_text(VENDOR_ORG)
+    expect(factory_contacts.get_by_role("link", name=VENDOR_EMAIL)).to_be_visible()
+    expect(factory_contacts).to_contain_text(VENDOR_PHONE)
+    expect(factory_contacts).not_to_contain_text(FACTORY_EMAIL)  # only the other side's details
+    expect(factory.locator("header #unread-count")).to_have_text(str(factory_unread + 1))
+    factory.locator("header").get_by_role("link", name=re.compile(r"^Notifications")).click()
+    expect(factory.locator("article.notification.unread").filter(has_text="are connected")).to_have_count(1)
+
+    # The curator's audit trail records each step, who took it and the state it left.
+    curator.reload()
+    expect(curator.locator("#match-status")).to_have_text("已對接 Connected")
+    events = curator.locator("#audit tr.event")
+    expect(events).to_have_count(3)
+    for index, (actor, action, change) in enumerate([
+        ("陳嘉欣 Karen Chan", "introduce", "proposed → introduced"),
+        ("梁国华", "accept", "introduced → introduced"),
+        ("王磊", "accept", "introduced → connected"),
+    ]):
+        cells = events.nth(index).locator("td")
+        expect(cells.nth(1)).to_contain_text(actor)
+        expect(cells.nth(2)).to_have_text(action)
+        expect(cells.nth(3)).to_have_text(change)
+    expect(events.first).to_contain_text("small-sample training fits a short pilot")
+    assert_renders_cleanly(curator)
+    curator.screenshot(path=tmp_path / "match-audit-curator.png", full_page=True)
+
+
+# ---------------------------------------------------------------- 6. search across languages
+
+
+def test_search_finds_an_english_offering_from_a_simplified_chinese_query(person):
+    page = person(FACTORY)
+    page.locator("header").get_by_role("link", name="Search").click()
+    expect(page.get_by_role("heading", name="Search demands and offerings", level=1)).to_be_visible()
+    page.get_by_label(re.compile("What are you looking for")).fill("废水处理加药优化")
+    page.get_by_label("Show", exact=True).select_option("offerings")
+    page.get_by_role("search").get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"/search/\?q=.+&kind=offerings"))
+
+    english = "AI chemical dosing for industrial wastewater treatment"
+    hits = page.locator("div.search-hit")
+    expect(hits.first.get_by_role("heading", level=3)).to_have_text(english)
+    expect(hits.first).to_contain_text("ClearCarbon Analytics Ltd.")
+    expect(page.get_by_label(re.compile("What are you looking for"))).to_have_value("废水处理加药优化")
+    hits.first.get_by_role("link", name=english).click()
+    expect(page.get_by_role("heading", name=english, level=1)).to_be_visible()
+    expect(page.locator("article.card").first).to_contain_text("方案 Offering")
+    assert_renders_cleanly(page)
