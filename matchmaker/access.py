@@ -1,5 +1,6 @@
 """Who may do what: decorators for views, and error rendering that suits the client."""
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -21,8 +22,19 @@ def deny():
     if wants_json():
         return jsonify(error="forbidden", message="You are not allowed to do this."), 403
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+        return redirect(url_for("auth.login", next=_return_path()))
     return render_template("errors/error.html", code=403, message=None), 403
+
+
+def _return_path() -> str | None:
+    """Return where to go back to after login: this page, or for a form post the same-site page it came from."""
+    if request.method == "GET":
+        return request.full_path if request.query_string else request.path
+    # A POST-only URL as `next` would answer 405 after login; go back to the page the form was on.
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return None
 
 
 def require(predicate):

@@ -49,7 +49,7 @@ def test_anonymous_is_sent_to_login(client, applicant, route):
     location = urlsplit(response.headers["Location"])
     assert response.status_code == 302
     assert location.path == "/auth/login"
-    assert parse_qs(location.query) == {"next": [url]}
+    assert parse_qs(location.query) == ({"next": [url]} if method == "get" else {})  # never back to a POST-only URL
 
 
 @pytest.mark.parametrize("route", [0, 1])
