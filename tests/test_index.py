@@ -145,3 +145,15 @@ def test_index_status_and_rebuild_commands(app, runner):
     result = runner.invoke(args=["index", "status"])
     assert "demands: 1 indexed, 1 published, 0 need embedding" in result.output
     assert (Path(app.config["DATA_DIR"]) / "index" / "demand.npz").exists()
+
+
+def test_explanations_name_distinctive_terms_only():
+    from matchmaker.matching.lexical import LexicalIndex
+
+    index = LexicalIndex()
+    for doc_id in range(10):
+        index.add(doc_id, ["ai", "系统", f"term{doc_id}"])
+    index.add(3, ["ai", "系统", "瑕疵", "布面"])  # re-adding replaces the old tokens and their counts
+    assert index.matched_terms(["ai", "系统", "瑕疵", "布面", "term3"], 3) == ["瑕疵", "布面"]
+    index.remove(3)
+    assert index.matched_terms(["瑕疵"], 3) == []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 import bm25s
 import numpy as np
@@ -12,6 +13,7 @@ class LexicalIndex:
 
     def __init__(self):
         self._tokens: dict[int, list[str]] = {}
+        self._document_frequency: Counter[str] = Counter()
         self._ids: list[int] = []
         self._bm25: bm25s.BM25 | None = None
         self._lock = threading.Lock()
@@ -22,14 +24,23 @@ class LexicalIndex:
     def add(self, doc_id: int, tokens: list[str]) -> None:
         """Insert or replace a posting's tokens."""
         with self._lock:
+            self._forget(doc_id)
             self._tokens[doc_id] = list(tokens)
+            self._document_frequency.update(set(tokens))
             self._bm25 = None
 
     def remove(self, doc_id: int) -> None:
         """Drop a posting if present."""
         with self._lock:
-            if self._tokens.pop(doc_id, None) is not None:
+            if self._forget(doc_id):
                 self._bm25 = None
+
+    def _forget(self, doc_id: int) -> bool:
+        """Drop a posting's tokens and their document counts; return whether it was there."""
+        old = self._tokens.pop(doc_id, None)
+        if old is not None:
+            self._document_frequency.subtract(set(old))
+        return old is not None
 
     def _built(self) -> tuple[bm25s.BM25 | None, list[int]]:
         """Return an up-to-date BM25 model and the ids in its row order."""
@@ -53,16 +64,13 @@ class LexicalIndex:
         hits = np.nonzero(raw > 0)[0]
         return {ids[i]: float(raw[i]) for i in hits}
 
-    def matched_terms(self, query_tokens: list[str], doc_id: int) -> list[str]:
-        """Return the query's terms that also occur in a posting, rarest first."""
+    def matched_terms(self, query_tokens: list[str], doc_id: int, common_share: float = 0.2) -> list[str]:
+        """Return the query's distinctive terms that also occur in a posting, rarest first.
+
+        Terms found in more than common_share of postings (e.g. 'ai', 'system') explain nothing.
+        """
         doc = set(self._tokens.get(doc_id, ()))
         shared = list(dict.fromkeys(t for t in query_tokens if t in doc))
-        model, _ = self._built()
-        if model is None:
-            return shared
-        return sorted(shared, key=lambda t: -self._idf(model, t))
-
-    @staticmethod
-    def _idf(model: bm25s.BM25, term: str) -> float:
-        """Return how rare a term is, for ordering explanations."""
-        return float(model.get_scores([term]).max()) if term in model.vocab_dict else 0.0
+        limit = max(2, common_share * len(self._tokens))
+        frequency = self._document_frequency
+        return sorted((t for t in shared if frequency[t] <= limit), key=lambda t: frequency[t])
