@@ -90,6 +90,7 @@ class User(UserMixin, db.Model):
 
     @property
     def is_admin(self) -> bool:
+        """Admins approve curators and may do everything curators do."""
         return self.role is Role.ADMIN
 
     @property
@@ -99,6 +100,7 @@ class User(UserMixin, db.Model):
 
     @property
     def kind(self) -> OrgKind:
+        """Return the kind of the user's organization."""
         return self.organization.kind
 
     def __repr__(self) -> str:
@@ -126,6 +128,7 @@ class PostingMixin:
 
     @property
     def is_published(self) -> bool:
+        """Return whether the posting is live."""
         return self.status is PostingStatus.PUBLISHED
 
     @property

@@ -50,6 +50,7 @@ class MatchingEngine:
 
     @property
     def fingerprint(self) -> str:
+        """Return the encoder's backend:model:dimension."""
         return self.encoder.fingerprint
 
     # -- keeping in step -------------------------------------------------
