@@ -47,3 +47,8 @@ def test_search_needs_sign_in(client, postings):
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
     assert client.get("/search/", query_string={"q": "fabric"},
                       headers={"Accept": "application/json"}).status_code == 403
+
+
+def test_scenario_filter_includes_scenarios_tagged_from_the_text(client, postings):
+    page = client.get("/offerings/", query_string={"scenario": "visual_inspection"}).get_data(as_text=True)
+    assert "Fabric defect detection" in page and "窯爐故障預警" not in page

@@ -17,7 +17,7 @@ from ..auth.views import safe_next
 from ..domain import workflow
 from ..domain.assignment import DEFAULT_PER_DEMAND, apply_assignment, load_problem, solve
 from ..domain.errors import DomainError, ValidationFailed
-from ..domain.postings import _json_has
+from ..domain.postings import json_list_contains
 from ..extensions import db
 from ..matching.feedback import acceptance_rates
 from ..models import (VOUCHER_KINDS, Demand, Match, MatchEvent, MatchNote, MatchStatus, Offering, Organization,
@@ -66,10 +66,10 @@ def queue_query(filters: QueueFilters) -> sa.Select:
     query = sa.select(Match).join(Match.demand).options(*MATCH_LOAD).where(_status_clause(filters.status))
     if filters.industry:
         query = query.where(sa.or_(Demand.industry == filters.industry,
-                                   _json_has(Demand.auto_industries, filters.industry)))
+                                   json_list_contains(Demand.auto_industries, filters.industry)))
     if filters.scenario:
-        query = query.where(sa.or_(_json_has(Demand.scenarios, filters.scenario),
-                                   _json_has(Demand.auto_scenarios, filters.scenario)))
+        query = query.where(sa.or_(json_list_contains(Demand.scenarios, filters.scenario),
+                                   json_list_contains(Demand.auto_scenarios, filters.scenario)))
     if filters.city:
         query = query.where(sa.func.lower(Demand.city).contains(filters.city.lower(), autoescape=True))
     if filters.voucher:
@@ -89,8 +89,8 @@ def _status_clause(status: str):
 def _voucher_clause(voucher: str):
     """Demands interested in this voucher kind, or in any voucher for 'any'."""
     if voucher == "any":
-        return sa.or_(*(_json_has(Demand.vouchers, kind) for kind in VOUCHER_KINDS))
-    return _json_has(Demand.vouchers, voucher)
+        return sa.or_(*(json_list_contains(Demand.vouchers, kind) for kind in VOUCHER_KINDS))
+    return json_list_contains(Demand.vouchers, voucher)
 
 
 @bp.route("/")

@@ -302,10 +302,11 @@ def visible_postings_query(model: type, filters: PostingFilters | Mapping, viewe
     if isinstance(filters, Mapping):
         filters = PostingFilters(**{f.name: str(filters.get(f.name) or "").strip() for f in fields(PostingFilters)})
     query = sa.select(model).where(_status_clause(model, filters.status, viewer))
-    if filters.scenario:
-        query = query.where(_json_has(model.scenarios, filters.scenario))
+    if filters.scenario:  # the poster's choice or a tag the engine found in the text, as the page shows
+        query = query.where(sa.or_(json_list_contains(model.scenarios, filters.scenario),
+                                   json_list_contains(model.auto_scenarios, filters.scenario)))
     if filters.industry:
-        industry = model.industry == filters.industry if model is Demand else _json_has(
+        industry = model.industry == filters.industry if model is Demand else json_list_contains(
             model.industries_served, filters.industry)
         query = query.where(industry)
     if filters.city.strip():
@@ -323,7 +324,7 @@ def _status_clause(model: type, status: str, viewer: User | None):
     return model.status == PostingStatus.PUBLISHED
 
 
-def _json_has(column, value: str):
+def json_list_contains(column, value: str):
     """Match rows whose JSON list holds value, on SQLite and PostgreSQL alike."""
     # JSON columns are serialised with json.dumps, so the quoted, escaped element appears verbatim in the text.
     return sa.cast(column, sa.Text).contains(json.dumps(value), autoescape=True)
