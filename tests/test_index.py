@@ -157,3 +157,21 @@ def test_explanations_name_distinctive_terms_only():
     assert index.matched_terms(["ai", "系统", "瑕疵", "布面", "term3"], 3) == ["瑕疵", "布面"]
     index.remove(3)
     assert index.matched_terms(["瑕疵"], 3) == []
+
+
+def test_a_change_committed_out_of_order_is_still_applied(app):
+    """A transaction that took a lower change id but committed later must not be missed."""
+    from matchmaker.models import IndexChange
+
+    with app.app_context():
+        first = publish(Offering, "Lumen Vision", "Fabric defect detection")
+        second = publish(Offering, "Kiln Watch", "窯爐故障預警")
+        assert _indexed(app, "offering") == {first.id, second.id}
+        db.session.add(IndexChange(id=100, posting_kind="offering", posting_id=first.id))
+        second.status = PostingStatus.CLOSED
+        db.session.commit()
+        assert get_engine(app).sync() == 1 and get_engine(app).watermark == 100
+        assert get_engine(app).sync() == 0  # nothing new: the cheap count says so
+        db.session.add(IndexChange(id=50, posting_kind="offering", posting_id=second.id))  # the late commit
+        db.session.commit()
+        assert _indexed(app, "offering") == {first.id}

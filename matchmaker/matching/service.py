@@ -24,6 +24,11 @@ REVERSE_POOL = 30  # demands considered when asking where a new offering ranks
 
 
 # -- facts ------------------------------------------------------------------
+def _engine():
+    """Return this process's matching engine for the current app."""
+    return get_engine(current_app._get_current_object())
+
+
 def capacity_left(offering_ids: list[int]) -> dict[int, int]:
     """Return each offering's capacity minus its engagements under way."""
     busy = dict(db.session.execute(
@@ -35,14 +40,14 @@ def capacity_left(offering_ids: list[int]) -> dict[int, int]:
 
 def _offerings_facts(ids: list[int]) -> dict[int, PostingFacts]:
     """Return indexed offerings' facts with their capacity left as of now."""
-    cached = get_engine(current_app._get_current_object()).facts["offering"]
+    cached = _engine().facts["offering"]
     left = capacity_left([i for i in ids if i in cached])
     return {i: replace(cached[i], capacity_left=left.get(i)) for i in ids if i in cached}
 
 
 def _demands_facts(ids: list[int]) -> dict[int, PostingFacts]:
     """Return indexed demands' facts."""
-    cached = get_engine(current_app._get_current_object()).facts["demand"]
+    cached = _engine().facts["demand"]
     return {i: cached[i] for i in ids if i in cached}
 
 
@@ -61,7 +66,7 @@ def weights() -> RankingWeights:
 # -- indexing ---------------------------------------------------------------
 def index_postings(postings: list, progress=None, batch_size: int = 64) -> None:
     """Tag, embed and log changed postings so every process re-indexes them."""
-    engine = get_engine(current_app._get_current_object())
+    engine = _engine()
     for start in range(0, len(postings), batch_size):
         batch = postings[start:start + batch_size]
         texts = [posting_text(p.title, p.description) for p in batch]
@@ -119,7 +124,7 @@ def _query_vector(engine, posting) -> np.ndarray:
 
 def rank_offerings(demand: Demand, exclude: set[int] = frozenset()) -> list[Candidate]:
     """Return published offerings ranked for a demand, best first."""
-    engine = get_engine(current_app._get_current_object())
+    engine = _engine()
     engine.sync()
     facts = demand_facts(demand)
     return rank(facts, _query_vector(engine, demand), tokenize(facts.text), engine.corpora["offering"],
@@ -148,7 +153,7 @@ def propose_for_demand(demand: Demand, k: int | None = None) -> list[Match]:
 
 def propose_for_offering(offering: Offering, k: int | None = None) -> list[Match]:
     """Propose an offering to the published demands where it now ranks in the top k."""
-    engine = get_engine(current_app._get_current_object())
+    engine = _engine()
     engine.sync()
     facts = offering_facts(offering)
     nearby = rank(facts, _query_vector(engine, offering), tokenize(facts.text), engine.corpora["demand"],
@@ -184,7 +189,7 @@ def _propose(demand: Demand, cand: Candidate) -> Match | None:
 
 def explain_pair(demand: Demand, offering: Offering, cand: Candidate) -> list[dict]:
     """Return the reasons for a ranked pair."""
-    engine = get_engine(current_app._get_current_object())
+    engine = _engine()
     d_facts = demand_facts(demand)
     o_facts = offering_facts(offering, capacity_left([offering.id]).get(offering.id))
     terms = engine.corpora["offering"].lexical.matched_terms(tokenize(d_facts.text), offering.id)
@@ -203,7 +208,7 @@ class SearchHit:
 
 def search(query: str, kinds: tuple[str, ...] = ("demand", "offering"), limit: int = 20) -> list[SearchHit]:
     """Return published postings that best fit a free-text query in any language."""
-    engine = get_engine(current_app._get_current_object())
+    engine = _engine()
     engine.sync()
     vector = engine.encoder.encode([query], kind="query")[0]
     tokens = tokenize(query)
