@@ -5,7 +5,11 @@ from flask import Flask
 
 from .config import load_config
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+# Templates, seed data and migrations live inside the package so that a built wheel carries them.
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATE_DIR = PACKAGE_DIR / "templates"
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+SEED_DIR = PACKAGE_DIR / "seed"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -27,7 +31,7 @@ def register_extensions(app: Flask) -> None:
     from .i18n import select_locale
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

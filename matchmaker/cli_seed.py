@@ -4,9 +4,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-import matchmaker
-
-DEFAULT_SEED_DIR = Path(matchmaker.__file__).parent.parent / "seed"
+from . import SEED_DIR as DEFAULT_SEED_DIR
 
 
 @click.command("seed")
