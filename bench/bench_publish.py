@@ -6,6 +6,7 @@ publish call (commit, tagging, embedding, index update, proposals) and the searc
 
     python bench/bench_publish.py [--scale 5] [--runs 10]
 """
+
 import argparse
 import statistics
 import tempfile
@@ -19,10 +20,10 @@ def _load_corpus(app, scale: int) -> tuple[int, int]:
     """Import the evaluation set's postings `scale` times under distinct refs."""
     import csv
 
+    from matchmaker.extensions import db
     from matchmaker.matching.evaluation import builtin_sets
     from matchmaker.matching.importer import import_postings
     from matchmaker.matching.service import index_postings
-    from matchmaker.extensions import db
     from matchmaker.models import Demand, Offering
 
     folder = builtin_sets()["bilingual"]
@@ -35,13 +36,21 @@ def _load_corpus(app, scale: int) -> tuple[int, int]:
                 writer = csv.DictWriter(out, fieldnames=["ref", "title", "description", "organization", "language"])
                 writer.writeheader()
                 for row in rows:
-                    writer.writerow({"ref": f"{row['ref']}-{copy}", "title": row["title"],
-                                     "description": row["description"], "organization": row["organization"],
-                                     "language": row["language"]})
+                    writer.writerow(
+                        {
+                            "ref": f"{row['ref']}-{copy}",
+                            "title": row["title"],
+                            "description": row["description"],
+                            "organization": row["organization"],
+                            "language": row["language"],
+                        }
+                    )
             import_postings(kind, path)
         index_postings(db.session.scalars(sa.select(model)).all())
-    return (db.session.scalar(sa.select(sa.func.count(Demand.id))),
-            db.session.scalar(sa.select(sa.func.count(Offering.id))))
+    return (
+        db.session.scalar(sa.select(sa.func.count(Demand.id))),
+        db.session.scalar(sa.select(sa.func.count(Offering.id))),
+    )
 
 
 def main() -> None:
@@ -57,8 +66,13 @@ def main() -> None:
     from matchmaker.models import Match, Organization, OrgKind, User
 
     data_dir = Path(tempfile.mkdtemp(prefix="mm-bench-"))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'bench.sqlite'}",
-                      "DATA_DIR": str(data_dir), "SECRET_KEY": "bench"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'bench.sqlite'}",
+            "DATA_DIR": str(data_dir),
+            "SECRET_KEY": "bench",
+        }
+    )
     with app.app_context():
         db.create_all()
         start = time.perf_counter()
@@ -73,11 +87,24 @@ def main() -> None:
         timings = {"demand": [], "offering": []}
         for run in range(args.runs):
             for kind, model_input, create in (
-                ("demand", postings.DemandInput(title=f"布面瑕疵检测 {run}", description="布面上的跳纱、破洞全靠老师傅肉眼看",
-                                                city="佛山", industry="17"), postings.create_demand),
-                ("offering", postings.OfferingInput(title=f"Fabric defect detection {run}",
-                                                    description="Line-scan cameras find holes on woven fabric."),
-                 postings.create_offering),
+                (
+                    "demand",
+                    postings.DemandInput(
+                        title=f"布面瑕疵检测 {run}",
+                        description="布面上的跳纱、破洞全靠老师傅肉眼看",
+                        city="佛山",
+                        industry="17",
+                    ),
+                    postings.create_demand,
+                ),
+                (
+                    "offering",
+                    postings.OfferingInput(
+                        title=f"Fabric defect detection {run}",
+                        description="Line-scan cameras find holes on woven fabric.",
+                    ),
+                    postings.create_offering,
+                ),
             ):
                 user = users[OrgKind.MANUFACTURER if kind == "demand" else OrgKind.VENDOR]
                 posting = create(user, model_input)
@@ -88,8 +115,10 @@ def main() -> None:
                 assert found, f"published {kind} {posting.id} was not searchable"
         proposals = db.session.scalar(sa.select(sa.func.count(Match.id)))
         for kind, values in timings.items():
-            print(f"publish {kind} → searchable and proposed: median {statistics.median(values) * 1000:.0f} ms, "
-                  f"max {max(values) * 1000:.0f} ms over {len(values)} runs (target < 1000 ms)")
+            print(
+                f"publish {kind} → searchable and proposed: median {statistics.median(values) * 1000:.0f} ms, "
+                f"max {max(values) * 1000:.0f} ms over {len(values)} runs (target < 1000 ms)"
+            )
         print(f"proposals stored: {proposals}")
 
 

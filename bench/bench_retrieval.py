@@ -5,6 +5,7 @@ beside the repository (evaluation only; never shipped):
 
     python bench/bench_retrieval.py ../shared/eval/lcqmc
 """
+
 import sys
 import time
 from pathlib import Path

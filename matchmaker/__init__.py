@@ -1,4 +1,5 @@
 """Matchmaker: pair manufacturers' AI scenario demands with AI vendors' offerings."""
+
 from pathlib import Path
 
 from flask import Flask

@@ -1,4 +1,5 @@
 """Who may do what: decorators for views, and error rendering that suits the client."""
+
 from functools import wraps
 from urllib.parse import urlsplit
 

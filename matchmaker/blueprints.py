@@ -1,4 +1,5 @@
 """The feature blueprints, in the order they are mounted."""
+
 from .admin.views import bp as admin_bp
 from .auth.views import bp as auth_bp
 from .curation.views import bp as curation_bp
@@ -9,5 +10,14 @@ from .notifications.views import bp as notifications_bp
 from .offerings.views import bp as offerings_bp
 from .search.views import bp as search_bp
 
-BLUEPRINTS = [main_bp, auth_bp, admin_bp, demands_bp, offerings_bp, search_bp, matches_bp, notifications_bp,
-              curation_bp]
+BLUEPRINTS = [
+    main_bp,
+    auth_bp,
+    admin_bp,
+    demands_bp,
+    offerings_bp,
+    search_bp,
+    matches_bp,
+    notifications_bp,
+    curation_bp,
+]

@@ -1,4 +1,5 @@
 """The `matchmaker` console script: a Flask CLI group over the app factory."""
+
 from flask.cli import FlaskGroup
 
 from . import create_app

@@ -1,4 +1,5 @@
 """`assign`: propose a capacity-aware batch of shortlists, and apply it on request."""
+
 import json
 from pathlib import Path
 
@@ -6,23 +7,44 @@ import click
 from flask.cli import with_appcontext
 
 from .domain.accounts import find_user_by_email
-from .domain.assignment import (DEFAULT_ALTERNATES, DEFAULT_PER_DEMAND, AssignmentProblem, AssignmentResult,
-                                apply_assignment, load_problem, solve)
+from .domain.assignment import (
+    DEFAULT_ALTERNATES,
+    DEFAULT_PER_DEMAND,
+    AssignmentProblem,
+    AssignmentResult,
+    apply_assignment,
+    load_problem,
+    solve,
+)
 
 
 @click.command("assign")
-@click.option("--per-demand", default=DEFAULT_PER_DEMAND, show_default=True, type=click.IntRange(min=1),
-              help="How many vendors each demand should be shortlisted with.")
-@click.option("--alternates", default=DEFAULT_ALTERNATES, show_default=True, type=click.IntRange(min=0),
-              help="How many runner-up pairs to list per demand.")
-@click.option("--rankings", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSON list of {demand_id, offering_id, score} engine rankings to consider as well.")
+@click.option(
+    "--per-demand",
+    default=DEFAULT_PER_DEMAND,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many vendors each demand should be shortlisted with.",
+)
+@click.option(
+    "--alternates",
+    default=DEFAULT_ALTERNATES,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many runner-up pairs to list per demand.",
+)
+@click.option(
+    "--rankings",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON list of {demand_id, offering_id, score} engine rankings to consider as well.",
+)
 @click.option("--apply", "apply_", is_flag=True, help="Shortlist the chosen pairs (needs --curator).")
 @click.option("--curator", "curator_email", help="Email of the curator the audit trail records as the actor.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @with_appcontext
-def assign_command(per_demand: int, alternates: int, rankings: Path | None, apply_: bool,
-                   curator_email: str | None, output: str) -> None:
+def assign_command(
+    per_demand: int, alternates: int, rankings: Path | None, apply_: bool, curator_email: str | None, output: str
+) -> None:
     """Propose which vendors to shortlist for each demand, within every vendor's capacity."""
     curator = _curator(curator_email) if apply_ else None
     problem = load_problem(per_demand=per_demand, rankings=_read_rankings(rankings), alternates=alternates)
@@ -31,8 +53,11 @@ def assign_command(per_demand: int, alternates: int, rankings: Path | None, appl
     if output == "json":
         data = result.to_dict()
         if report is not None:
-            data["applied"] = {"shortlisted": [m.id for m in report.shortlisted],
-                               "unchanged": [m.id for m in report.unchanged], "failures": report.failures}
+            data["applied"] = {
+                "shortlisted": [m.id for m in report.shortlisted],
+                "unchanged": [m.id for m in report.unchanged],
+                "failures": report.failures,
+            }
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(format_text(problem, result))
@@ -60,19 +85,24 @@ def _read_rankings(path: Path | None) -> list[tuple[int, int, float]]:
         rows = json.loads(path.read_text("utf-8"))
         return [(int(r["demand_id"]), int(r["offering_id"]), float(r["score"])) for r in rows]
     except (ValueError, KeyError, TypeError) as error:
-        raise click.BadParameter(f"expected a JSON list of {{demand_id, offering_id, score}}: {error}",
-                                 param_hint="--rankings") from None
+        raise click.BadParameter(
+            f"expected a JSON list of {{demand_id, offering_id, score}}: {error}", param_hint="--rankings"
+        ) from None
 
 
 def format_text(problem: AssignmentProblem, result: AssignmentResult) -> str:
     """Render the assignment for a terminal: per demand, the chosen vendors, then alternates and advice."""
-    lines = [f"Assignment: {len(result.assignments)} pairs for {len(problem.demands)} demands, "
-             f"{result.per_demand} per demand, total score {result.total_score:.3f}"]
+    lines = [
+        f"Assignment: {len(result.assignments)} pairs for {len(problem.demands)} demands, "
+        f"{result.per_demand} per demand, total score {result.total_score:.3f}"
+    ]
     for demand_id, demand in sorted(problem.demands.items()):
         lines.append(f"Demand #{demand_id} {demand.title}")
         lines += [f"  + {_pair(problem, c)}" for c in result.chosen_for(demand_id)]
-        lines += [f"  alternate {_pair(problem, a.candidate)}{' (spare capacity)' if a.spare else ''}"
-                  for a in result.alternates.get(demand_id, [])]
+        lines += [
+            f"  alternate {_pair(problem, a.candidate)}{' (spare capacity)' if a.spare else ''}"
+            for a in result.alternates.get(demand_id, [])
+        ]
         if demand_id in result.unmet:
             lines.append(f"  ! {result.unmet[demand_id]} more vendor(s) wanted")
     lines += [f"! {message}" for message in result.messages]

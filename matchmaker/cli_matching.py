@@ -1,4 +1,5 @@
 """CLI for the matching engine: import, match, index status/rebuild and eval."""
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,13 @@ def match_command(all_demands: bool, demand_ref: str | None, top_k: int, fmt: st
         ranked = []
         for cand in top_offerings(demand, top_k):
             offering = db.session.get(Offering, cand.id)
-            ranked.append({"offering_ref": offering.ref or f"offering-{offering.id}", "score": round(cand.score, 4),
-                           "reasons": [r["text"] for r in explain_pair(demand, offering, cand)]})
+            ranked.append(
+                {
+                    "offering_ref": offering.ref or f"offering-{offering.id}",
+                    "score": round(cand.score, 4),
+                    "reasons": [r["text"] for r in explain_pair(demand, offering, cand)],
+                }
+            )
         output[_demand_key(demand)] = ranked
     if fmt == "json":
         click.echo(json.dumps(output, ensure_ascii=False, indent=2))
@@ -95,13 +101,18 @@ def index_status() -> None:
     status = engine.status()
     for label, model in (("demands", Demand), ("offerings", Offering)):
         published = db.session.scalar(sa.select(sa.func.count(model.id)).where(model.status == PostingStatus.PUBLISHED))
-        stale = db.session.scalar(sa.select(sa.func.count(model.id)).where(
-            model.status == PostingStatus.PUBLISHED,
-            sa.or_(model.embedding_model.is_(None), model.embedding_model != engine.fingerprint)))
+        stale = db.session.scalar(
+            sa.select(sa.func.count(model.id)).where(
+                model.status == PostingStatus.PUBLISHED,
+                sa.or_(model.embedding_model.is_(None), model.embedding_model != engine.fingerprint),
+            )
+        )
         click.echo(f"{label}: {status[label]} indexed, {published} published, {stale} need embedding")
     click.echo(f"model: {status['fingerprint']}")
-    click.echo(f"watermark: {status['watermark']}  snapshot: {status['snapshot']}"
-               f"{' (loaded at start)' if engine.loaded_from_snapshot else ''}")
+    click.echo(
+        f"watermark: {status['watermark']}  snapshot: {status['snapshot']}"
+        f"{' (loaded at start)' if engine.loaded_from_snapshot else ''}"
+    )
 
 
 @index_group.command("rebuild")
@@ -112,15 +123,25 @@ def index_rebuild() -> None:
 
     engine = get_engine(current_app._get_current_object())
     result = engine.rebuild(progress=click.echo)
-    click.echo(f"rebuilt: {result['demands']} demands, {result['offerings']} offerings indexed; "
-               f"{result['embedded']} embedded with {result['fingerprint']}")
+    click.echo(
+        f"rebuilt: {result['demands']} demands, {result['offerings']} offerings indexed; "
+        f"{result['embedded']} embedded with {result['fingerprint']}"
+    )
 
 
 @click.command("eval")
-@click.option("--set", "set_names", multiple=True,
-              help="A shipped set name (bilingual, paraphrase_zh) or a folder in the import format. Default: all shipped.")
-@click.option("--model", "models", multiple=True,
-              help="Encoder to evaluate (repeatable). Default: use-multilingual-v3 and the configured model.")
+@click.option(
+    "--set",
+    "set_names",
+    multiple=True,
+    help="A shipped set name (bilingual, paraphrase_zh) or a folder in the import format. Default: all shipped.",
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="Encoder to evaluate (repeatable). Default: use-multilingual-v3 and the configured model.",
+)
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
 @with_appcontext
 def eval_command(set_names: tuple[str, ...], models: tuple[str, ...], fmt: str) -> None:
@@ -146,8 +167,11 @@ def eval_command(set_names: tuple[str, ...], models: tuple[str, ...], fmt: str) 
             continue
         for folder in folders:
             evalset = load_set(folder)
-            click.echo(f"evaluating {name} on {folder.name}: {len(evalset.demands)} demands, "
-                       f"{len(evalset.offerings)} offerings", err=True)
+            click.echo(
+                f"evaluating {name} on {folder.name}: {len(evalset.demands)} demands, "
+                f"{len(evalset.offerings)} offerings",
+                err=True,
+            )
             results = evaluate(evalset, encoder, weights, progress=lambda m: click.echo(f"  {m}", err=True))
             report.setdefault(name, {})[folder.name] = results
             if fmt == "text":

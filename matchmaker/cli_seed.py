@@ -1,4 +1,5 @@
 """`seed`: load the demonstration organizations, users, demands and offerings."""
+
 from pathlib import Path
 
 import click
@@ -8,8 +9,14 @@ from . import SEED_DIR as DEFAULT_SEED_DIR
 
 
 @click.command("seed")
-@click.option("--dir", "seed_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_SEED_DIR,
-              show_default=True, help="Folder holding organizations.json, users.json, demands.json, offerings.json.")
+@click.option(
+    "--dir",
+    "seed_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_SEED_DIR,
+    show_default=True,
+    help="Folder holding organizations.json, users.json, demands.json, offerings.json.",
+)
 @with_appcontext
 def seed_command(seed_dir: Path) -> None:
     """Load seed data; safe to run again, as rows that exist are left alone."""

@@ -1,4 +1,5 @@
 """`expire` and `mail retry`: the match workflow's housekeeping, for cron or a person at a terminal."""
+
 import click
 from flask.cli import AppGroup, with_appcontext
 
@@ -18,8 +19,13 @@ mail_group = AppGroup("mail", help="Outbound email.")
 
 
 @mail_group.command("retry")
-@click.option("--max-attempts", default=mailer.DEFAULT_MAX_ATTEMPTS, show_default=True, type=click.IntRange(1),
-              help="Skip emails that already failed this many times.")
+@click.option(
+    "--max-attempts",
+    default=mailer.DEFAULT_MAX_ATTEMPTS,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Skip emails that already failed this many times.",
+)
 def mail_retry_command(max_attempts: int) -> None:
     """Send queued emails that have not gone out yet."""
     if not mailer.is_configured():

@@ -1,4 +1,5 @@
 """Configuration: defaults, then the instance folder, then MATCHMAKER_/plain environment variables."""
+
 import os
 import secrets
 from pathlib import Path
@@ -9,10 +10,10 @@ DEFAULT_EMBEDDING_MODEL = "use-multilingual-v3"
 class DefaultConfig:
     """Settings every deployment starts from."""
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # noqa: RUF012
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "en"
-    LANGUAGES = ["en", "zh_Hant", "zh_Hans"]
+    LANGUAGES = ["en", "zh_Hant", "zh_Hans"]  # noqa: RUF012
     PER_PAGE = 20
     MATCHMAKER_EMBEDDING_MODEL = DEFAULT_EMBEDDING_MODEL
     MATCHMAKER_QUERY_PROMPT = ""

@@ -1,4 +1,5 @@
 """Flask extensions, each instantiated once and bound in the app factory."""
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate

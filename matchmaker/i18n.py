@@ -1,4 +1,5 @@
 """Locale selection for Flask-Babel."""
+
 from flask import current_app, has_request_context, request
 from flask_login import current_user
 

@@ -2,6 +2,7 @@
 
 A failed send is logged, counted and kept for `matchmaker mail retry`; it never raises into a request.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,11 @@ def deliver(email_ids: list[int]) -> int:
     """Send these queued emails now; return how many went out."""
     if not email_ids or not is_configured():
         return 0
-    emails = db.session.scalars(sa.select(OutboundEmail).where(
-        OutboundEmail.id.in_(email_ids), OutboundEmail.sent_at.is_(None)).order_by(OutboundEmail.id)).all()
+    emails = db.session.scalars(
+        sa.select(OutboundEmail)
+        .where(OutboundEmail.id.in_(email_ids), OutboundEmail.sent_at.is_(None))
+        .order_by(OutboundEmail.id)
+    ).all()
     return _send_all(emails)
 
 
@@ -38,8 +42,11 @@ def deliver_pending(max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> int:
     """Retry every unsent email that has failed fewer than max_attempts times; return how many went out."""
     if not is_configured():
         return 0
-    emails = db.session.scalars(sa.select(OutboundEmail).where(
-        OutboundEmail.sent_at.is_(None), OutboundEmail.attempts < max_attempts).order_by(OutboundEmail.id)).all()
+    emails = db.session.scalars(
+        sa.select(OutboundEmail)
+        .where(OutboundEmail.sent_at.is_(None), OutboundEmail.attempts < max_attempts)
+        .order_by(OutboundEmail.id)
+    ).all()
     return _send_all(emails)
 
 
@@ -71,10 +78,12 @@ def _claim(emails: list[OutboundEmail]) -> list[OutboundEmail]:
     for email in emails:
         result = db.session.execute(
             sa.update(OutboundEmail)
-            .where(OutboundEmail.id == email.id, OutboundEmail.attempts == email.attempts,
-                   OutboundEmail.sent_at.is_(None))
+            .where(
+                OutboundEmail.id == email.id, OutboundEmail.attempts == email.attempts, OutboundEmail.sent_at.is_(None)
+            )
             .values(attempts=OutboundEmail.attempts + 1, last_error="")
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount == 1:
             claimed.append(email)
     db.session.commit()
@@ -85,8 +94,9 @@ def _connect() -> smtplib.SMTP:
     """Open an SMTP connection as configured, with STARTTLS and login when asked for."""
     config = current_app.config
     factory = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
-    smtp = factory(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
-                   timeout=float(config.get("MAIL_TIMEOUT", 10)))
+    smtp = factory(
+        config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25), timeout=float(config.get("MAIL_TIMEOUT", 10))
+    )
     try:
         if config.get("MAIL_USE_TLS"):
             smtp.starttls()

@@ -1,8 +1,9 @@
 """Domain models: organizations, people, postings, matches and their history."""
+
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -14,7 +15,7 @@ from .extensions import db
 
 def utcnow() -> datetime:
     """Return the current time, timezone-aware, in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class OrgKind(str, enum.Enum):
@@ -41,8 +42,9 @@ VOUCHER_KINDS = ("compute", "model", "training")
 
 def _enum(kind: type[enum.Enum], length: int = 20) -> sa.Enum:
     """Store an enum by value as a plain string column, portable across databases."""
-    return sa.Enum(kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e],
-                   validate_strings=True)
+    return sa.Enum(
+        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e], validate_strings=True
+    )
 
 
 class Organization(db.Model):

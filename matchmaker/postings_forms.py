@@ -1,4 +1,5 @@
 """Form pieces demands and offerings share: choice lists, the common fields and the form → input step."""
+
 from dataclasses import fields
 
 from flask_babel import lazy_gettext as _l

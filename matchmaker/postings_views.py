@@ -2,8 +2,9 @@
 
 Each blueprint builds one `PostingViews` with its model, form and domain functions; the routes are the same.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -52,8 +53,9 @@ class PostingViews:
 
     def index(self):
         """List published postings, or the viewer's own drafts or closed ones, filtered and paged."""
-        filters = postings.PostingFilters(**{name: request.args.get(name, "").strip()
-                                             for name in ("industry", "scenario", "city", "status")})
+        filters = postings.PostingFilters(
+            **{name: request.args.get(name, "").strip() for name in ("industry", "scenario", "city", "status")}
+        )
         query = postings.visible_postings_query(self.model, filters, viewer())
         page = db.paginate(query, per_page=current_app.config["PER_PAGE"])
         return self.render("index.html", page=page, filters=filters)
@@ -72,8 +74,13 @@ class PostingViews:
         posting = self.visible_or_404(id)
         is_owner = postings.is_owner(viewer(), posting)
         show_matches = is_owner or (viewer() is not None and viewer().is_curator)
-        return self.render("detail.html", posting=posting, can_edit=postings.can_edit(viewer(), posting),
-                           is_owner=is_owner, matches=postings.matches_of(posting) if show_matches else None)
+        return self.render(
+            "detail.html",
+            posting=posting,
+            can_edit=postings.can_edit(viewer(), posting),
+            is_owner=is_owner,
+            matches=postings.matches_of(posting) if show_matches else None,
+        )
 
     def edit(self, id: int):
         """Change a posting the viewer's organization owns."""
@@ -141,6 +148,12 @@ class PostingViews:
     def render(self, template: str, **context):
         """Render one of this kind's templates with the shared choice labels."""
         return render_template(
-            f"{self.templates}/{template}", status_labels=STATUS_LABELS, deployment_labels=DEPLOYMENT_LABELS,
-            voucher_labels=VOUCHER_LABELS, region_labels=REGIONS, scenario_choices=taxonomy.scenario_choices(),
-            industry_choices=taxonomy.industry_choices(), **context)
+            f"{self.templates}/{template}",
+            status_labels=STATUS_LABELS,
+            deployment_labels=DEPLOYMENT_LABELS,
+            voucher_labels=VOUCHER_LABELS,
+            region_labels=REGIONS,
+            scenario_choices=taxonomy.scenario_choices(),
+            industry_choices=taxonomy.industry_choices(),
+            **context,
+        )

@@ -4,13 +4,14 @@ Rows are keyed by organization name, user email and posting ref: a row whose key
 so a second run creates and changes nothing. Every row is checked before anything is written, and the
 whole load is one transaction; published postings are announced to the matching engine after the commit.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable
 
 import sqlalchemy as sa
 
@@ -95,8 +96,14 @@ class _Loader:
             role = Role(row.data.get("role") or Role.MEMBER.value)
         except ValueError:
             raise SeedError(row.filename, f"unknown role {row.data['role']!r}", row.number) from None
-        user = User(email=email, name=row.data.get("name") or "", organization=self.organization(row), role=role,
-                    phone=row.data.get("phone") or "", locale=row.data.get("locale") or "")
+        user = User(
+            email=email,
+            name=row.data.get("name") or "",
+            organization=self.organization(row),
+            role=role,
+            phone=row.data.get("phone") or "",
+            locale=row.data.get("locale") or "",
+        )
         user.password_hash = ""  # hashed once every row has passed, so a broken file fails fast
         self.passwords.append((user, row.require("password")))
         db.session.add(user)
@@ -111,8 +118,9 @@ class _Loader:
             return
         try:
             status = PostingStatus(row.data.get("status") or PostingStatus.PUBLISHED.value)
-            posting = postings.new_posting(model, self.organization(row), _posting_input(input_class, row),
-                                           author=self.author(row), ref=ref)
+            posting = postings.new_posting(
+                model, self.organization(row), _posting_input(input_class, row), author=self.author(row), ref=ref
+            )
             postings.advance(posting, status)
         except DomainError as error:
             field = f"'{error.field}': " if error.field else ""

@@ -1,4 +1,5 @@
 """Signals that decouple postings from the matching engine and the workflow from notifications."""
+
 from blinker import Namespace
 
 _signals = Namespace()

@@ -1,4 +1,5 @@
 """Industry (GB/T 4754-2017 divisions 13–43) and AI scenario taxonomies, loaded from data files."""
+
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -33,8 +34,10 @@ def _load(name: str) -> list[dict]:
 @cache
 def scenarios() -> dict[str, Term]:
     """Return the scenario catalogue by key, in catalogue order."""
-    return {e["key"]: Term(e["key"], e["labels"], e.get("synonyms", {}), e.get("description", {}))
-            for e in _load("scenarios.json")}
+    return {
+        e["key"]: Term(e["key"], e["labels"], e.get("synonyms", {}), e.get("description", {}))
+        for e in _load("scenarios.json")
+    }
 
 
 @cache

@@ -1,4 +1,5 @@
 """Jinja helpers: taxonomy labels, enum labels and unread counts."""
+
 from flask import Flask, request, url_for
 from flask_login import current_user
 
@@ -45,10 +46,14 @@ def _unread_notifications() -> dict:
     """Give every page the signed-in user's unread notification count."""
     if not current_user.is_authenticated:
         return {"unread_count": 0}
-    from .extensions import db
-    from .models import Notification
     import sqlalchemy as sa
 
-    count = db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
-        Notification.user_id == current_user.id, Notification.read_at.is_(None)))
+    from .extensions import db
+    from .models import Notification
+
+    count = db.session.scalar(
+        sa.select(sa.func.count(Notification.id)).where(
+            Notification.user_id == current_user.id, Notification.read_at.is_(None)
+        )
+    )
     return {"unread_count": count or 0}

@@ -3,6 +3,7 @@
 Set MATCHMAKER_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)
 to run the whole suite against another database than a temporary SQLite file.
 """
+
 import os
 import uuid
 from contextlib import contextmanager
@@ -109,8 +110,13 @@ def make_user(email, kind, org_name, role=Role.MEMBER, password=PASSWORD) -> Use
     """Create a user in an organisation of the given kind, creating the organisation if needed."""
     org = db.session.scalar(sa.select(Organization).where(Organization.name == org_name))
     if org is None:
-        org = Organization(name=org_name, kind=kind, city="Foshan", contact_email=f"contact@{kind.value}.example",
-                           contact_phone="+852 5555 0000")
+        org = Organization(
+            name=org_name,
+            kind=kind,
+            city="Foshan",
+            contact_email=f"contact@{kind.value}.example",
+            contact_phone="+852 5555 0000",
+        )
         db.session.add(org)
     user = User(email=email, name=email.split("@")[0], organization=org, role=role)
     # One hashing round keeps hundreds of logins fast; login still checks the hash for real.

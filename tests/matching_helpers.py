@@ -1,4 +1,5 @@
 """Helpers for matching tests: postings made straight through the models, and a second test encoder."""
+
 import hashlib
 
 import numpy as np
@@ -22,8 +23,13 @@ def organization(name: str, kind: OrgKind) -> Organization:
 def publish(model, org_name: str, title: str, description: str = "", **fields):
     """Create a published posting and announce it, as the domain layer does after commit."""
     kind = OrgKind.MANUFACTURER if model is Demand else OrgKind.VENDOR
-    posting = model(title=title, description=description or title, organization=organization(org_name, kind),
-                    status=PostingStatus.PUBLISHED, **fields)
+    posting = model(
+        title=title,
+        description=description or title,
+        organization=organization(org_name, kind),
+        status=PostingStatus.PUBLISHED,
+        **fields,
+    )
     db.session.add(posting)
     db.session.commit()
     posting_saved.send(model, posting=posting)

@@ -1,24 +1,40 @@
 """Every demand and offering route against every persona: status codes and where redirects point."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Offering, Organization, PostingStatus, User, utcnow
-from tests.conftest import PERSONAS as PERSONA_SPECS, app_with_schema, base_config, make_user
+from tests.conftest import PERSONAS as PERSONA_SPECS
+from tests.conftest import app_with_schema, base_config, make_user
 
 ANONYMOUS = "anonymous"
 PERSONAS = [ANONYMOUS, "manufacturer", "vendor", "curator", "admin", "intruder", "vendor_intruder"]
 
 # How each persona stands towards the postings of each blueprint.
 STANDING = {
-    "demands": {"manufacturer": "owner", "intruder": "rival", "vendor": "stranger", "vendor_intruder": "stranger",
-                "curator": "curator", "admin": "curator", ANONYMOUS: ANONYMOUS},
-    "offerings": {"vendor": "owner", "vendor_intruder": "rival", "manufacturer": "stranger", "intruder": "stranger",
-                  "curator": "curator", "admin": "curator", ANONYMOUS: ANONYMOUS},
+    "demands": {
+        "manufacturer": "owner",
+        "intruder": "rival",
+        "vendor": "stranger",
+        "vendor_intruder": "stranger",
+        "curator": "curator",
+        "admin": "curator",
+        ANONYMOUS: ANONYMOUS,
+    },
+    "offerings": {
+        "vendor": "owner",
+        "vendor_intruder": "rival",
+        "manufacturer": "stranger",
+        "intruder": "stranger",
+        "curator": "curator",
+        "admin": "curator",
+        ANONYMOUS: ANONYMOUS,
+    },
 }
 
-LOGIN = "login"   # 302 to the login page with next= the requested path
+LOGIN = "login"  # 302 to the login page with next= the requested path
 DETAIL = "detail"  # 302 back to the posting's page
 
 # (method, path template, posting it targets) -> expected outcome by standing.
@@ -29,15 +45,23 @@ ROUTES = {
     ("GET", "/{id}", "published"): {"*": 200},
     ("GET", "/{id}", "draft"): {ANONYMOUS: 404, "owner": 200, "rival": 404, "stranger": 404, "curator": 200},
     ("GET", "/{id}", "missing"): {"*": 404},
-    ("GET", "/{id}/edit", "published"): {ANONYMOUS: LOGIN, "owner": 200, "rival": 403, "stranger": 403,
-                                         "curator": 403},
+    ("GET", "/{id}/edit", "published"): {ANONYMOUS: LOGIN, "owner": 200, "rival": 403, "stranger": 403, "curator": 403},
     ("GET", "/{id}/edit", "draft"): {ANONYMOUS: LOGIN, "owner": 200, "rival": 404, "stranger": 404, "curator": 403},
-    ("GET", "/{id}/edit", "closed"): {ANONYMOUS: LOGIN, "owner": DETAIL, "rival": 403, "stranger": 403,
-                                      "curator": 403},
-    ("POST", "/{id}/publish", "draft"): {ANONYMOUS: LOGIN, "owner": DETAIL, "rival": 404, "stranger": 404,
-                                         "curator": 403},
-    ("POST", "/{id}/close", "published"): {ANONYMOUS: LOGIN, "owner": DETAIL, "rival": 403, "stranger": 403,
-                                           "curator": 403},
+    ("GET", "/{id}/edit", "closed"): {ANONYMOUS: LOGIN, "owner": DETAIL, "rival": 403, "stranger": 403, "curator": 403},
+    ("POST", "/{id}/publish", "draft"): {
+        ANONYMOUS: LOGIN,
+        "owner": DETAIL,
+        "rival": 404,
+        "stranger": 404,
+        "curator": 403,
+    },
+    ("POST", "/{id}/close", "published"): {
+        ANONYMOUS: LOGIN,
+        "owner": DETAIL,
+        "rival": 403,
+        "stranger": 403,
+        "curator": 403,
+    },
     ("GET", "/{id}/publish", "draft"): {"*": 405},
 }
 
@@ -78,9 +102,14 @@ def targets(app, personas):
             user = db.session.get(User, user_id)
             for state in (PostingStatus.PUBLISHED, PostingStatus.DRAFT, PostingStatus.CLOSED):
                 # Inserted directly: these tests are about routes, not about indexing or matching.
-                posting = model(title=f"{state.value} {blueprint}", description="For access tests.",
-                                organization_id=user.organization_id, author_id=user.id, status=state,
-                                published_at=None if state is PostingStatus.DRAFT else utcnow())
+                posting = model(
+                    title=f"{state.value} {blueprint}",
+                    description="For access tests.",
+                    organization_id=user.organization_id,
+                    author_id=user.id,
+                    status=state,
+                    published_at=None if state is PostingStatus.DRAFT else utcnow(),
+                )
                 db.session.add(posting)
                 db.session.flush()
                 ids[blueprint, state.value] = posting.id

@@ -1,4 +1,5 @@
 """Administration: who may see it, approving curators, and the create-admin command."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,8 +17,11 @@ NON_ADMINS = ["manufacturer", "vendor", "curator", "intruder", "vendor_intruder"
 def applicant(app, personas):
     """Register an agency member who asks to become a curator; return their id."""
     with app.app_context():
-        user = register_user(Registration("officer@gba.example", "a long enough pw", "Officer Chan",
-                                          "GBA Promotion Centre", OrgKind.AGENCY))
+        user = register_user(
+            Registration(
+                "officer@gba.example", "a long enough pw", "Officer Chan", "GBA Promotion Centre", OrgKind.AGENCY
+            )
+        )
         return user.id
 
 
@@ -73,8 +77,17 @@ def test_admin_sees_people_and_pending_requests(client, auth, applicant):
     assert "officer@gba.example" in requests_section
     assert f'action="/admin/curators/{applicant}/approve"' in requests_section
     assert "factory@test.example" not in requests_section
-    for text in ("factory@test.example", "Foshan Weave Textiles", "廠商 Manufacturer", "Lumen Vision AI",
-                 "AI 供應商 Vendor", "推廣機構 Agency", "Curator", "Administrator", "curator requested"):
+    for text in (
+        "factory@test.example",
+        "Foshan Weave Textiles",
+        "廠商 Manufacturer",
+        "Lumen Vision AI",
+        "AI 供應商 Vendor",
+        "推廣機構 Agency",
+        "Curator",
+        "Administrator",
+        "curator requested",
+    ):
         assert text in people_section
 
 
@@ -124,13 +137,18 @@ def test_create_admin_command(app, runner, auth):
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == "boss@platform.example"))
         assert (user.role, user.organization.name, user.organization.kind) == (
-            Role.ADMIN, "Matchmaker Administration", OrgKind.AGENCY)
+            Role.ADMIN,
+            "Matchmaker Administration",
+            OrgKind.AGENCY,
+        )
     assert auth.login("boss@platform.example", "a long enough pw").headers["Location"] == "/dashboard"
 
 
 def test_create_admin_prompts_for_hidden_confirmed_password(app, runner):
-    result = runner.invoke(args=["create-admin", "--email", "ops@platform.example", "--organization", "Ops Desk"],
-                           input="a long enough pw\na long enough pw\n")
+    result = runner.invoke(
+        args=["create-admin", "--email", "ops@platform.example", "--organization", "Ops Desk"],
+        input="a long enough pw\na long enough pw\n",
+    )
     assert result.exit_code == 0, result.output
     assert "a long enough pw" not in result.output
     with app.app_context():
@@ -138,12 +156,20 @@ def test_create_admin_prompts_for_hidden_confirmed_password(app, runner):
         assert [m.email for m in org.members] == ["ops@platform.example"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--email", "admin@test.example", "--password", "a long enough pw"], "An account with this email already exists."),
-    (["--email", "new@platform.example", "--password", "short"], "Use at least 10 characters."),
-    (["--email", "new@platform.example", "--password", "a long enough pw", "--organization", "Lumen Vision AI"],
-     "Lumen Vision AI is already registered as AI 供應商 Vendor"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--email", "admin@test.example", "--password", "a long enough pw"],
+            "An account with this email already exists.",
+        ),
+        (["--email", "new@platform.example", "--password", "short"], "Use at least 10 characters."),
+        (
+            ["--email", "new@platform.example", "--password", "a long enough pw", "--organization", "Lumen Vision AI"],
+            "Lumen Vision AI is already registered as AI 供應商 Vendor",
+        ),
+    ],
+)
 def test_create_admin_refuses_clearly(app, runner, personas, args, message):
     result = runner.invoke(args=["create-admin", *args])
     assert result.exit_code == 1

@@ -1,4 +1,5 @@
 """Capacity-aware batch assignment: the solver, the database loader and `matchmaker assign`."""
+
 import itertools
 import json
 import random
@@ -7,26 +8,46 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from matchmaker.domain.assignment import (AssignmentProblem, Candidate, DemandNeed, VendorCapacity,
-                                          eligible_candidates, load_problem, solve)
+from matchmaker.domain.assignment import (
+    AssignmentProblem,
+    Candidate,
+    DemandNeed,
+    VendorCapacity,
+    eligible_candidates,
+    load_problem,
+    solve,
+)
 from matchmaker.extensions import db
-from matchmaker.models import (Demand, Match, MatchEvent, MatchStatus, Offering, Organization, OrgKind,
-                               PostingStatus, User)
+from matchmaker.models import (
+    Demand,
+    Match,
+    MatchEvent,
+    MatchStatus,
+    Offering,
+    Organization,
+    OrgKind,
+    PostingStatus,
+    User,
+)
 
 CURATOR = "curator@test.example"
 
 
 # ---------------------------------------------------------------- plain-data helpers
 
+
 def problem(pairs, capacities, per_demand=1, demand_orgs=None, **kwargs) -> AssignmentProblem:
     """Build a problem from (demand, offering, score) triples and {offering: capacity left}."""
     demand_ids = sorted({d for d, _, _ in pairs})
     return AssignmentProblem(
-        demands={d: DemandNeed(d, (demand_orgs or {}).get(d, 1000 + d), f"D{d}", ("visual_inspection",))
-                 for d in demand_ids},
+        demands={
+            d: DemandNeed(d, (demand_orgs or {}).get(d, 1000 + d), f"D{d}", ("visual_inspection",)) for d in demand_ids
+        },
         offerings={o: VendorCapacity(o, 2000 + o, cap, f"O{o}", cap) for o, cap in capacities.items()},
         candidates=[Candidate(d, o, s, match_id=100 * d + o) for d, o, s in pairs],
-        per_demand=per_demand, **kwargs)
+        per_demand=per_demand,
+        **kwargs,
+    )
 
 
 def greedy(p: AssignmentProblem) -> list[Candidate]:
@@ -81,7 +102,8 @@ def _feasible_subsets(p):
 def _within_limits(p, chosen) -> bool:
     per_demand, per_offering = Counter(c.demand_id for c in chosen), Counter(c.offering_id for c in chosen)
     return all(n <= p.need(d) for d, n in per_demand.items()) and all(
-        n <= p.offerings[o].capacity_left for o, n in per_offering.items())
+        n <= p.offerings[o].capacity_left for o, n in per_offering.items()
+    )
 
 
 def test_capacity_and_per_demand_limits_hold_on_a_larger_problem():
@@ -102,8 +124,13 @@ def test_cover_first_gives_every_demand_a_vendor_before_anyone_a_second():
 
 
 def test_blocked_and_own_organization_pairs_are_never_assigned():
-    p = problem([(1, 10, 0.99), (1, 11, 0.98), (1, 12, 0.10), (1, 13, 0.05)],
-                {10: 5, 11: 5, 12: 5, 13: 5}, per_demand=3, demand_orgs={1: 2000 + 11}, blocked={(1, 10)})
+    p = problem(
+        [(1, 10, 0.99), (1, 11, 0.98), (1, 12, 0.10), (1, 13, 0.05)],
+        {10: 5, 11: 5, 12: 5, 13: 5},
+        per_demand=3,
+        demand_orgs={1: 2000 + 11},
+        blocked={(1, 10)},
+    )
     result = solve(p)
     assert pairs_of(result.assignments) == {(1, 12), (1, 13)}
     assert result.unmet == {1: 1}
@@ -131,7 +158,8 @@ def test_insufficient_capacity_gives_an_actionable_message():
     assert (shortfall.scenario, shortfall.capacity_left, shortfall.slots) == ("visual_inspection", 4, 6)
     assert result.messages[0] == (
         "2 demands got fewer than 2 vendors: total capacity left is 4 for 6 slots in visual_inspection; "
-        "raise the capacity of #10 O10, #11 O11 or lower --per-demand.")
+        "raise the capacity of #10 O10, #11 O11 or lower --per-demand."
+    )
 
 
 def test_empty_problem_solves_to_nothing():
@@ -140,6 +168,7 @@ def test_empty_problem_solves_to_nothing():
 
 
 # ---------------------------------------------------------------- database fixtures
+
 
 def _org(name: str, kind: OrgKind) -> Organization:
     org = db.session.scalar(sa.select(Organization).where(Organization.name == name))
@@ -150,15 +179,26 @@ def _org(name: str, kind: OrgKind) -> Organization:
 
 
 def _demand(title: str, org: str = "Foshan Weave Textiles", scenarios=("visual_inspection",)) -> Demand:
-    demand = Demand(title=title, description=title, organization=_org(org, OrgKind.MANUFACTURER),
-                    scenarios=list(scenarios), status=PostingStatus.PUBLISHED)
+    demand = Demand(
+        title=title,
+        description=title,
+        organization=_org(org, OrgKind.MANUFACTURER),
+        scenarios=list(scenarios),
+        status=PostingStatus.PUBLISHED,
+    )
     db.session.add(demand)
     return demand
 
 
 def _offering(title: str, org: str, capacity: int = 3) -> Offering:
-    offering = Offering(title=title, description=title, organization=_org(org, OrgKind.VENDOR), capacity=capacity,
-                        scenarios=["visual_inspection"], status=PostingStatus.PUBLISHED)
+    offering = Offering(
+        title=title,
+        description=title,
+        organization=_org(org, OrgKind.VENDOR),
+        capacity=capacity,
+        scenarios=["visual_inspection"],
+        status=PostingStatus.PUBLISHED,
+    )
     db.session.add(offering)
     return offering
 
@@ -174,8 +214,11 @@ def trap(app, personas):
     """Store the greedy trap: three demands, three single-capacity offerings, plus decisions to respect."""
     with app.app_context():
         d1, d2, d3 = _demand("Fabric defects"), _demand("Weld seams", "Dongguan Rival Plastics"), _demand("Labels")
-        a, b, c = _offering("Alpha vision", "Lumen Vision AI", 2), _offering("Beta vision", "Rival Robotics", 1), \
-            _offering("Gamma vision", "Gamma AI", 1)
+        a, b, c = (
+            _offering("Alpha vision", "Lumen Vision AI", 2),
+            _offering("Beta vision", "Rival Robotics", 1),
+            _offering("Gamma vision", "Gamma AI", 1),
+        )
         busy = _demand("Already introduced", "Other Factory")
         _match(busy, a, 0.5, MatchStatus.INTRODUCED)  # uses one of Alpha's two slots
         for d, o, score in ((d1, a, 0.95), (d1, b, 0.90), (d2, a, 0.90), (d3, b, 0.85), (d3, c, 0.30)):
@@ -183,8 +226,13 @@ def trap(app, personas):
         _match(d2, c, 0.99, MatchStatus.DECLINED)
         _match(d2, b, 0.98, MatchStatus.REJECTED)
         # An organization that both posts demands and sells: never paired with itself.
-        own = Offering(title="Own-brand vision", description="x", organization=d1.organization, capacity=5,
-                       status=PostingStatus.PUBLISHED)
+        own = Offering(
+            title="Own-brand vision",
+            description="x",
+            organization=d1.organization,
+            capacity=5,
+            status=PostingStatus.PUBLISHED,
+        )
         db.session.add(own)
         _match(d1, own, 0.999)
         db.session.commit()
@@ -203,6 +251,7 @@ def test_loader_reads_capacity_left_blocked_pairs_and_own_organizations(app, tra
 
 
 # ---------------------------------------------------------------- the command
+
 
 def test_assign_prints_the_plan_and_alternates_as_text(runner, trap):
     out = runner.invoke(args=["assign", "--per-demand", "1"])
@@ -240,7 +289,10 @@ def test_assign_apply_shortlists_and_records_the_curator(runner, trap, app):
     with app.app_context():
         shortlisted = db.session.scalars(sa.select(Match).where(Match.status == MatchStatus.SHORTLISTED)).all()
         assert {(m.demand_id, m.offering_id) for m in shortlisted} == {
-            (trap["d1"], trap["b"]), (trap["d2"], trap["a"]), (trap["d3"], trap["c"])}
+            (trap["d1"], trap["b"]),
+            (trap["d2"], trap["a"]),
+            (trap["d3"], trap["c"]),
+        }
         events = db.session.scalars(sa.select(MatchEvent).where(MatchEvent.action == "shortlist")).all()
         curator = db.session.scalar(sa.select(User).where(User.email == CURATOR))
         assert len(events) == 3
@@ -255,18 +307,38 @@ def test_assign_apply_creates_matches_for_engine_rankings(runner, trap, app, tmp
         db.session.commit()
         fresh_id = fresh.id
     rankings = tmp_path / "rankings.json"
-    rankings.write_text(json.dumps([{"demand_id": trap["d2"], "offering_id": fresh_id, "score": 0.97},
-                                    {"demand_id": trap["d2"], "offering_id": trap["c"], "score": 0.99}]))
-    out = runner.invoke(args=["assign", "--per-demand", "1", "--rankings", str(rankings), "--apply",
-                              "--curator", CURATOR, "--format", "json"])
+    rankings.write_text(
+        json.dumps(
+            [
+                {"demand_id": trap["d2"], "offering_id": fresh_id, "score": 0.97},
+                {"demand_id": trap["d2"], "offering_id": trap["c"], "score": 0.99},
+            ]
+        )
+    )
+    out = runner.invoke(
+        args=[
+            "assign",
+            "--per-demand",
+            "1",
+            "--rankings",
+            str(rankings),
+            "--apply",
+            "--curator",
+            CURATOR,
+            "--format",
+            "json",
+        ]
+    )
     assert out.exit_code == 0, out.output
     with app.app_context():
-        created = db.session.scalar(sa.select(Match).where(Match.demand_id == trap["d2"],
-                                                           Match.offering_id == fresh_id))
+        created = db.session.scalar(
+            sa.select(Match).where(Match.demand_id == trap["d2"], Match.offering_id == fresh_id)
+        )
         assert created is not None and created.status is MatchStatus.SHORTLISTED
         assert [e.action for e in created.events] == ["create", "shortlist"]
-        declined = db.session.scalar(sa.select(Match).where(Match.demand_id == trap["d2"],
-                                                            Match.offering_id == trap["c"]))
+        declined = db.session.scalar(
+            sa.select(Match).where(Match.demand_id == trap["d2"], Match.offering_id == trap["c"])
+        )
         assert declined.status is MatchStatus.DECLINED
 
 

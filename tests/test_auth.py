@@ -1,4 +1,5 @@
 """Registration, sign-in, sign-out and where sign-in sends people."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,9 +17,13 @@ BAD_LOGIN = "The email or password is not correct."
 def registration(**changes) -> dict:
     """Return a valid registration form submission with some fields changed."""
     data = {
-        "email": "new.person@newco.example", "name": "New Person", "password": "a long enough pw",
-        "confirm": "a long enough pw", "organization_kind": "manufacturer",
-        "organization_name": "Zhongshan Lamp Works", "city": "Zhongshan",
+        "email": "new.person@newco.example",
+        "name": "New Person",
+        "password": "a long enough pw",
+        "confirm": "a long enough pw",
+        "organization_kind": "manufacturer",
+        "organization_name": "Zhongshan Lamp Works",
+        "city": "Zhongshan",
     }
     return {**data, **changes}
 
@@ -58,8 +63,12 @@ def test_register_creates_organisation_and_signs_in(app, client):
 
 def test_register_joins_existing_organisation_of_same_kind(app, client, personas):
     before = organization_count(app)
-    response = client.post("/auth/register", data=registration(
-        email="second@lumen.example", organization_kind="vendor", organization_name="  lumen vision ai "))
+    response = client.post(
+        "/auth/register",
+        data=registration(
+            email="second@lumen.example", organization_kind="vendor", organization_name="  lumen vision ai "
+        ),
+    )
     assert response.status_code == 302
     _, org_name, kind, _, _ = find_user(app, "second@lumen.example")
     assert (org_name, kind) == ("Lumen Vision AI", OrgKind.VENDOR)
@@ -68,8 +77,12 @@ def test_register_joins_existing_organisation_of_same_kind(app, client, personas
 
 def test_register_refuses_joining_organisation_of_another_kind(app, client, personas):
     before = organization_count(app)
-    response = client.post("/auth/register", data=registration(
-        email="sneaky@lumen.example", organization_kind="manufacturer", organization_name="Lumen Vision AI"))
+    response = client.post(
+        "/auth/register",
+        data=registration(
+            email="sneaky@lumen.example", organization_kind="manufacturer", organization_name="Lumen Vision AI"
+        ),
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Lumen Vision AI is already registered as AI 供應商 Vendor, not 廠商 Manufacturer" in page
@@ -86,13 +99,16 @@ def test_register_refuses_duplicate_email(app, client, personas, email):
     assert organization_count(app) == len({spec[2] for spec in PERSONAS.values()})
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"password": "short", "confirm": "short"}, "Use at least 10 characters."),
-    ({"confirm": "something else entirely"}, "The two passwords do not match."),
-    ({"email": "not-an-email"}, "Invalid email address."),
-    ({"organization_kind": "robot"}, "Not a valid choice"),
-    ({"organization_name": ""}, "This field is required."),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"password": "short", "confirm": "short"}, "Use at least 10 characters."),
+        ({"confirm": "something else entirely"}, "The two passwords do not match."),
+        ({"email": "not-an-email"}, "Invalid email address."),
+        ({"organization_kind": "robot"}, "Not a valid choice"),
+        ({"organization_name": ""}, "This field is required."),
+    ],
+)
 def test_register_shows_field_errors(app, client, changes, message):
     response = client.post("/auth/register", data=registration(**changes))
     assert response.status_code == 200
@@ -111,9 +127,13 @@ def test_domain_refuses_short_password_and_bad_email(app):
 
 
 def test_agency_registrant_requests_curation(app, client):
-    response = client.post("/auth/register", data=registration(
-        email="officer@hkpc.example", organization_kind="agency", organization_name="HK Productivity Desk"),
-        follow_redirects=True)
+    response = client.post(
+        "/auth/register",
+        data=registration(
+            email="officer@hkpc.example", organization_kind="agency", organization_name="HK Productivity Desk"
+        ),
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     assert "awaits an administrator" in page
     assert 'id="curator-pending"' in page
@@ -145,10 +165,13 @@ def test_login_page_renders(client):
     assert 'name="email"' in page and 'name="password"' in page and 'name="remember"' in page
 
 
-@pytest.mark.parametrize(("email", "password"), [
-    ("factory@test.example", "wrong password entirely"),
-    ("nobody@test.example", PASSWORD),
-])
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        ("factory@test.example", "wrong password entirely"),
+        ("nobody@test.example", PASSWORD),
+    ],
+)
 def test_login_failure_does_not_reveal_whether_email_exists(client, auth, personas, email, password):
     response = auth.login(email, password)
     page = response.get_data(as_text=True)
@@ -175,19 +198,23 @@ def test_logout_only_accepts_post(client, auth, personas):
     assert client.get("/dashboard").status_code == 200
 
 
-@pytest.mark.parametrize(("next_url", "expected"), [
-    ("/demands/", "/demands/"),
-    ("/dashboard?tab=drafts", "/dashboard?tab=drafts"),
-    ("http://evil.example/", "/dashboard"),
-    ("//evil.example", "/dashboard"),
-    ("/\\evil.example", "/dashboard"),
-    ("https:/evil.example", "/dashboard"),
-    ("javascript:alert(1)", "/dashboard"),
-    ("dashboard", "/dashboard"),
-])
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("/demands/", "/demands/"),
+        ("/dashboard?tab=drafts", "/dashboard?tab=drafts"),
+        ("http://evil.example/", "/dashboard"),
+        ("//evil.example", "/dashboard"),
+        ("/\\evil.example", "/dashboard"),
+        ("https:/evil.example", "/dashboard"),
+        ("javascript:alert(1)", "/dashboard"),
+        ("dashboard", "/dashboard"),
+    ],
+)
 def test_login_follows_only_safe_next(client, personas, next_url, expected):
-    response = client.post("/auth/login", query_string={"next": next_url},
-                           data={"email": "factory@test.example", "password": PASSWORD})
+    response = client.post(
+        "/auth/login", query_string={"next": next_url}, data={"email": "factory@test.example", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == expected
 
@@ -226,7 +253,6 @@ def test_logout_needs_csrf_token_in_production(csrf_app_config, app, client, per
 
 
 def test_domain_refuses_unknown_organisation_kind(app):
-    with app.app_context():
-        with pytest.raises(ValidationFailed) as error:
-            register_user(Registration("ok@newco.example", "1234567890", "A", "Org", "robot"))
+    with app.app_context(), pytest.raises(ValidationFailed) as error:
+        register_user(Registration("ok@newco.example", "1234567890", "A", "Org", "robot"))
     assert error.value.field == "organization_kind"

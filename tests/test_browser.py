@@ -6,6 +6,7 @@ gives each test fresh browser contexts, one per person acting in it. Without /us
 
 Screenshots of the pages the flows end on are saved into each test's tmp_path.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,16 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
 REQUIRE_BROWSER = os.environ.get("MATCHMAKER_REQUIRE_BROWSER") == "1"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "matchmaker" / "migrations"
 
@@ -67,12 +76,14 @@ def live_server(tmp_path_factory):
     from matchmaker.extensions import db
 
     data_dir = tmp_path_factory.mktemp("browser-data")
-    app = create_app({
-        "TESTING": False,  # the real configuration: CSRF protection stays on
-        "SECRET_KEY": "browser-test-secret",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'matchmaker.sqlite'}",
-        "DATA_DIR": str(data_dir),
-    })
+    app = create_app(
+        {
+            "TESTING": False,  # the real configuration: CSRF protection stays on
+            "SECRET_KEY": "browser-test-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'matchmaker.sqlite'}",
+            "DATA_DIR": str(data_dir),
+        }
+    )
     assert app.config.get("WTF_CSRF_ENABLED", True), "browser tests must run with CSRF protection on"
     runner = app.test_cli_runner()
     upgraded = runner.invoke(args=["db", "upgrade", "--directory", str(MIGRATIONS)])
@@ -202,12 +213,16 @@ def find_row(page, *texts: str):
 # ---------------------------------------------------------------- 1. signing in and out
 
 
-@pytest.mark.parametrize("email, name, sections", [
-    (FACTORY, "梁国华", ["Your organisation’s demands"]),
-    (VENDOR, "王磊", ["Your organisation’s offerings"]),
-    (CURATOR, "陳嘉欣 Karen Chan", ["Curation"]),
-    (ADMIN, "Platform Admin 平台管理員", ["Administration", "Curation"]),
-], ids=["factory", "vendor", "curator", "admin"])
+@pytest.mark.parametrize(
+    "email, name, sections",
+    [
+        (FACTORY, "梁国华", ["Your organisation’s demands"]),
+        (VENDOR, "王磊", ["Your organisation’s offerings"]),
+        (CURATOR, "陳嘉欣 Karen Chan", ["Curation"]),
+        (ADMIN, "Platform Admin 平台管理員", ["Administration", "Curation"]),
+    ],
+    ids=["factory", "vendor", "curator", "admin"],
+)
 def test_each_demo_account_signs_in_sees_its_dashboard_and_logs_out(person, tmp_path, email, name, sections):
     page = person()
     log_in(page, email)
@@ -256,8 +271,8 @@ def test_manufacturer_posts_a_demand_and_a_budget_error_keeps_what_was_typed(per
     demand = {
         "title": "印花布图案错位与色差AI在线检测",
         "description": "印花车间有圆网印花机4台，图案错位、套色不准和色差主要靠人工对灯箱检查，"
-                       "漏检后整批返工。希望在出布端加装工业相机，用AI实时识别错位和色差并报警，"
-                       "同时记录每卷布的瑕疵位置，方便追溯。",
+        "漏检后整批返工。希望在出布端加装工业相机，用AI实时识别错位和色差并报警，"
+        "同时记录每卷布的瑕疵位置，方便追溯。",
         "scenarios": ["visual_inspection", "quality_traceability"],
         "industry": "17",
         "city": "佛山市南海区",
@@ -326,7 +341,8 @@ def test_vendor_posts_an_english_offering_and_sees_demands_that_fit(person, tmp_
     page.get_by_label("描述 Description").fill(
         "Line-scan cameras above the kiln exit measure colour shade, gloss and surface defects on every glazed "
         "tile and large slab, and a sorting line routes each tile to its shade batch and grade. "
-        "Replaces manual grading under a light box.")
+        "Replaces manual grading under a light box."
+    )
     page.get_by_label("AI 場景 AI scenarios").select_option(["intelligent_sorting", "visual_inspection"])
     page.get_by_label("服務行業 Industries served").select_option(["30"])
     page.get_by_label("部署方式 Deployment modes").select_option(["on_premises", "edge"])
@@ -364,11 +380,17 @@ def test_vendor_posts_an_english_offering_and_sees_demands_that_fit(person, tmp_
 def test_published_demand_gets_proposals_with_reasons(person, tmp_path):
     page = person(FACTORY)
     title = "验布工序AI视觉检测：坯布断经、破洞、油污"
-    post_demand(page, title=title,
-                description="我们有喷气织机86台，验布靠人工，漏检率高。希望在验布机上加装工业相机，用小样本深度学习"
-                            "自动识别断经、纬档、破洞和油污，并记录瑕疵位置，生成质量追溯报告。",
-                scenarios=["visual_inspection", "quality_traceability"], industry="17", city="佛山市南海区西樵镇",
-                budget_min=100000, budget_max=300000)
+    post_demand(
+        page,
+        title=title,
+        description="我们有喷气织机86台，验布靠人工，漏检率高。希望在验布机上加装工业相机，用小样本深度学习"
+        "自动识别断经、纬档、破洞和油污，并记录瑕疵位置，生成质量追溯报告。",
+        scenarios=["visual_inspection", "quality_traceability"],
+        industry="17",
+        city="佛山市南海区西樵镇",
+        budget_min=100000,
+        budget_max=300000,
+    )
 
     page.locator("header").get_by_role("link", name="Matches").click()
     expect(page.get_by_text("Offerings that fit your demands.")).to_be_visible()
@@ -396,10 +418,17 @@ def test_curator_introduces_and_both_sides_accept_until_connected(person, tmp_pa
     vendor = person(VENDOR)
     title = "纺织车间包装线AI视觉检测与智能分拣"
     city = "佛山市南海区丹灶镇"
-    post_demand(factory, title=title,
-                description="成品布卷包装前需要检查标签、外观和卷边，目前人工目检。希望用工业相机和深度学习做外观"
-                            "缺陷检测，小样本也能快速训练上线。",
-                scenarios=["visual_inspection"], industry="17", city=city, budget_min=100000, budget_max=300000)
+    post_demand(
+        factory,
+        title=title,
+        description="成品布卷包装前需要检查标签、外观和卷边，目前人工目检。希望用工业相机和深度学习做外观"
+        "缺陷检测，小样本也能快速训练上线。",
+        scenarios=["visual_inspection"],
+        industry="17",
+        city=city,
+        budget_min=100000,
+        budget_max=300000,
+    )
     factory.goto("/dashboard")
     vendor.goto("/dashboard")
     factory_unread, vendor_unread = unread_in_header(factory), unread_in_header(vendor)
@@ -482,11 +511,13 @@ def test_curator_introduces_and_both_sides_accept_until_connected(person, tmp_pa
     expect(curator.locator("#match-status")).to_have_text("已對接 Connected")
     events = curator.locator("#audit tr.event")
     expect(events).to_have_count(3)
-    for index, (actor, action, change) in enumerate([
-        ("陳嘉欣 Karen Chan", "introduce", "proposed → introduced"),
-        ("梁国华", "accept", "introduced → introduced"),
-        ("王磊", "accept", "introduced → connected"),
-    ]):
+    for index, (actor, action, change) in enumerate(
+        [
+            ("陳嘉欣 Karen Chan", "introduce", "proposed → introduced"),
+            ("梁国华", "accept", "introduced → introduced"),
+            ("王磊", "accept", "introduced → connected"),
+        ]
+    ):
         cells = events.nth(index).locator("td")
         expect(cells.nth(1)).to_contain_text(actor)
         expect(cells.nth(2)).to_have_text(action)

@@ -1,14 +1,24 @@
 """The curator workspace: who may enter, the queue, bulk decisions, pairing, notes, history, assignment, stats."""
+
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from matchmaker.extensions import db
-from matchmaker.models import (Demand, Match, MatchEvent, MatchNote, MatchStatus, Offering, Organization,
-                               PostingStatus, User)
+from matchmaker.models import (
+    Demand,
+    Match,
+    MatchEvent,
+    MatchNote,
+    MatchStatus,
+    Offering,
+    Organization,
+    PostingStatus,
+    User,
+)
 
 CURATOR = "curator@test.example"
 NOTE = "Vendor overcommitted last quarter; check references first."
@@ -19,7 +29,7 @@ def _org(name: str) -> Organization:
 
 
 def _ago(days: int) -> datetime:
-    return datetime.now(timezone.utc) - timedelta(days=days)
+    return datetime.now(UTC) - timedelta(days=days)
 
 
 @pytest.fixture
@@ -30,23 +40,55 @@ def board(app, personas):
     m2: kiln demand × Rival, 0.4, proposed, oldest.
     """
     with app.app_context():
-        fabric = Demand(title="Fabric defect detection", description="x", organization=_org("Foshan Weave Textiles"),
-                        industry="17", city="Foshan", vouchers=["compute"], scenarios=["visual_inspection"],
-                        status=PostingStatus.PUBLISHED)
-        kiln = Demand(title="Kiln energy savings", description="x", organization=_org("Dongguan Rival Plastics"),
-                      industry="29", city="Dongguan", vouchers=[], scenarios=[], auto_scenarios=["energy_management"],
-                      status=PostingStatus.PUBLISHED)
-        lumen = Offering(title="Edge inspection", description="x", organization=_org("Lumen Vision AI"), capacity=2,
-                         status=PostingStatus.PUBLISHED)
-        rival = Offering(title="Energy optimiser", description="x", organization=_org("Rival Robotics"), capacity=1,
-                         status=PostingStatus.PUBLISHED)
+        fabric = Demand(
+            title="Fabric defect detection",
+            description="x",
+            organization=_org("Foshan Weave Textiles"),
+            industry="17",
+            city="Foshan",
+            vouchers=["compute"],
+            scenarios=["visual_inspection"],
+            status=PostingStatus.PUBLISHED,
+        )
+        kiln = Demand(
+            title="Kiln energy savings",
+            description="x",
+            organization=_org("Dongguan Rival Plastics"),
+            industry="29",
+            city="Dongguan",
+            vouchers=[],
+            scenarios=[],
+            auto_scenarios=["energy_management"],
+            status=PostingStatus.PUBLISHED,
+        )
+        lumen = Offering(
+            title="Edge inspection",
+            description="x",
+            organization=_org("Lumen Vision AI"),
+            capacity=2,
+            status=PostingStatus.PUBLISHED,
+        )
+        rival = Offering(
+            title="Energy optimiser",
+            description="x",
+            organization=_org("Rival Robotics"),
+            capacity=1,
+            status=PostingStatus.PUBLISHED,
+        )
         m1 = Match(demand=fabric, offering=lumen, score=0.9, created_at=_ago(1))
         m2 = Match(demand=kiln, offering=rival, score=0.4, created_at=_ago(3))
         m3 = Match(demand=fabric, offering=rival, score=0.6, status=MatchStatus.SHORTLISTED, created_at=_ago(2))
         db.session.add_all([fabric, kiln, lumen, rival, m1, m2, m3])
         db.session.commit()
-        return {"fabric": fabric.id, "kiln": kiln.id, "lumen": lumen.id, "rival": rival.id,
-                "m1": m1.id, "m2": m2.id, "m3": m3.id}
+        return {
+            "fabric": fabric.id,
+            "kiln": kiln.id,
+            "lumen": lumen.id,
+            "rival": rival.id,
+            "m1": m1.id,
+            "m2": m2.id,
+            "m3": m3.id,
+        }
 
 
 def _routes(board) -> list[tuple[str, str, dict]]:
@@ -108,6 +150,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, board):
 
 # ---------------------------------------------------------------- the queue
 
+
 def _rows(response) -> list[int]:
     """Return the match ids of the queue's rows, in page order."""
     return [int(i) for i in re.findall(r'class="queue-row" data-match-id="(\d+)"', response.get_data(as_text=True))]
@@ -119,27 +162,36 @@ def curator(client, auth, board):
     return client
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("", ["m1", "m3", "m2"]),
-    ("?industry=17", ["m1", "m3"]),
-    ("?scenario=energy_management", ["m2"]),
-    ("?scenario=visual_inspection", ["m1", "m3"]),
-    ("?city=dongGUAN", ["m2"]),
-    ("?voucher=compute", ["m1", "m3"]),
-    ("?voucher=any", ["m1", "m3"]),
-    ("?voucher=training", []),
-    ("?status=shortlisted", ["m3"]),
-    ("?status=proposed&industry=29", ["m2"]),
-    ("?status=rejected", []),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("", ["m1", "m3", "m2"]),
+        ("?industry=17", ["m1", "m3"]),
+        ("?scenario=energy_management", ["m2"]),
+        ("?scenario=visual_inspection", ["m1", "m3"]),
+        ("?city=dongGUAN", ["m2"]),
+        ("?voucher=compute", ["m1", "m3"]),
+        ("?voucher=any", ["m1", "m3"]),
+        ("?voucher=training", []),
+        ("?status=shortlisted", ["m3"]),
+        ("?status=proposed&industry=29", ["m2"]),
+        ("?status=rejected", []),
+    ],
+)
 def test_queue_filters(curator, board, query, expected):
     assert _rows(curator.get(f"/curation/{query}")) == [board[m] for m in expected]
 
 
-@pytest.mark.parametrize("sort, expected", [
-    ("score", ["m1", "m3", "m2"]), ("score_asc", ["m2", "m3", "m1"]),
-    ("newest", ["m1", "m3", "m2"]), ("oldest", ["m2", "m3", "m1"]), ("bogus", ["m1", "m3", "m2"]),
-])
+@pytest.mark.parametrize(
+    "sort, expected",
+    [
+        ("score", ["m1", "m3", "m2"]),
+        ("score_asc", ["m2", "m3", "m1"]),
+        ("newest", ["m1", "m3", "m2"]),
+        ("oldest", ["m2", "m3", "m1"]),
+        ("bogus", ["m1", "m3", "m2"]),
+    ],
+)
 def test_queue_sorts_by_score_and_age(curator, board, sort, expected):
     assert _rows(curator.get(f"/curation/?sort={sort}")) == [board[m] for m in expected]
 
@@ -162,37 +214,51 @@ def test_queue_shows_all_statuses_on_request(curator, board, app):
 
 # ---------------------------------------------------------------- bulk decisions
 
+
 def _statuses(app, board, *names) -> list[MatchStatus]:
     with app.app_context():
         return [db.session.get(Match, board[name]).status for name in names]
 
 
 def test_bulk_shortlist_records_the_curator(curator, board, app):
-    response = curator.post("/curation/bulk", data={"action": "shortlist", "match_ids": [board["m1"], board["m2"]],
-                                                     "next": "/curation/?sort=oldest"})
+    response = curator.post(
+        "/curation/bulk",
+        data={"action": "shortlist", "match_ids": [board["m1"], board["m2"]], "next": "/curation/?sort=oldest"},
+    )
     assert response.headers["Location"] == "/curation/?sort=oldest"
     assert _statuses(app, board, "m1", "m2") == [MatchStatus.SHORTLISTED] * 2
     with app.app_context():
         events = db.session.scalars(sa.select(MatchEvent).where(MatchEvent.action == "shortlist")).all()
         assert {(e.match_id, e.actor.email, e.from_status, e.to_status) for e in events} == {
-            (board["m1"], CURATOR, "proposed", "shortlisted"), (board["m2"], CURATOR, "proposed", "shortlisted")}
+            (board["m1"], CURATOR, "proposed", "shortlisted"),
+            (board["m2"], CURATOR, "proposed", "shortlisted"),
+        }
 
 
 def test_bulk_shortlist_reports_matches_it_cannot_move(curator, board, app):
-    page = curator.post("/curation/bulk", data={"action": "shortlist", "match_ids": [board["m1"], board["m3"]]},
-                        follow_redirects=True).get_data(as_text=True)
+    page = curator.post(
+        "/curation/bulk", data={"action": "shortlist", "match_ids": [board["m1"], board["m3"]]}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "Shortlist" in page and f"Match {board['m3']}" in page and "Cannot shortlist" in page
     assert _statuses(app, board, "m1", "m3") == [MatchStatus.SHORTLISTED] * 2
 
 
 def test_bulk_reject_needs_a_reason_and_stores_it(curator, board, app):
-    page = curator.post("/curation/bulk", data={"action": "reject", "match_ids": [board["m1"], board["m3"]]},
-                        follow_redirects=True).get_data(as_text=True)
+    page = curator.post(
+        "/curation/bulk", data={"action": "reject", "match_ids": [board["m1"], board["m3"]]}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "Choose a reason" in page
     assert _statuses(app, board, "m1", "m3") == [MatchStatus.PROPOSED, MatchStatus.SHORTLISTED]
 
-    curator.post("/curation/bulk", data={"action": "reject", "reason": "poor_fit", "note": "Wrong fabric type",
-                                         "match_ids": [board["m1"], board["m3"]]})
+    curator.post(
+        "/curation/bulk",
+        data={
+            "action": "reject",
+            "reason": "poor_fit",
+            "note": "Wrong fabric type",
+            "match_ids": [board["m1"], board["m3"]],
+        },
+    )
     assert _statuses(app, board, "m1", "m3") == [MatchStatus.REJECTED] * 2
     with app.app_context():
         match = db.session.get(Match, board["m1"])
@@ -207,24 +273,30 @@ def test_bulk_without_a_selection_changes_nothing(curator, board, app):
 
 
 def test_bulk_ignores_an_offsite_next(curator, board):
-    response = curator.post("/curation/bulk", data={"action": "shortlist", "match_ids": [board["m1"]],
-                                                     "next": "https://evil.example/"})
+    response = curator.post(
+        "/curation/bulk", data={"action": "shortlist", "match_ids": [board["m1"]], "next": "https://evil.example/"}
+    )
     assert "evil.example" not in response.headers["Location"]
 
 
 # ---------------------------------------------------------------- manual pairing
 
+
 def test_manual_pairing_creates_a_curator_proposal(curator, board, app):
     form = curator.get("/curation/pair").get_data(as_text=True)
     assert "Kiln energy savings" in form and "Edge inspection" in form
-    response = curator.post("/curation/pair", data={"demand_id": board["kiln"], "offering_id": board["lumen"],
-                                                     "note": "Met them at the fair"})
+    response = curator.post(
+        "/curation/pair",
+        data={"demand_id": board["kiln"], "offering_id": board["lumen"], "note": "Met them at the fair"},
+    )
     with app.app_context():
-        match = db.session.scalar(sa.select(Match).where(Match.demand_id == board["kiln"],
-                                                         Match.offering_id == board["lumen"]))
+        match = db.session.scalar(
+            sa.select(Match).where(Match.demand_id == board["kiln"], Match.offering_id == board["lumen"])
+        )
         assert (match.status, match.source) == (MatchStatus.PROPOSED, "curator")
         assert [(e.action, e.actor.email, e.note) for e in match.events] == [
-            ("create", CURATOR, "Met them at the fair")]
+            ("create", CURATOR, "Met them at the fair")
+        ]
         assert response.headers["Location"] == f"/curation/matches/{match.id}"
 
 
@@ -237,8 +309,12 @@ def test_manual_pairing_refuses_duplicates(curator, board, app):
 
 def test_manual_pairing_refuses_a_vendor_with_its_own_organization(curator, board, app):
     with app.app_context():
-        own = Offering(title="Plastics vision in-house", description="x", organization=_org("Dongguan Rival Plastics"),
-                       status=PostingStatus.PUBLISHED)
+        own = Offering(
+            title="Plastics vision in-house",
+            description="x",
+            organization=_org("Dongguan Rival Plastics"),
+            status=PostingStatus.PUBLISHED,
+        )
         db.session.add(own)
         db.session.commit()
         own_id = own.id
@@ -250,8 +326,12 @@ def test_manual_pairing_refuses_a_vendor_with_its_own_organization(curator, boar
 
 def test_manual_pairing_offers_only_published_postings(curator, board, app):
     with app.app_context():
-        draft = Offering(title="Secret draft offering", description="x", organization=_org("Lumen Vision AI"),
-                         status=PostingStatus.DRAFT)
+        draft = Offering(
+            title="Secret draft offering",
+            description="x",
+            organization=_org("Lumen Vision AI"),
+            status=PostingStatus.DRAFT,
+        )
         db.session.add(draft)
         db.session.commit()
         draft_id = draft.id
@@ -262,6 +342,7 @@ def test_manual_pairing_offers_only_published_postings(curator, board, app):
 
 
 # ---------------------------------------------------------------- notes, audit trail and history
+
 
 def test_notes_are_for_curators_only(client, auth, board, app):
     auth.login_as("curator")
@@ -274,8 +355,11 @@ def test_notes_are_for_curators_only(client, auth, board, app):
     with app.app_context():  # introduce the match so both parties can open its page
         from matchmaker.domain import workflow
 
-        workflow.apply(db.session.get(Match, board["m1"]), "introduce",
-                       db.session.scalar(sa.select(User).where(User.email == CURATOR)))
+        workflow.apply(
+            db.session.get(Match, board["m1"]),
+            "introduce",
+            db.session.scalar(sa.select(User).where(User.email == CURATOR)),
+        )
     for persona in ("manufacturer", "vendor"):
         auth.login_as(persona)
         for url in ("/matches/", f"/matches/{board['m1']}", f"/curation/matches/{board['m1']}"):
@@ -321,6 +405,7 @@ def test_history_lists_every_match_with_its_events(curator, board):
 
 # ---------------------------------------------------------------- re-matching
 
+
 def test_rematch_runs_the_engine_for_one_demand(curator, board, no_engine):
     page = curator.post(f"/curation/demands/{board['fabric']}/rematch", follow_redirects=True)
     assert no_engine == [board["fabric"]]
@@ -343,6 +428,7 @@ def test_rematch_refuses_unpublished_demands(curator, board, app, no_engine):
 
 # ---------------------------------------------------------------- assignment preview and apply
 
+
 def test_assignment_preview_changes_nothing(curator, board, app):
     page = curator.get("/curation/assign?per_demand=1").get_data(as_text=True)
     assert "Pairs chosen: 2 · demands: 2" in page
@@ -357,8 +443,9 @@ def test_assignment_preview_warns_when_capacity_runs_short(curator, board):
 
 
 def test_assignment_apply_shortlists_the_reviewed_pairs(curator, board, app):
-    page = curator.post("/curation/assign/apply", data={"per_demand": 1, "match_ids": [board["m1"], board["m3"]]},
-                        follow_redirects=True).get_data(as_text=True)
+    page = curator.post(
+        "/curation/assign/apply", data={"per_demand": 1, "match_ids": [board["m1"], board["m3"]]}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "1 selected pair is no longer in the assignment" in page and "Shortlisted 1 match." in page
     assert _statuses(app, board, "m1", "m2") == [MatchStatus.SHORTLISTED, MatchStatus.PROPOSED]
     with app.app_context():
@@ -374,6 +461,7 @@ def test_assignment_apply_needs_a_selection(curator, board, app):
 
 # ---------------------------------------------------------------- statistics
 
+
 def _stat(page: str, scenario: str, column: str) -> str:
     row = re.search(rf'data-scenario="{scenario}">(.*?)</tr>', page, re.S).group(1)
     return re.search(rf'class="{column}">([^<]*)<', row).group(1).strip()
@@ -381,13 +469,14 @@ def _stat(page: str, scenario: str, column: str) -> str:
 
 def test_stats_show_acceptance_rate_per_scenario(curator, board, app):
     with app.app_context():
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         m1, m2, m3 = (db.session.get(Match, board[m]) for m in ("m1", "m2", "m3"))
         m1.status, m1.introduced_at = MatchStatus.CONNECTED, now
         m3.status, m3.introduced_at = MatchStatus.DECLINED, now
         m2.status = MatchStatus.REJECTED
         db.session.commit()
     page = curator.get("/curation/stats").get_data(as_text=True)
-    assert [_stat(page, "visual_inspection", c) for c in ("introduced", "accepted", "declined", "rejected", "rate")] \
-        == ["2", "1", "1", "0", "50%"]
+    assert [
+        _stat(page, "visual_inspection", c) for c in ("introduced", "accepted", "declined", "rejected", "rate")
+    ] == ["2", "1", "1", "0", "50%"]
     assert [_stat(page, "energy_management", c) for c in ("introduced", "rejected", "rate")] == ["0", "1", "—"]

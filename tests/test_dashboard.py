@@ -1,6 +1,7 @@
 """The landing page and what each persona's dashboard shows."""
+
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,9 +20,14 @@ def add_posting(app, model, persona_email, title, status=PostingStatus.PUBLISHED
     """Store a demand or offering for the persona's organisation; return its id."""
     with app.app_context():
         author = db.session.scalar(sa.select(User).where(User.email == persona_email))
-        posting = model(title=title, description=f"{title}, described.", organization_id=author.organization_id,
-                        author_id=author.id, status=status,
-                        published_at=datetime.now(timezone.utc) if status is PostingStatus.PUBLISHED else None)
+        posting = model(
+            title=title,
+            description=f"{title}, described.",
+            organization_id=author.organization_id,
+            author_id=author.id,
+            status=status,
+            published_at=datetime.now(UTC) if status is PostingStatus.PUBLISHED else None,
+        )
         db.session.add(posting)
         db.session.commit()
         return posting.id
@@ -104,8 +110,12 @@ def test_manufacturer_dashboard_lists_own_demands_by_status(app, client, auth, p
     demands = section(page, "demands")
     assert "Fabric defect inspection" in demands and "Dye batch colour forecast" in demands
     assert "Rival moulding vision" not in page
-    assert re.search(r"Draft <span class=\"muted\">\(1\)</span>.*Dye batch.*Published <span class=\"muted\">\(1\)"
-                     r"</span>.*Fabric defect.*Closed <span class=\"muted\">\(1\)</span>.*Loom sensor", demands, re.S)
+    assert re.search(
+        r"Draft <span class=\"muted\">\(1\)</span>.*Dye batch.*Published <span class=\"muted\">\(1\)"
+        r"</span>.*Fabric defect.*Closed <span class=\"muted\">\(1\)</span>.*Loom sensor",
+        demands,
+        re.S,
+    )
     assert f'href="{urls(app, "demands.new")}"' in demands
     assert f'href="{urls(app, "demands.edit", id=postings["dye_forecast"])}"' in demands
     assert f'href="{urls(app, "demands.detail", id=postings["fabric_inspection"])}"' in demands
@@ -133,8 +143,11 @@ def test_curator_dashboard_shows_pending_work(app, client, auth, postings):
     page = client.get("/dashboard").get_data(as_text=True)
     curation = section(page, "curation")
     numbers = re.findall(r'<span class="stat-number">(\d+)</span><span class="stat-label">([^<]+)', curation)
-    assert numbers == [("1", "published demands without proposals"), ("1", "proposed matches to review"),
-                       ("0", "shortlisted matches to introduce")]
+    assert numbers == [
+        ("1", "published demands without proposals"),
+        ("1", "proposed matches to review"),
+        ("0", "shortlisted matches to introduce"),
+    ]
     # The rival's demand already has a proposal; only the factory's published one waits.
     assert f'href="{urls(app, "demands.detail", id=postings["fabric_inspection"])}"' in curation
     assert "Rival moulding vision" not in curation
@@ -144,8 +157,9 @@ def test_curator_dashboard_shows_pending_work(app, client, auth, postings):
 
 def test_admin_dashboard_counts_people_and_pending_curators(app, client, auth, personas):
     with app.app_context():
-        register_user(Registration("officer@gba.example", "a long enough pw", "Officer Chan", "HK Desk",
-                                   OrgKind.AGENCY))
+        register_user(
+            Registration("officer@gba.example", "a long enough pw", "Officer Chan", "HK Desk", OrgKind.AGENCY)
+        )
     auth.login_as("admin")
     page = client.get("/dashboard").get_data(as_text=True)
     administration = section(page, "administration")
@@ -157,9 +171,18 @@ def test_admin_dashboard_counts_people_and_pending_curators(app, client, auth, p
 
 
 def test_agency_member_awaiting_approval_sees_notice(client):
-    client.post("/auth/register", data={
-        "email": "officer@gba.example", "name": "Officer Chan", "password": "a long enough pw",
-        "confirm": "a long enough pw", "organization_kind": "agency", "organization_name": "HK Desk", "city": ""})
+    client.post(
+        "/auth/register",
+        data={
+            "email": "officer@gba.example",
+            "name": "Officer Chan",
+            "password": "a long enough pw",
+            "confirm": "a long enough pw",
+            "organization_kind": "agency",
+            "organization_name": "HK Desk",
+            "city": "",
+        },
+    )
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'id="curator-pending"' in page
     assert section(page, "curation") == ""

@@ -1,4 +1,5 @@
 """A contract test: every encoder backend honours the same interface."""
+
 from pathlib import Path
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Retrieval quality floors on the shipped evaluation sets, and the metrics themselves."""
+
 import pytest
 
 from matchmaker.matching.encoders import load_encoder

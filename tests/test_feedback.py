@@ -1,5 +1,7 @@
 """Learning from decisions: decline penalties per vendor and scenario, and acceptance rates."""
-from datetime import datetime, timezone
+
+import itertools
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -18,22 +20,33 @@ def _org(name: str, kind: OrgKind) -> Organization:
 
 
 def _demand(n: int, scenarios, auto=()) -> Demand:
-    demand = Demand(title=f"Demand {n}", description="x", organization=_org(f"Factory {n}", OrgKind.MANUFACTURER),
-                    scenarios=list(scenarios), auto_scenarios=list(auto), status=PostingStatus.PUBLISHED)
+    demand = Demand(
+        title=f"Demand {n}",
+        description="x",
+        organization=_org(f"Factory {n}", OrgKind.MANUFACTURER),
+        scenarios=list(scenarios),
+        auto_scenarios=list(auto),
+        status=PostingStatus.PUBLISHED,
+    )
     db.session.add(demand)
     return demand
 
 
 def _offering(title: str, vendor: str) -> Offering:
-    offering = Offering(title=title, description="x", organization=_org(vendor, OrgKind.VENDOR),
-                        status=PostingStatus.PUBLISHED)
+    offering = Offering(
+        title=title, description="x", organization=_org(vendor, OrgKind.VENDOR), status=PostingStatus.PUBLISHED
+    )
     db.session.add(offering)
     return offering
 
 
 def _decide(demand, offering, status, introduced=False) -> Match:
-    match = Match(demand=demand, offering=offering, status=status,
-                  introduced_at=datetime.now(timezone.utc) if introduced else None)
+    match = Match(
+        demand=demand,
+        offering=offering,
+        status=status,
+        introduced_at=datetime.now(UTC) if introduced else None,
+    )
     db.session.add(match)
     return match
 
@@ -52,7 +65,7 @@ def test_penalty_grows_with_each_decision_and_stays_below_one():
     values = [penalty_for(n) for n in range(0, 40)]
     assert values[0] == 0.0
     assert values[1] == pytest.approx(0.3) and values[2] == pytest.approx(0.51)
-    assert all(a < b for a, b in zip(values, values[1:9]))
+    assert all(a < b for a, b in itertools.pairwise(values))
     assert max(values) == MAX_PENALTY < 1
 
 
@@ -60,14 +73,13 @@ def test_penalties_grow_with_declines_for_a_scenario_and_spare_other_scenarios(a
     with app.app_context():
         lumen_a, lumen_b = db.session.get(Offering, offerings["a"]), db.session.get(Offering, offerings["b"])
         ids = list(offerings.values())
-        assert decline_penalties(ids, ["visual_inspection"]) == {i: 0.0 for i in ids}
+        assert decline_penalties(ids, ["visual_inspection"]) == dict.fromkeys(ids, 0.0)
 
         _decide(_demand(1, ["visual_inspection"]), lumen_a, MatchStatus.DECLINED, introduced=True)
         db.session.commit()
         once = decline_penalties(ids, ["visual_inspection"])
         # The vendor's other offering shares the penalty; other vendors do not.
-        assert once == {offerings["a"]: pytest.approx(0.3), offerings["b"]: pytest.approx(0.3),
-                        offerings["other"]: 0.0}
+        assert once == {offerings["a"]: pytest.approx(0.3), offerings["b"]: pytest.approx(0.3), offerings["other"]: 0.0}
 
         _decide(_demand(2, [], auto=["visual_inspection"]), lumen_b, MatchStatus.REJECTED)
         _decide(_demand(3, ["energy_management"]), lumen_a, MatchStatus.DECLINED, introduced=True)
@@ -78,7 +90,7 @@ def test_penalties_grow_with_declines_for_a_scenario_and_spare_other_scenarios(a
         assert twice[offerings["a"]] == pytest.approx(0.51)
         assert twice[offerings["other"]] == 0.0
 
-        assert decline_penalties(ids, ["fault_warning"]) == {i: 0.0 for i in ids}
+        assert decline_penalties(ids, ["fault_warning"]) == dict.fromkeys(ids, 0.0)
         assert decline_penalties(ids, ["energy_management"])[offerings["a"]] == pytest.approx(0.3)
         assert decline_penalties(ids, ["fault_warning", "energy_management"])[offerings["b"]] == pytest.approx(0.3)
 
@@ -100,14 +112,21 @@ def test_acceptance_rates_count_decisions_per_scenario(app, offerings):
         _decide(vision[3], lumen_a, MatchStatus.REJECTED)
         _decide(vision[4], lumen_a, MatchStatus.INTRODUCED, introduced=True)
         _decide(vision[4], other, MatchStatus.PROPOSED)
-        _decide(_demand(9, ["energy_management"], auto=["visual_inspection"]), other, MatchStatus.EXPIRED,
-                introduced=True)
+        _decide(
+            _demand(9, ["energy_management"], auto=["visual_inspection"]), other, MatchStatus.EXPIRED, introduced=True
+        )
         db.session.commit()
         rates = acceptance_rates()
 
     vision_rate, energy = rates["visual_inspection"], rates["energy_management"]
-    assert (vision_rate.proposed, vision_rate.introduced, vision_rate.accepted, vision_rate.declined,
-            vision_rate.rejected, vision_rate.expired) == (7, 5, 2, 1, 1, 1)
+    assert (
+        vision_rate.proposed,
+        vision_rate.introduced,
+        vision_rate.accepted,
+        vision_rate.declined,
+        vision_rate.rejected,
+        vision_rate.expired,
+    ) == (7, 5, 2, 1, 1, 1)
     assert vision_rate.acceptance_rate == pytest.approx(2 / 4)
     assert (energy.introduced, energy.accepted, energy.expired) == (1, 0, 1)
     assert energy.acceptance_rate == 0.0

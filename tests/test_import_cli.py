@@ -1,4 +1,5 @@
 """`matchmaker import` and `matchmaker match`: formats, row-level errors, nothing half-imported."""
+
 import json
 
 import pytest
@@ -13,10 +14,24 @@ D1,布面瑕疵检测,布面上的跳纱、破洞全靠老师傅肉眼看,Foshan
 D2,窯爐故障預警,窯爐溫度一波動就出廢品,Zhaoqing Kiln,zh-Hant,30,,肇庆,,,,
 """
 OFFERINGS = [
-    {"ref": "O1", "title": "紡織面料瑕疵AI視覺檢測", "description": "線掃相機偵測布面跳紗、破洞。", "organization": "HK Textile AI",
-     "industries": "17", "regions": "Greater Bay Area", "price_min": "150000", "price_max": "400000", "capacity": "2"},
-    {"ref": "O2", "title": "Kiln fault early warning", "description": "Predict burner and fan faults in ceramic kilns "
-     "from temperature curves.", "organization": "Kiln Watch", "deployment_modes": "edge;cloud"},
+    {
+        "ref": "O1",
+        "title": "紡織面料瑕疵AI視覺檢測",
+        "description": "線掃相機偵測布面跳紗、破洞。",
+        "organization": "HK Textile AI",
+        "industries": "17",
+        "regions": "Greater Bay Area",
+        "price_min": "150000",
+        "price_max": "400000",
+        "capacity": "2",
+    },
+    {
+        "ref": "O2",
+        "title": "Kiln fault early warning",
+        "description": "Predict burner and fan faults in ceramic kilns from temperature curves.",
+        "organization": "Kiln Watch",
+        "deployment_modes": "edge;cloud",
+    },
 ]
 
 
@@ -87,29 +102,38 @@ def test_reimport_updates_by_ref(app, runner, tmp_path):
 
 def test_bad_file_reports_rows_and_imports_nothing(app, runner, tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("ref,title,description,industry,budget_min,budget_max,scenarios\n"
-                    "A1,Good one,Fine text,17,,,\n"
-                    "A2,,Missing title,17,,,\n"
-                    "A3,Budget,Bad budget,17,lots,100,\n"
-                    "A4,Range,Wrong way round,99,500,100,teleportation\n"
-                    "A1,Dup,Duplicate ref,,,,\n", encoding="utf-8")
+    path.write_text(
+        "ref,title,description,industry,budget_min,budget_max,scenarios\n"
+        "A1,Good one,Fine text,17,,,\n"
+        "A2,,Missing title,17,,,\n"
+        "A3,Budget,Bad budget,17,lots,100,\n"
+        "A4,Range,Wrong way round,99,500,100,teleportation\n"
+        "A1,Dup,Duplicate ref,,,,\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(args=["import", "demands", str(path)])
     assert result.exit_code != 0
     assert "nothing was imported" in result.output
     assert "row 3 (ref A2): missing required column value(s): title" in result.output
     assert "row 4 (ref A3): budget_min must be a whole number, got 'lots'" in result.output
     assert "row 5 (ref A4): unknown scenario: teleportation" in result.output
-    assert "unknown industry code: 99" in result.output and "budget_min (500) is more than budget_max (100)" in result.output
+    assert (
+        "unknown industry code: 99" in result.output
+        and "budget_min (500) is more than budget_max (100)" in result.output
+    )
     assert "row 6 (ref A1): duplicate ref 'A1' (first on row 2)" in result.output
     with app.app_context():
         assert _count(Demand) == 0
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("x.txt", "ref,title\n", "unsupported file type .txt"),
-    ("x.json", '{"nope": 1}', "expected a JSON list of objects"),
-    ("x.csv", "ref,title,description\n", "the file has no rows"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("x.txt", "ref,title\n", "unsupported file type .txt"),
+        ("x.json", '{"nope": 1}', "expected a JSON list of objects"),
+        ("x.csv", "ref,title,description\n", "the file has no rows"),
+    ],
+)
 def test_unreadable_files_get_clear_errors(app, runner, tmp_path, name, content, message):
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")

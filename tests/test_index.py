@@ -1,4 +1,5 @@
 """The vector index, and the engine's consistency with the database across processes and models."""
+
 import os
 import subprocess
 import sys
@@ -83,8 +84,12 @@ def test_deleting_a_posting_removes_it(app):
 
 def _cli(app, *args):
     """Run the real `matchmaker` console script in a separate process against the app's database."""
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "MATCHMAKER_DATA_DIR": app.config["DATA_DIR"], "SECRET_KEY": "test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "MATCHMAKER_DATA_DIR": app.config["DATA_DIR"],
+        "SECRET_KEY": "test",
+    }
     script = Path(sys.executable).with_name("matchmaker")
     return subprocess.run([str(script), *args], env=env, capture_output=True, text=True, timeout=300)
 
@@ -94,9 +99,12 @@ def test_a_second_process_adding_postings_is_seen_without_restart(app, tmp_path)
         publish(Offering, "Lumen Vision", "Fabric defect detection")
         assert len(_indexed(app, "offering")) == 1
     csv_file = tmp_path / "offerings.csv"
-    csv_file.write_text("ref,title,description,organization\n"
-                        "EXT-1,窑炉故障预警,基于温度曲线的窑炉故障预警,Kiln AI\n"
-                        "EXT-2,Energy management for compressors,Cut compressed-air power use,Kiln AI\n", encoding="utf-8")
+    csv_file.write_text(
+        "ref,title,description,organization\n"
+        "EXT-1,窑炉故障预警,基于温度曲线的窑炉故障预警,Kiln AI\n"
+        "EXT-2,Energy management for compressors,Cut compressed-air power use,Kiln AI\n",
+        encoding="utf-8",
+    )
     result = _cli(app, "import", "offerings", str(csv_file))
     assert result.returncode == 0, result.stderr
     with app.app_context():

@@ -1,4 +1,5 @@
 """The committed migrations build the schema the models describe, on SQLite and on PostgreSQL."""
+
 import os
 import uuid
 
@@ -23,8 +24,9 @@ def _fresh_database_url(tmp_path):
 @pytest.fixture
 def migration_runner(tmp_path):
     url, cleanup = _fresh_database_url(tmp_path)
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url,
-                      "DATA_DIR": str(tmp_path / "data")})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url, "DATA_DIR": str(tmp_path / "data")}
+    )
     yield app, app.test_cli_runner()
     with app.app_context():
         from matchmaker.extensions import db

@@ -1,4 +1,5 @@
 """Notifications in the app at every step, and email through a real local SMTP server, failures included."""
+
 import logging
 import socket
 from email import message_from_bytes
@@ -26,8 +27,13 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.content)
-        self.messages.append({"to": list(envelope.rcpt_tos), "subject": message["Subject"],
-                              "body": message.get_payload(decode=True).decode()})
+        self.messages.append(
+            {
+                "to": list(envelope.rcpt_tos),
+                "subject": message["Subject"],
+                "body": message.get_payload(decode=True).decode(),
+            }
+        )
         return "250 Message accepted for delivery"
 
     def recipients(self) -> list[str]:
@@ -73,32 +79,66 @@ def match_id(app, personas):
 def unread(app) -> dict[str, int]:
     """Return each persona's unread notification count."""
     with app.app_context():
-        return {name: db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
-            Notification.user_id == persona(name).id, Notification.read_at.is_(None))) for name in EVERYONE}
+        return {
+            name: db.session.scalar(
+                sa.select(sa.func.count(Notification.id)).where(
+                    Notification.user_id == persona(name).id, Notification.read_at.is_(None)
+                )
+            )
+            for name in EVERYONE
+        }
 
 
 def test_every_step_notifies_the_people_it_concerns(app, match_id):
     step(app, match_id, "curator", "introduce")
-    assert unread(app) == {"manufacturer": 1, "vendor": 1, "curator": 0, "admin": 0, "intruder": 0,
-                           "vendor_intruder": 0}
+    assert unread(app) == {
+        "manufacturer": 1,
+        "vendor": 1,
+        "curator": 0,
+        "admin": 0,
+        "intruder": 0,
+        "vendor_intruder": 0,
+    }
     step(app, match_id, "manufacturer", "accept")
-    assert unread(app) == {"manufacturer": 1, "vendor": 2, "curator": 1, "admin": 1, "intruder": 0,
-                           "vendor_intruder": 0}
+    assert unread(app) == {
+        "manufacturer": 1,
+        "vendor": 2,
+        "curator": 1,
+        "admin": 1,
+        "intruder": 0,
+        "vendor_intruder": 0,
+    }
     step(app, match_id, "vendor", "accept")  # connecting tells everyone, the one who connected included
-    assert unread(app) == {"manufacturer": 2, "vendor": 3, "curator": 2, "admin": 2, "intruder": 0,
-                           "vendor_intruder": 0}
+    assert unread(app) == {
+        "manufacturer": 2,
+        "vendor": 3,
+        "curator": 2,
+        "admin": 2,
+        "intruder": 0,
+        "vendor_intruder": 0,
+    }
     step(app, match_id, "curator", "contract_signed")  # curators hear of parties' steps, not of each other's
-    assert unread(app) == {"manufacturer": 3, "vendor": 4, "curator": 2, "admin": 2, "intruder": 0,
-                           "vendor_intruder": 0}
+    assert unread(app) == {
+        "manufacturer": 3,
+        "vendor": 4,
+        "curator": 2,
+        "admin": 2,
+        "intruder": 0,
+        "vendor_intruder": 0,
+    }
     with app.app_context():
-        messages = db.session.scalars(sa.select(Notification.message).where(
-            Notification.user_id == persona("manufacturer").id).order_by(Notification.id)).all()
+        messages = db.session.scalars(
+            sa.select(Notification.message)
+            .where(Notification.user_id == persona("manufacturer").id)
+            .order_by(Notification.id)
+        ).all()
         assert "introduced" in messages[0] and "accept or decline by" in messages[0]
         assert "connected" in messages[1] and "contract was signed" in messages[2]
         assert db.session.scalar(sa.select(sa.func.count(OutboundEmail.id))) == 2 + 3 + 4 + 2
         # no server configured: emails wait in the queue
-        assert db.session.scalar(sa.select(sa.func.count(OutboundEmail.id)).where(
-            OutboundEmail.sent_at.is_not(None))) == 0
+        assert (
+            db.session.scalar(sa.select(sa.func.count(OutboundEmail.id)).where(OutboundEmail.sent_at.is_not(None))) == 0
+        )
 
 
 def test_notification_centre_lists_unread_first_and_marks_read(app, client, auth, match_id):
@@ -122,8 +162,9 @@ def test_notification_centre_lists_unread_first_and_marks_read(app, client, auth
 def test_a_user_sees_and_marks_only_their_own(app, client, auth, match_id):
     step(app, match_id, "curator", "introduce")
     with app.app_context():
-        vendors = db.session.scalars(sa.select(Notification.id).where(
-            Notification.user_id == persona("vendor").id)).all()
+        vendors = db.session.scalars(
+            sa.select(Notification.id).where(Notification.user_id == persona("vendor").id)
+        ).all()
     auth.login_as("intruder")
     assert client.get("/notifications/", headers={"Accept": "application/json"}).json["notifications"] == []
     assert client.post(f"/notifications/{vendors[0]}/read").status_code == 404
@@ -168,8 +209,12 @@ def test_a_failed_send_is_logged_kept_and_retried_later(app, client, auth, runne
 
 def test_retry_gives_up_after_max_attempts(app, match_id, inbox):
     with app.app_context():
-        db.session.add_all([OutboundEmail(recipient="a@test.example", subject="s", body="b", attempts=5),
-                            OutboundEmail(recipient="b@test.example", subject="s", body="b", attempts=4)])
+        db.session.add_all(
+            [
+                OutboundEmail(recipient="a@test.example", subject="s", body="b", attempts=5),
+                OutboundEmail(recipient="b@test.example", subject="s", body="b", attempts=4),
+            ]
+        )
         db.session.commit()
         assert mailer.deliver_pending(max_attempts=5) == 1
     assert inbox.recipients() == ["b@test.example"]

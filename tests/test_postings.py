@@ -1,11 +1,11 @@
 """Demands and offerings through the web: post, edit, publish, close, who may, and what lists show."""
+
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-
 
 from matchmaker.domain import postings
 from matchmaker.domain.errors import PermissionDenied, ValidationFailed
@@ -22,10 +22,18 @@ def demand_form(**overrides) -> dict:
     data = {
         "title": "Detect weaving defects on fabric rolls",
         "description": "Broken threads and stains slip past manual inspection on 12 looms.",
-        "scenarios": ["visual_inspection"], "industry": "17", "city": "Foshan",
-        "budget_min": "100000", "budget_max": "300000", "timeline": "Pilot in 3 months",
-        "deployment": "on_premises", "vouchers": ["compute"], "data_available": "20,000 labelled photos",
-        "expires_on": (date.today() + timedelta(days=60)).isoformat(), "language": "en", "save": "Save as draft",
+        "scenarios": ["visual_inspection"],
+        "industry": "17",
+        "city": "Foshan",
+        "budget_min": "100000",
+        "budget_max": "300000",
+        "timeline": "Pilot in 3 months",
+        "deployment": "on_premises",
+        "vouchers": ["compute"],
+        "data_available": "20,000 labelled photos",
+        "expires_on": (date.today() + timedelta(days=60)).isoformat(),
+        "language": "en",
+        "save": "Save as draft",
     }
     return {**data, **overrides}
 
@@ -35,10 +43,17 @@ def offering_form(**overrides) -> dict:
     data = {
         "title": "Edge camera inspection for textiles",
         "description": "Line-scan cameras and a defect model that runs on an edge box beside the loom.",
-        "scenarios": ["visual_inspection"], "industries_served": ["17", "18"], "deployment_modes": ["edge"],
-        "price_min": "80000", "price_max": "250000", "regions": ["Guangdong", "Hong Kong"],
-        "cities": "Shenzhen, Dongguan", "case_studies": "Three mills in Foshan.", "capacity": "4",
-        "language": "en", "save": "Save as draft",
+        "scenarios": ["visual_inspection"],
+        "industries_served": ["17", "18"],
+        "deployment_modes": ["edge"],
+        "price_min": "80000",
+        "price_max": "250000",
+        "regions": ["Guangdong", "Hong Kong"],
+        "cities": "Shenzhen, Dongguan",
+        "case_studies": "Three mills in Foshan.",
+        "capacity": "4",
+        "language": "en",
+        "save": "Save as draft",
     }
     return {**data, **overrides}
 
@@ -94,6 +109,7 @@ def make_posting(app, user_id, model, status=PostingStatus.PUBLISHED, **fields) 
 
 
 # ------------------------------------------------------------------ create, edit, publish, close
+
 
 def test_post_demand_as_draft(app, client, auth, personas):
     auth.login_as("manufacturer")
@@ -181,11 +197,16 @@ def test_every_change_is_announced_after_commit(app, client, auth, personas, kin
         client.post(f"{kind.prefix}/{posting_id}/edit", data=kind.form(title="Changed"))
         client.post(f"{kind.prefix}/{posting_id}/publish")
         client.post(f"{kind.prefix}/{posting_id}/close")
-    assert seen == [(kind.model, PostingStatus.DRAFT), (kind.model, PostingStatus.DRAFT),
-                    (kind.model, PostingStatus.PUBLISHED), (kind.model, PostingStatus.CLOSED)]
+    assert seen == [
+        (kind.model, PostingStatus.DRAFT),
+        (kind.model, PostingStatus.DRAFT),
+        (kind.model, PostingStatus.PUBLISHED),
+        (kind.model, PostingStatus.CLOSED),
+    ]
 
 
 # ------------------------------------------------------------------ validation shown next to fields
+
 
 @BOTH
 def test_missing_title_is_shown_next_to_the_field(app, client, auth, personas, kind):
@@ -245,6 +266,7 @@ def test_domain_refuses_bad_input_directly(app, personas):
 
 # ------------------------------------------------------------------ who may do what
 
+
 def test_vendor_cannot_post_a_demand(app, client, auth, personas):
     auth.login_as("vendor")
     assert client.get("/demands/new").status_code == 403
@@ -289,8 +311,10 @@ def test_domain_refuses_an_intruder(app, personas):
     with app.app_context():
         intruder = db.session.get(User, personas["intruder"])
         demand = db.session.get(Demand, posting_id)
-        for attempt in (lambda: postings.close(intruder, demand),
-                        lambda: postings.update_demand(intruder, demand, postings.DemandInput("X", "Y"))):
+        for attempt in (
+            lambda: postings.close(intruder, demand),
+            lambda: postings.update_demand(intruder, demand, postings.DemandInput("X", "Y")),
+        ):
             with pytest.raises(PermissionDenied):
                 attempt()
 
@@ -316,8 +340,14 @@ def test_contact_details_never_shown(app, client, auth, personas, kind):
     published = make_posting(app, personas[kind.poster], kind.model)
     draft = make_posting(app, personas[kind.poster], kind.model, PostingStatus.DRAFT)
     auth.login_as(kind.poster)
-    urls = [f"{kind.prefix}/", f"{kind.prefix}/?status=draft", f"{kind.prefix}/{published}",
-            f"{kind.prefix}/{draft}", f"{kind.prefix}/{draft}/edit", f"{kind.prefix}/new"]
+    urls = [
+        f"{kind.prefix}/",
+        f"{kind.prefix}/?status=draft",
+        f"{kind.prefix}/{published}",
+        f"{kind.prefix}/{draft}",
+        f"{kind.prefix}/{draft}/edit",
+        f"{kind.prefix}/new",
+    ]
     for url in urls:
         page = client.get(url).get_data(as_text=True)
         assert CONTACT_EMAIL not in page and CONTACT_PHONE not in page, url
@@ -329,21 +359,45 @@ def test_contact_details_never_shown(app, client, auth, personas, kind):
 
 # ------------------------------------------------------------------ lists: filters and pages
 
+
 @pytest.fixture
 def listed(app, personas):
     """Publish demands and offerings that differ in industry, scenario and city."""
     maker, vendor = personas["manufacturer"], personas["vendor"]
-    make_posting(app, maker, Demand, title="Loom defects", industry="17", scenarios=["visual_inspection"],
-                 city="Foshan")
-    make_posting(app, maker, Demand, title="Mould energy", industry="29", scenarios=["energy_management"],
-                 city="Dongguan")
-    make_posting(app, personas["intruder"], Demand, title="Injection scheduling", industry="29",
-                 scenarios=["production_scheduling", "energy_management"], city="Shenzhen")
+    make_posting(
+        app, maker, Demand, title="Loom defects", industry="17", scenarios=["visual_inspection"], city="Foshan"
+    )
+    make_posting(
+        app, maker, Demand, title="Mould energy", industry="29", scenarios=["energy_management"], city="Dongguan"
+    )
+    make_posting(
+        app,
+        personas["intruder"],
+        Demand,
+        title="Injection scheduling",
+        industry="29",
+        scenarios=["production_scheduling", "energy_management"],
+        city="Shenzhen",
+    )
     make_posting(app, maker, Demand, PostingStatus.CLOSED, title="Old closed demand", industry="17")
-    make_posting(app, vendor, Offering, title="Fabric vision", industries_served=["17"],
-                 scenarios=["visual_inspection"], regions=["Guangdong", "Foshan"])
-    make_posting(app, vendor, Offering, title="Energy twin", industries_served=["29", "33"],
-                 scenarios=["energy_management", "digital_twin"], regions=["Hong Kong"])
+    make_posting(
+        app,
+        vendor,
+        Offering,
+        title="Fabric vision",
+        industries_served=["17"],
+        scenarios=["visual_inspection"],
+        regions=["Guangdong", "Foshan"],
+    )
+    make_posting(
+        app,
+        vendor,
+        Offering,
+        title="Energy twin",
+        industries_served=["29", "33"],
+        scenarios=["energy_management", "digital_twin"],
+        regions=["Hong Kong"],
+    )
 
 
 def titles(client, url) -> set[str]:
@@ -353,26 +407,32 @@ def titles(client, url) -> set[str]:
     return set(re.findall(r'<h2><a href="[^"]+">(.*?)</a></h2>', page.get_data(as_text=True)))
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("", {"Loom defects", "Mould energy", "Injection scheduling"}),
-    ("?industry=29", {"Mould energy", "Injection scheduling"}),
-    ("?scenario=energy_management", {"Mould energy", "Injection scheduling"}),
-    ("?scenario=energy_management&industry=29&city=dongguan", {"Mould energy"}),
-    ("?city=Shen", {"Injection scheduling"}),
-    ("?status=closed", set()),  # anonymous: nobody's closed postings
-    ("?industry=13", set()),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", {"Loom defects", "Mould energy", "Injection scheduling"}),
+        ("?industry=29", {"Mould energy", "Injection scheduling"}),
+        ("?scenario=energy_management", {"Mould energy", "Injection scheduling"}),
+        ("?scenario=energy_management&industry=29&city=dongguan", {"Mould energy"}),
+        ("?city=Shen", {"Injection scheduling"}),
+        ("?status=closed", set()),  # anonymous: nobody's closed postings
+        ("?industry=13", set()),
+    ],
+)
 def test_demand_filters(client, listed, query, expected):
     assert titles(client, f"/demands/{query}") == expected
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("", {"Fabric vision", "Energy twin"}),
-    ("?industry=33", {"Energy twin"}),
-    ("?scenario=visual_inspection", {"Fabric vision"}),
-    ("?city=hong kong", {"Energy twin"}),
-    ("?city=Foshan", {"Fabric vision"}),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", {"Fabric vision", "Energy twin"}),
+        ("?industry=33", {"Energy twin"}),
+        ("?scenario=visual_inspection", {"Fabric vision"}),
+        ("?city=hong kong", {"Energy twin"}),
+        ("?city=Foshan", {"Fabric vision"}),
+    ],
+)
 def test_offering_filters(client, listed, query, expected):
     assert titles(client, f"/offerings/{query}") == expected
 

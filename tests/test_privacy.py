@@ -1,4 +1,5 @@
 """Contact details stay private until both sides accept: for every persona, page, JSON response and email."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -8,10 +9,18 @@ from matchmaker.models import Match, Notification, OutboundEmail
 
 from .test_workflow import make_match, persona
 
-MAKER = {"org_email": "sales@weave-textiles.example", "org_phone": "+86 757 8123 4567",
-         "user_email": "factory@test.example", "user_phone": "+86 138 0013 8000"}
-VENDOR = {"org_email": "deals@lumen-vision.example", "org_phone": "+852 2345 6789",
-          "user_email": "vendor@test.example", "user_phone": "+852 9123 4567"}
+MAKER = {
+    "org_email": "sales@weave-textiles.example",
+    "org_phone": "+86 757 8123 4567",
+    "user_email": "factory@test.example",
+    "user_phone": "+86 138 0013 8000",
+}
+VENDOR = {
+    "org_email": "deals@lumen-vision.example",
+    "org_phone": "+852 2345 6789",
+    "user_email": "vendor@test.example",
+    "user_phone": "+852 9123 4567",
+}
 OUTSIDERS = ("curator", "admin", "intruder")
 
 # The path to a connection, one step at a time: (persona acting or None for the system, action, kwargs).

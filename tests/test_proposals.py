@@ -1,4 +1,5 @@
 """Proposals: publishing proposes the best counterparts, with reasons; never duplicated or re-proposed."""
+
 import sqlalchemy as sa
 
 from matchmaker.extensions import db
@@ -8,10 +9,18 @@ from matchmaker.models import Demand, Match, MatchStatus, Offering
 from .matching_helpers import publish
 
 OFFERINGS = [
-    ("HK Textile AI", "紡織面料瑕疵AI視覺檢測", "以線掃相機即時偵測布面跳紗、破洞、油污，適合織布廠及印染廠。",
-     {"regions": ["Greater Bay Area"], "price_min": 150000, "price_max": 400000, "deployment_modes": ["edge"]}),
-    ("Loom Vision", "Fabric defect detection", "Line-scan cameras and deep learning find broken picks, holes and "
-     "stains on woven fabric at full loom speed.", {"regions": ["Nationwide"]}),
+    (
+        "HK Textile AI",
+        "紡織面料瑕疵AI視覺檢測",
+        "以線掃相機即時偵測布面跳紗、破洞、油污，適合織布廠及印染廠。",
+        {"regions": ["Greater Bay Area"], "price_min": 150000, "price_max": 400000, "deployment_modes": ["edge"]},
+    ),
+    (
+        "Loom Vision",
+        "Fabric defect detection",
+        "Line-scan cameras and deep learning find broken picks, holes and stains on woven fabric at full loom speed.",
+        {"regions": ["Nationwide"]},
+    ),
     ("Kiln Watch", "窑炉故障预警", "采集窑炉温度、压力曲线，提前预警烧嘴与风机故障。", {}),
     ("Power Saver", "Compressed-air energy management", "Meter every compressor and cut the electricity bill.", {}),
     ("Paper Flow", "ERP 财务软件", "进销存与财务报表一体化管理。", {}),
@@ -23,8 +32,18 @@ def _seed_offerings():
 
 
 def _textile_demand(**fields):
-    return publish(Demand, "Foshan Weave", "布面瑕疵检测", "布面上的跳纱、破洞全靠老师傅肉眼看，每班漏检约3%。",
-                   city="佛山", budget_min=100000, budget_max=300000, deployment="edge", industry="17", **fields)
+    return publish(
+        Demand,
+        "Foshan Weave",
+        "布面瑕疵检测",
+        "布面上的跳纱、破洞全靠老师傅肉眼看，每班漏检约3%。",
+        city="佛山",
+        budget_min=100000,
+        budget_max=300000,
+        deployment="edge",
+        industry="17",
+        **fields,
+    )
 
 
 def _matches(demand):
@@ -54,8 +73,16 @@ def test_proposals_keep_score_breakdown_and_readable_reasons(app):
 
 def test_misfits_are_explained(app):
     with app.app_context():
-        publish(Offering, "HK Textile AI", "紡織面料瑕疵AI視覺檢測", "布面跳紗、破洞偵測", regions=["Hong Kong"],
-                price_min=900000, price_max=1200000, deployment_modes=["cloud"])
+        publish(
+            Offering,
+            "HK Textile AI",
+            "紡織面料瑕疵AI視覺檢測",
+            "布面跳紗、破洞偵測",
+            regions=["Hong Kong"],
+            price_min=900000,
+            price_max=1200000,
+            deployment_modes=["cloud"],
+        )
         demand = _textile_demand()
         reasons = " | ".join(r["text"] for r in _matches(demand)[0].reasons)
         assert "Does not list 佛山" in reasons and "vs price" in reasons and "offers cloud" in reasons
@@ -81,8 +108,11 @@ def test_declined_pair_is_never_proposed_again(app):
         db.session.commit()
         assert offerings["Fabric defect detection"].id not in {c.id for c in top_offerings(demand)}
         propose_for_demand(demand)
-        pairs = db.session.scalars(sa.select(Match).where(
-            Match.demand_id == demand.id, Match.offering_id == offerings["Fabric defect detection"].id)).all()
+        pairs = db.session.scalars(
+            sa.select(Match).where(
+                Match.demand_id == demand.id, Match.offering_id == offerings["Fabric defect detection"].id
+            )
+        ).all()
         assert [m.status for m in pairs] == [MatchStatus.DECLINED]
 
 
@@ -92,8 +122,12 @@ def test_publishing_an_offering_proposes_it_where_it_ranks_top_k(app):
         demand = _textile_demand()
         kiln = publish(Demand, "Zhaoqing Ceramics", "窑炉温度异常", "窑炉温度一波动就出废品，想提前知道烧嘴故障。")
         assert _matches(demand) == []
-        offering = publish(Offering, "Loom Vision", "Fabric defect detection",
-                           "Find holes and broken picks on woven fabric automatically.")
+        offering = publish(
+            Offering,
+            "Loom Vision",
+            "Fabric defect detection",
+            "Find holes and broken picks on woven fabric automatically.",
+        )
         assert [m.offering_id for m in _matches(demand)] == [offering.id]
         publish(Offering, "Kiln Watch", "窑炉故障预警", "采集窑炉温度曲线，提前预警烧嘴故障。")
         kiln_matches = _matches(kiln)
@@ -114,8 +148,9 @@ def test_weak_pairs_are_ranked_but_not_proposed(app):
 def test_an_offering_is_never_proposed_to_its_own_organization(app):
     with app.app_context():
         offering = publish(Offering, "Dual Corp", "Fabric defect detection", "Find holes in fabric.")
-        demand = Demand(title="布面瑕疵检测", description="布面破洞检测", organization=offering.organization,
-                        status=offering.status)
+        demand = Demand(
+            title="布面瑕疵检测", description="布面破洞检测", organization=offering.organization, status=offering.status
+        )
         db.session.add(demand)
         db.session.commit()
         assert propose_for_demand(demand) == []
@@ -128,10 +163,16 @@ def test_decline_penalty_lowers_a_vendor_for_that_scenario(app):
         target = offerings["Fabric defect detection"]
         before = next(c.score for c in top_offerings(demand) if c.id == target.id)
         for number in range(3):
-            other = publish(Demand, f"Factory {number}", f"布面瑕疵检测 {number}", "布面破洞、跳纱检测",
-                            scenarios=["visual_inspection"])
-            match = db.session.scalar(sa.select(Match).where(Match.demand_id == other.id,
-                                                             Match.offering_id == target.id))
+            other = publish(
+                Demand,
+                f"Factory {number}",
+                f"布面瑕疵检测 {number}",
+                "布面破洞、跳纱检测",
+                scenarios=["visual_inspection"],
+            )
+            match = db.session.scalar(
+                sa.select(Match).where(Match.demand_id == other.id, Match.offering_id == target.id)
+            )
             match = match or Match(demand_id=other.id, offering_id=target.id)
             match.status = MatchStatus.DECLINED
             db.session.add(match)
@@ -144,9 +185,17 @@ def test_publishing_in_the_ui_shows_proposals_with_reasons(app, client, auth, pe
     with app.app_context():
         publish(Offering, "HK Textile AI", "紡織面料瑕疵AI視覺檢測", "以線掃相機即時偵測布面跳紗、破洞。")
     auth.login_as("manufacturer")
-    response = client.post("/demands/new", data={
-        "title": "布面瑕疵检测", "description": "布面上的跳纱、破洞全靠老师傅肉眼看", "industry": "17",
-        "city": "佛山", "publish": "1"}, follow_redirects=True)
+    response = client.post(
+        "/demands/new",
+        data={
+            "title": "布面瑕疵检测",
+            "description": "布面上的跳纱、破洞全靠老师傅肉眼看",
+            "industry": "17",
+            "city": "佛山",
+            "publish": "1",
+        },
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "已發佈 Published" in page
     assert "Proposed matches" in page and "紡織面料瑕疵AI視覺檢測" in page

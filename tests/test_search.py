@@ -1,4 +1,5 @@
 """The search box: signed-in users find published postings in any of the three languages."""
+
 import pytest
 
 from matchmaker.models import Demand, Offering
@@ -10,18 +11,25 @@ from .matching_helpers import publish
 def postings(app):
     with app.app_context():
         return {
-            "fabric": publish(Offering, "Loom Vision", "Fabric defect detection",
-                              "Line-scan cameras find holes and broken picks on woven fabric.").id,
+            "fabric": publish(
+                Offering,
+                "Loom Vision",
+                "Fabric defect detection",
+                "Line-scan cameras find holes and broken picks on woven fabric.",
+            ).id,
             "kiln": publish(Offering, "Kiln Watch", "窯爐故障預警", "以溫度曲線提前預警燒嘴故障。").id,
             "energy": publish(Demand, "Dongguan Metal", "空压机能耗太高", "空压机耗电占全厂四成，想做能耗管理。").id,
         }
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("布面破洞检测", "fabric"),          # Simplified → English
-    ("窑炉故障", "kiln"),                # Simplified → Traditional
-    ("compressor energy saving", "energy"),  # English → Simplified
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("布面破洞检测", "fabric"),  # Simplified → English
+        ("窑炉故障", "kiln"),  # Simplified → Traditional
+        ("compressor energy saving", "energy"),  # English → Simplified
+    ],
+)
 def test_search_across_languages(client, auth, personas, postings, query, expected):
     auth.login_as("vendor")
     response = client.get("/search/", query_string={"q": query}, headers={"Accept": "application/json"})
@@ -45,8 +53,9 @@ def test_search_explains_bad_input(client, auth, personas, postings):
 def test_search_needs_sign_in(client, postings):
     response = client.get("/search/", query_string={"q": "fabric"})
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
-    assert client.get("/search/", query_string={"q": "fabric"},
-                      headers={"Accept": "application/json"}).status_code == 403
+    assert (
+        client.get("/search/", query_string={"q": "fabric"}, headers={"Accept": "application/json"}).status_code == 403
+    )
 
 
 def test_scenario_filter_includes_scenarios_tagged_from_the_text(client, postings):

@@ -1,4 +1,5 @@
 """The `seed` command: loads the demo data, can run twice, and refuses broken files without writing anything."""
+
 import json
 import shutil
 from datetime import date, timedelta
@@ -15,8 +16,10 @@ from matchmaker.seeding import FILES, load_seed
 def snapshot(app) -> dict[str, list]:
     """Return every row of every table, so two snapshots differ if anything was added or changed."""
     with app.app_context():
-        return {table.name: sorted(map(tuple, db.session.execute(sa.select(table)).all()), key=repr)
-                for table in db.metadata.sorted_tables}
+        return {
+            table.name: sorted(map(tuple, db.session.execute(sa.select(table)).all()), key=repr)
+            for table in db.metadata.sorted_tables
+        }
 
 
 def counts(app) -> dict[str, int]:
@@ -56,7 +59,9 @@ def test_seed_loads_and_runs_twice_without_changes(app, runner):
             published = set(db.session.scalars(sa.select(model.id).where(model.status == PostingStatus.PUBLISHED)))
             assert embedded == published and len(published) >= 40
         proposed = set(db.session.scalars(sa.select(Match.demand_id).distinct()))
-        published_demands = set(db.session.scalars(sa.select(Demand.id).where(Demand.status == PostingStatus.PUBLISHED)))
+        published_demands = set(
+            db.session.scalars(sa.select(Demand.id).where(Demand.status == PostingStatus.PUBLISHED))
+        )
         assert proposed == published_demands
         d001 = db.session.scalar(sa.select(Demand).where(Demand.ref == "D-001"))
         assert d001.expires_on == date.today() + timedelta(days=120)
@@ -93,18 +98,23 @@ def test_invalid_row_names_file_and_row_and_writes_nothing(app, runner, seed_cop
     assert set(counts(app).values()) == {0}
 
 
-@pytest.mark.parametrize(("filename", "change", "message"), [
-    ("users.json", lambda rows: rows[2].update(organization="No Such Org Ltd"),
-     "users.json, row 3: unknown organization"),
-    ("offerings.json", lambda rows: rows[0].update(scenarios=["telepathy"]), "offerings.json, row 1: 'scenarios'"),
-    ("offerings.json", lambda rows: rows[6].pop("title"), "offerings.json, row 7: 'title' is required"),
-    ("demands.json", lambda rows: rows[1].update(industry="99"), "demands.json, row 2: 'industry'"),
-    ("demands.json", lambda rows: rows[2].update(city="X" * 81), "demands.json, row 3: 'city': At most 80"),
-    ("demands.json", lambda rows: rows[0].update(status="archived"),
-     "demands.json, row 1"),
-    ("demands.json", lambda rows: rows.append(dict(rows[0])), "duplicate key 'D-001'"),
-    ("organizations.json", lambda rows: rows[0].update(kind="bank"), "organizations.json, row 1: unknown kind"),
-])
+@pytest.mark.parametrize(
+    ("filename", "change", "message"),
+    [
+        (
+            "users.json",
+            lambda rows: rows[2].update(organization="No Such Org Ltd"),
+            "users.json, row 3: unknown organization",
+        ),
+        ("offerings.json", lambda rows: rows[0].update(scenarios=["telepathy"]), "offerings.json, row 1: 'scenarios'"),
+        ("offerings.json", lambda rows: rows[6].pop("title"), "offerings.json, row 7: 'title' is required"),
+        ("demands.json", lambda rows: rows[1].update(industry="99"), "demands.json, row 2: 'industry'"),
+        ("demands.json", lambda rows: rows[2].update(city="X" * 81), "demands.json, row 3: 'city': At most 80"),
+        ("demands.json", lambda rows: rows[0].update(status="archived"), "demands.json, row 1"),
+        ("demands.json", lambda rows: rows.append(dict(rows[0])), "duplicate key 'D-001'"),
+        ("organizations.json", lambda rows: rows[0].update(kind="bank"), "organizations.json, row 1: unknown kind"),
+    ],
+)
 def test_other_invalid_rows(app, runner, seed_copy, filename, change, message):
     edit_rows(seed_copy / filename, change)
     result = runner.invoke(args=["seed", "--dir", str(seed_copy)])
@@ -113,8 +123,11 @@ def test_other_invalid_rows(app, runner, seed_copy, filename, change, message):
 
 
 def test_vendor_may_not_post_demands_in_seed(app, runner, seed_copy):
-    vendor = next(row["name"] for row in json.loads((seed_copy / "organizations.json").read_text("utf-8"))
-                  if row["kind"] == "vendor")
+    vendor = next(
+        row["name"]
+        for row in json.loads((seed_copy / "organizations.json").read_text("utf-8"))
+        if row["kind"] == "vendor"
+    )
     edit_rows(seed_copy / "demands.json", lambda rows: rows[0].update(organization=vendor))
     result = runner.invoke(args=["seed", "--dir", str(seed_copy)])
     assert result.exit_code == 1 and "demands.json, row 1: Only manufacturers may post demands." in result.output
@@ -146,4 +159,5 @@ def test_existing_rows_are_left_alone(app, runner, seed_copy):
         org = db.session.scalar(sa.select(Organization).where(Organization.name == first["name"]))
         assert org.city == "Edited city"
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == len(
-            json.loads((seed_copy / "organizations.json").read_text("utf-8")))
+            json.loads((seed_copy / "organizations.json").read_text("utf-8"))
+        )

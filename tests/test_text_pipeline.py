@@ -1,4 +1,5 @@
 """The text pipeline: one script, segmentation, tokens, language, and taxonomy tags."""
+
 import pytest
 
 from matchmaker.matching.tagging import tag_industries, tag_scenarios
@@ -9,13 +10,16 @@ def test_normalize_folds_traditional_width_and_case():
     assert normalize("紡織面料瑕疵ＡＩ視覺檢測") == "纺织面料瑕疵ai视觉检测"
 
 
-@pytest.mark.parametrize("text, language", [
-    ("布面上的跳纱、破洞全靠老师傅肉眼看", "zh-Hans"),
-    ("紡織面料瑕疵AI視覺檢測，適合織布廠", "zh-Hant"),
-    ("Fabric defect detection with line-scan cameras", "en"),
-    ("我们想做 MES 排产优化", "zh-Hans"),
-    ("", "en"),
-])
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("布面上的跳纱、破洞全靠老师傅肉眼看", "zh-Hans"),
+        ("紡織面料瑕疵AI視覺檢測，適合織布廠", "zh-Hant"),
+        ("Fabric defect detection with line-scan cameras", "en"),
+        ("我们想做 MES 排产优化", "zh-Hans"),
+        ("", "en"),
+    ],
+)
 def test_detect_language(text, language):
     assert detect_language(text) == language
 
@@ -33,7 +37,9 @@ def test_tokenize_keeps_acronyms_inside_chinese():
     assert "aoi" in tokens and "mes" in tokens
 
 
-@pytest.mark.parametrize("text", ["布面上的跳纱、破洞全靠老师傅肉眼看", "紡織面料瑕疵AI視覺檢測", "fabric defect detection"])
+@pytest.mark.parametrize(
+    "text", ["布面上的跳纱、破洞全靠老师傅肉眼看", "紡織面料瑕疵AI視覺檢測", "fabric defect detection"]
+)
 def test_tags_visual_inspection_in_all_three_languages(text):
     assert "visual_inspection" in tag_scenarios(text)
 

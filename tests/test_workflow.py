@@ -1,4 +1,5 @@
 """The match lifecycle: every transition in the table, legal and illegal, by every persona."""
+
 from datetime import timedelta
 
 import pytest
@@ -7,8 +8,7 @@ import sqlalchemy as sa
 from matchmaker.domain import workflow
 from matchmaker.domain.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from matchmaker.extensions import db
-from matchmaker.models import (Demand, Match, MatchEvent, MatchStatus, Offering, PostingStatus, User, utcnow)
-
+from matchmaker.models import Demand, Match, MatchEvent, MatchStatus, Offering, PostingStatus, User, utcnow
 
 from .conftest import PERSONAS, app_with_schema, base_config, make_user
 
@@ -31,11 +31,22 @@ def persona(name: str) -> User | None:
 def make_pair(status=PostingStatus.PUBLISHED) -> tuple[Demand, Offering]:
     """Create the manufacturer's demand and the vendor's offering."""
     maker, vendor = persona("manufacturer"), persona("vendor")
-    demand = Demand(title="Fabric defect detection on dyeing line", description="Detect weaving defects.",
-                    organization=maker.organization, author=maker, status=status, scenarios=["visual_inspection"])
-    offering = Offering(title="Lumen inline inspection camera", description="Vision inspection for textiles.",
-                        organization=vendor.organization, author=vendor, status=status,
-                        scenarios=["visual_inspection"])
+    demand = Demand(
+        title="Fabric defect detection on dyeing line",
+        description="Detect weaving defects.",
+        organization=maker.organization,
+        author=maker,
+        status=status,
+        scenarios=["visual_inspection"],
+    )
+    offering = Offering(
+        title="Lumen inline inspection camera",
+        description="Vision inspection for textiles.",
+        organization=vendor.organization,
+        author=vendor,
+        status=status,
+        scenarios=["visual_inspection"],
+    )
     db.session.add_all([demand, offering])
     db.session.commit()
     return demand, offering
@@ -47,9 +58,15 @@ def make_match(status: MatchStatus = S.PROPOSED, **fields) -> Match:
     if status is S.INTRODUCED:
         fields.setdefault("introduced_at", utcnow())
         fields.setdefault("expires_at", utcnow() + timedelta(days=14))
-    match = Match(demand=demand, offering=offering, status=status, score=0.82,
-                  breakdown={"semantic": 0.71, "scenario": 1.0},
-                  reasons=[{"kind": "scenario", "text": "Both are about visual inspection"}], **fields)
+    match = Match(
+        demand=demand,
+        offering=offering,
+        status=status,
+        score=0.82,
+        breakdown={"semantic": 0.71, "scenario": 1.0},
+        reasons=[{"kind": "scenario", "text": "Both are about visual inspection"}],
+        **fields,
+    )
     db.session.add(match)
     db.session.commit()
     return match
@@ -62,9 +79,11 @@ def events_of(match: Match) -> int:
 
 def may(name: str, transition: workflow.Transition) -> bool:
     """Return whether the persona is one the table lets do this action."""
-    return ((name == "system" and workflow.SYSTEM in transition.actors)
-            or (name in PARTIES and workflow.PARTY in transition.actors)
-            or (name in CURATORS and workflow.CURATOR in transition.actors))
+    return (
+        (name == "system" and workflow.SYSTEM in transition.actors)
+        or (name in PARTIES and workflow.PARTY in transition.actors)
+        or (name in CURATORS and workflow.CURATOR in transition.actors)
+    )
 
 
 def allowed_persona(transition: workflow.Transition) -> str:
@@ -106,18 +125,28 @@ def ctx(domain_app, monkeypatch):
 
 
 LEGAL = [(action, source) for action, t in workflow.TRANSITIONS.items() for source in sorted(t.sources)]
-ILLEGAL = [(action, status) for action, t in workflow.TRANSITIONS.items()
-           for status in S if status not in t.sources]
-WRONG_PERSONAS = [(action, name) for action, t in workflow.TRANSITIONS.items()
-                  for name in PERSONA_NAMES if not may(name, t)]
+ILLEGAL = [(action, status) for action, t in workflow.TRANSITIONS.items() for status in S if status not in t.sources]
+WRONG_PERSONAS = [
+    (action, name) for action, t in workflow.TRANSITIONS.items() for name in PERSONA_NAMES if not may(name, t)
+]
 
 
 # ---------------------------------------------------------------- the table itself
 
 
 def test_table_covers_every_state_and_action_the_issue_names():
-    assert set(workflow.TRANSITIONS) == {"shortlist", "reject", "introduce", "express_interest", "accept",
-                                         "decline", "expire", "pilot_started", "contract_signed", "no_deal"}
+    assert set(workflow.TRANSITIONS) == {
+        "shortlist",
+        "reject",
+        "introduce",
+        "express_interest",
+        "accept",
+        "decline",
+        "expire",
+        "pilot_started",
+        "contract_signed",
+        "no_deal",
+    }
     reachable = {t.target for t in workflow.TRANSITIONS.values()} | {S.PROPOSED}
     assert reachable == set(S)
 
@@ -187,7 +216,10 @@ def test_available_actions_follow_the_table(ctx):
     assert workflow.available_actions(match, persona("curator")) == []
     assert workflow.available_actions(match, persona("intruder")) == []
     assert workflow.available_actions(make_match(S.PROPOSED), persona("curator")) == [
-        "shortlist", "reject", "introduce"]
+        "shortlist",
+        "reject",
+        "introduce",
+    ]
 
 
 # ---------------------------------------------------------------- the flows people go through
@@ -207,9 +239,11 @@ def test_double_opt_in_connects_only_when_both_sides_accept(ctx):
     workflow.apply(match, "accept", vendor)
     assert match.status is S.CONNECTED and workflow.can_see_contacts(match)
     trail = [(e.action, e.actor_id, e.from_status, e.to_status) for e in match.events]
-    assert trail == [("introduce", curator.id, "proposed", "introduced"),
-                     ("accept", maker.id, "introduced", "introduced"),
-                     ("accept", vendor.id, "introduced", "connected")]
+    assert trail == [
+        ("introduce", curator.id, "proposed", "introduced"),
+        ("accept", maker.id, "introduced", "introduced"),
+        ("accept", vendor.id, "introduced", "connected"),
+    ]
     assert all(e.created_at is not None for e in match.events)
 
 
@@ -232,7 +266,10 @@ def test_decline_requires_a_listed_reason_and_keeps_it(ctx):
     assert match.status is S.INTRODUCED
     workflow.apply(match, "decline", vendor, reason="capacity", note="Fully booked until spring")
     assert (match.status, match.decision_reason, match.decision_note) == (
-        S.DECLINED, "capacity", "Fully booked until spring")
+        S.DECLINED,
+        "capacity",
+        "Fully booked until spring",
+    )
     assert match.offering_response == "declined"
     event = match.events[-1]
     assert (event.reason, event.note, event.actor_id) == ("capacity", "Fully booked until spring", vendor.id)
@@ -275,8 +312,12 @@ def test_unknown_action_is_a_validation_error(ctx):
 def test_a_stale_match_is_not_overwritten(ctx):
     match = make_match(S.INTRODUCED)
     assert match.status is S.INTRODUCED  # loaded; now another request answers behind this one's back
-    db.session.execute(sa.update(Match).where(Match.id == match.id).values(offering_response="accepted")
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(Match)
+        .where(Match.id == match.id)
+        .values(offering_response="accepted")
+        .execution_options(synchronize_session=False)
+    )
     with pytest.raises(IllegalTransition, match="changed meanwhile"):
         workflow.apply(match, "accept", persona("manufacturer"))
 
@@ -312,7 +353,11 @@ def _expire_overdue_expires_only_past_deadlines():
     assert match.status is S.EXPIRED
     event = match.events[-1]
     assert (event.action, event.actor_id, event.from_status, event.to_status) == (
-        "expire", None, "introduced", "expired")
+        "expire",
+        None,
+        "introduced",
+        "expired",
+    )
     assert workflow.expire_overdue(now=utcnow() + timedelta(days=30)) == 0
 
 
@@ -346,7 +391,8 @@ def test_curator_pairs_by_hand(ctx):
     match = workflow.create_manual_match(persona("curator"), demand, offering, note="Met them at the fair")
     assert (match.status, match.source) == (S.PROPOSED, "curator")
     assert [(e.action, e.from_status, e.to_status, e.note) for e in match.events] == [
-        ("create", None, "proposed", "Met them at the fair")]
+        ("create", None, "proposed", "Met them at the fair")
+    ]
     with pytest.raises(ValidationFailed, match="already paired"):
         workflow.create_manual_match(persona("curator"), demand, offering)
 
@@ -355,15 +401,20 @@ def test_manual_pairing_refuses_bad_pairs(ctx):
     demand, offering = make_pair()
     with pytest.raises(PermissionDenied):
         workflow.create_manual_match(persona("vendor"), demand, offering)
-    own = Offering(title="In-house vision", description="x", organization=demand.organization,
-                   status=PostingStatus.PUBLISHED)
+    own = Offering(
+        title="In-house vision", description="x", organization=demand.organization, status=PostingStatus.PUBLISHED
+    )
     draft_demand, _ = make_pair(status=PostingStatus.DRAFT)
-    closed_offering = Offering(title="Old", description="x", organization=offering.organization,
-                               status=PostingStatus.CLOSED)
+    closed_offering = Offering(
+        title="Old", description="x", organization=offering.organization, status=PostingStatus.CLOSED
+    )
     db.session.add_all([own, closed_offering])
     db.session.commit()
-    for pair, message in (((demand, own), "own organization"), ((draft_demand, offering), "published"),
-                          ((demand, closed_offering), "published")):
+    for pair, message in (
+        ((demand, own), "own organization"),
+        ((draft_demand, offering), "published"),
+        ((demand, closed_offering), "published"),
+    ):
         with pytest.raises(ValidationFailed, match=message):
             workflow.create_manual_match(persona("curator"), *pair)
     postings = [demand.id, draft_demand.id]
@@ -394,7 +445,8 @@ def test_curator_manufacturer_and_vendor_connect_through_the_pages(app, personas
         assert [(e.actor.email, e.from_status, e.to_status) for e in match.events] == [
             (PERSONAS["curator"][0], "proposed", "introduced"),
             (PERSONAS["manufacturer"][0], "introduced", "introduced"),
-            (PERSONAS["vendor"][0], "introduced", "connected")]
+            (PERSONAS["vendor"][0], "introduced", "connected"),
+        ]
     auth.login_as("curator")
     page = client.get(url).get_data(as_text=True)
     assert "Timeline" in page and page.count("<tr>") >= 3
@@ -443,7 +495,10 @@ def test_refusals_are_json_errors_for_json_clients(app, personas, client, auth):
     assert (response.status_code, response.json["error"]) == (403, "permission_denied")
     response = client.post(f"/matches/{match_id}/review", json={"action": "reject"})
     assert (response.status_code, response.json["error"], response.json["field"]) == (
-        400, "validation_failed", "reason")
+        400,
+        "validation_failed",
+        "reason",
+    )
     response = client.post(f"/matches/{match_id}/review", json={"action": "reject", "reason": "duplicate"})
     assert response.status_code == 200 and response.json["match"]["status"] == "rejected"
 
@@ -452,11 +507,11 @@ def test_decline_form_without_reason_flashes_and_changes_nothing(app, personas, 
     with app.app_context():
         match_id = make_match(S.INTRODUCED).id
     auth.login_as("vendor")
-    response = client.post(f"/matches/{match_id}/decline", data={"reason": "", "note": "no"},
-                           follow_redirects=True)
+    response = client.post(f"/matches/{match_id}/decline", data={"reason": "", "note": "no"}, follow_redirects=True)
     assert response.status_code == 200 and "Choose a reason." in response.get_data(as_text=True)
-    response = client.post(f"/matches/{match_id}/decline", data={"reason": "timing", "note": "Next year"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/matches/{match_id}/decline", data={"reason": "timing", "note": "Next year"}, follow_redirects=True
+    )
     assert "You declined this introduction" in response.get_data(as_text=True)
     with app.app_context():
         match = db.session.get(Match, match_id)
@@ -476,8 +531,14 @@ def test_outcome_form_records_the_outcome(app, personas, client, auth):
 def test_index_shows_each_party_its_own_matches(app, personas, client, auth):
     with app.app_context():
         match_id = make_match().id
-    for name, visible in (("manufacturer", True), ("vendor", True), ("curator", True), ("admin", True),
-                          ("intruder", False), ("vendor_intruder", False)):
+    for name, visible in (
+        ("manufacturer", True),
+        ("vendor", True),
+        ("curator", True),
+        ("admin", True),
+        ("intruder", False),
+        ("vendor_intruder", False),
+    ):
         auth.login_as(name)
         payload = client.get("/matches/", headers={"Accept": "application/json"}).json
         assert ([m["id"] for m in payload["matches"]] == [match_id]) is visible, name

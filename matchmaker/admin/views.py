@@ -1,4 +1,5 @@
 """Views for administrators: the list of people and curator approvals."""
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -19,10 +20,18 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def index():
     """List every person with their organisation and role, and the curator requests waiting."""
     users = db.session.scalars(
-        sa.select(User).join(User.organization).options(joinedload(User.organization))
-        .order_by(Organization.name, User.email)).all()
-    return render_template("admin/index.html", users=users, pending=pending_curator_requests(),
-                           kind_labels=KIND_LABELS, role_labels=ROLE_LABELS)
+        sa.select(User)
+        .join(User.organization)
+        .options(joinedload(User.organization))
+        .order_by(Organization.name, User.email)
+    ).all()
+    return render_template(
+        "admin/index.html",
+        users=users,
+        pending=pending_curator_requests(),
+        kind_labels=KIND_LABELS,
+        role_labels=ROLE_LABELS,
+    )
 
 
 @bp.route("/curators/<int:user_id>/approve", methods=["POST"])

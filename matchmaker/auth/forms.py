@@ -1,4 +1,5 @@
 """Forms for registering and signing in."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectChoice, StringField
@@ -17,17 +18,30 @@ class RegistrationForm(FlaskForm):
 
     email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=200)])
     name = StringField(_l("Your name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
-    password = PasswordField(_l("Password"), validators=[
-        DataRequired(),
-        Length(min=MIN_PASSWORD_LENGTH, message=_l("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH)),
-    ])
-    confirm = PasswordField(_l("Repeat the password"), validators=[
-        DataRequired(), EqualTo("password", message=_l("The two passwords do not match.")),
-    ])
-    organization_kind = RadioField(_l("Your organisation is a"), validators=[DataRequired()],
-                                   choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()])
-    organization_name = StringField(_l("Organisation name"), filters=[strip],
-                                    validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH, message=_l("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH)
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=_l("The two passwords do not match.")),
+        ],
+    )
+    organization_kind = RadioField(
+        _l("Your organisation is a"),
+        validators=[DataRequired()],
+        choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
+    )
+    organization_name = StringField(
+        _l("Organisation name"), filters=[strip], validators=[DataRequired(), Length(max=200)]
+    )
     city = StringField(_l("City"), filters=[strip], validators=[Length(max=80)])
 
 

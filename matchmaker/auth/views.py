@@ -1,4 +1,5 @@
 """Views for registering, signing in and signing out."""
+
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -38,18 +39,29 @@ def register():
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
-            user = register_user(Registration(
-                email=form.email.data, password=form.password.data, name=form.name.data,
-                organization_name=form.organization_name.data, organization_kind=form.organization_kind.data,
-                city=form.city.data or ""))
+            user = register_user(
+                Registration(
+                    email=form.email.data,
+                    password=form.password.data,
+                    name=form.name.data,
+                    organization_name=form.organization_name.data,
+                    organization_kind=form.organization_kind.data,
+                    city=form.city.data or "",
+                )
+            )
         except ValidationFailed as error:
             attach_error(form, error)
         else:
             login_user(user)
             flash(_("Welcome to Matchmaker, %(name)s.", name=user.name or user.email), "success")
             if user.curator_requested:
-                flash(_("Your request to curate for %(org)s awaits an administrator's approval.",
-                        org=user.organization.name), "warning")
+                flash(
+                    _(
+                        "Your request to curate for %(org)s awaits an administrator's approval.",
+                        org=user.organization.name,
+                    ),
+                    "warning",
+                )
             return redirect(url_for("main.dashboard"))
     return render_template("auth/register.html", form=form)
 

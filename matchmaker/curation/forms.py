@@ -1,4 +1,5 @@
 """Forms of the curator workspace."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TextAreaField
@@ -18,8 +19,9 @@ class BulkDecisionForm(FlaskForm):
     """Apply one curator action to the ticked matches; match ids come as a `match_ids` list."""
 
     action = SelectField(_l("Action"), choices=options(BULK_ACTIONS), validators=[DataRequired()])
-    reason = SelectField(_l("Reason (required to reject)"), choices=options([("", "—"), *REJECT_REASONS]),
-                         validators=[Optional()])
+    reason = SelectField(
+        _l("Reason (required to reject)"), choices=options([("", "—"), *REJECT_REASONS]), validators=[Optional()]
+    )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
     next = HiddenField()
     submit = SubmitField(_l("Apply to selected"))
@@ -30,8 +32,9 @@ class ManualPairForm(FlaskForm):
 
     demand_id = SelectField(_l("Demand"), coerce=int, validators=[DataRequired()])
     offering_id = SelectField(_l("Offering"), coerce=int, validators=[DataRequired()])
-    note = TextAreaField(_l("Why this pairing (recorded in the audit trail)"),
-                         validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(
+        _l("Why this pairing (recorded in the audit trail)"), validators=[Optional(), Length(max=2000)]
+    )
     submit = SubmitField(_l("Create pairing"))
 
 
@@ -45,6 +48,7 @@ class NoteForm(FlaskForm):
 class ApplyAssignmentForm(FlaskForm):
     """Shortlist the reviewed pairs of an assignment; the ticked ones come as a `match_ids` list."""
 
-    per_demand = IntegerField(_l("Vendors per demand"), default=2,
-                              validators=[DataRequired(), NumberRange(min=1, max=20)])
+    per_demand = IntegerField(
+        _l("Vendors per demand"), default=2, validators=[DataRequired(), NumberRange(min=1, max=20)]
+    )
     submit = SubmitField(_l("Shortlist the selected pairs"))

@@ -1,4 +1,5 @@
 """The curator workspace: every route here is for curators and administrators only."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -20,8 +21,17 @@ from ..domain.errors import DomainError, ValidationFailed
 from ..domain.postings import json_list_contains
 from ..extensions import db
 from ..matching.feedback import acceptance_rates
-from ..models import (VOUCHER_KINDS, Demand, Match, MatchEvent, MatchNote, MatchStatus, Offering, Organization,
-                      PostingStatus)
+from ..models import (
+    VOUCHER_KINDS,
+    Demand,
+    Match,
+    MatchEvent,
+    MatchNote,
+    MatchStatus,
+    Offering,
+    Organization,
+    PostingStatus,
+)
 from ..postings_forms import VOUCHER_LABELS, options
 from .forms import BULK_ACTIONS, ApplyAssignmentForm, BulkDecisionForm, ManualPairForm, NoteForm
 
@@ -34,13 +44,20 @@ SORTS = {
     "newest": (Match.created_at.desc(), Match.id.desc()),
     "oldest": (Match.created_at.asc(), Match.id.asc()),
 }
-SORT_LABELS = {"score": _l("Best score first"), "score_asc": _l("Lowest score first"),
-               "newest": _l("Newest first"), "oldest": _l("Oldest first")}
-MATCH_LOAD = (joinedload(Match.demand).joinedload(Demand.organization),
-              joinedload(Match.offering).joinedload(Offering.organization))
+SORT_LABELS = {
+    "score": _l("Best score first"),
+    "score_asc": _l("Lowest score first"),
+    "newest": _l("Newest first"),
+    "oldest": _l("Oldest first"),
+}
+MATCH_LOAD = (
+    joinedload(Match.demand).joinedload(Demand.organization),
+    joinedload(Match.offering).joinedload(Offering.organization),
+)
 
 
 # ---------------------------------------------------------------- queue and bulk decisions
+
 
 @dataclass
 class QueueFilters:
@@ -65,11 +82,16 @@ def queue_query(filters: QueueFilters) -> sa.Select:
     """Return a select of matches narrowed by the filters and ordered as asked."""
     query = sa.select(Match).join(Match.demand).options(*MATCH_LOAD).where(_status_clause(filters.status))
     if filters.industry:
-        query = query.where(sa.or_(Demand.industry == filters.industry,
-                                   json_list_contains(Demand.auto_industries, filters.industry)))
+        query = query.where(
+            sa.or_(Demand.industry == filters.industry, json_list_contains(Demand.auto_industries, filters.industry))
+        )
     if filters.scenario:
-        query = query.where(sa.or_(json_list_contains(Demand.scenarios, filters.scenario),
-                                   json_list_contains(Demand.auto_scenarios, filters.scenario)))
+        query = query.where(
+            sa.or_(
+                json_list_contains(Demand.scenarios, filters.scenario),
+                json_list_contains(Demand.auto_scenarios, filters.scenario),
+            )
+        )
     if filters.city:
         query = query.where(sa.func.lower(Demand.city).contains(filters.city.lower(), autoescape=True))
     if filters.voucher:
@@ -100,10 +122,17 @@ def queue():
     filters = QueueFilters.from_args(request.args)
     page = db.paginate(queue_query(filters), per_page=current_app.config["PER_PAGE"])
     form = BulkDecisionForm(next=request.full_path)
-    return render_template("curation/queue.html", page=page, filters=filters, form=form,
-                           sort_labels=SORT_LABELS, status_labels=workflow.STATUS_LABELS,
-                           scenario_choices=taxonomy.scenario_choices(),
-                           industry_choices=taxonomy.industry_choices(), voucher_labels=VOUCHER_LABELS)
+    return render_template(
+        "curation/queue.html",
+        page=page,
+        filters=filters,
+        form=form,
+        sort_labels=SORT_LABELS,
+        status_labels=workflow.STATUS_LABELS,
+        scenario_choices=taxonomy.scenario_choices(),
+        industry_choices=taxonomy.industry_choices(),
+        voucher_labels=VOUCHER_LABELS,
+    )
 
 
 @bp.route("/bulk", methods=["POST"])
@@ -118,8 +147,15 @@ def bulk():
         return redirect(back)
     done, failures = _decide_all(ids, form.action.data, form.reason.data or "", form.note.data or "")
     if done:
-        flash(ngettext("%(action)s: %(num)d match.", "%(action)s: %(num)d matches.", done,
-                       action=dict(BULK_ACTIONS)[form.action.data]), "success")
+        flash(
+            ngettext(
+                "%(action)s: %(num)d match.",
+                "%(action)s: %(num)d matches.",
+                done,
+                action=dict(BULK_ACTIONS)[form.action.data],
+            ),
+            "success",
+        )
     for failure in failures[:5]:
         flash(failure, "error")
     return redirect(back)
@@ -151,19 +187,31 @@ def _decide_all(ids: list[int], action: str, reason: str, note: str) -> tuple[in
 
 # ---------------------------------------------------------------- one match: audit trail, notes, actions
 
+
 @bp.route("/matches/<int:match_id>")
 @curator_required
 def match_detail(match_id: int):
     """Show a match with its audit trail, private notes and the curator actions possible now."""
     match = _get_match(match_id)
-    notes = db.session.scalars(sa.select(MatchNote).options(joinedload(MatchNote.author))
-                               .where(MatchNote.match_id == match.id).order_by(MatchNote.id)).all()
+    notes = db.session.scalars(
+        sa.select(MatchNote)
+        .options(joinedload(MatchNote.author))
+        .where(MatchNote.match_id == match.id)
+        .order_by(MatchNote.id)
+    ).all()
     possible = set(workflow.available_actions(match, current_user._get_current_object()))
     decision_form = BulkDecisionForm(next=request.path)
     decision_form.action.choices = options([(key, label) for key, label in BULK_ACTIONS if key in possible])
-    return render_template("curation/match.html", match=match, notes=notes, note_form=NoteForm(),
-                           decision_form=decision_form, actions=decision_form.action.choices,
-                           status_labels=workflow.STATUS_LABELS, reason_label=workflow.reason_label)
+    return render_template(
+        "curation/match.html",
+        match=match,
+        notes=notes,
+        note_form=NoteForm(),
+        decision_form=decision_form,
+        actions=decision_form.action.choices,
+        status_labels=workflow.STATUS_LABELS,
+        reason_label=workflow.reason_label,
+    )
 
 
 @bp.route("/matches/<int:match_id>/notes", methods=["POST"])
@@ -183,32 +231,39 @@ def add_note(match_id: int):
 
 def _get_match(match_id: int) -> Match:
     """Return the match with its postings loaded, or 404."""
-    match = db.session.scalar(sa.select(Match).options(
-        *MATCH_LOAD, selectinload(Match.events).joinedload(MatchEvent.actor)).where(Match.id == match_id))
+    match = db.session.scalar(
+        sa.select(Match)
+        .options(*MATCH_LOAD, selectinload(Match.events).joinedload(MatchEvent.actor))
+        .where(Match.id == match_id)
+    )
     return match if match is not None else abort(404)
 
 
 # ---------------------------------------------------------------- manual pairing and re-matching
 
+
 @bp.route("/pair", methods=["GET", "POST"])
 @curator_required
 def pair():
     """Pair any published demand with any published offering."""
-    form = ManualPairForm(demand_id=request.args.get("demand_id", type=int),
-                          offering_id=request.args.get("offering_id", type=int))
+    form = ManualPairForm(
+        demand_id=request.args.get("demand_id", type=int), offering_id=request.args.get("offering_id", type=int)
+    )
     form.demand_id.choices = options(_posting_choices(Demand))
     form.offering_id.choices = options(_posting_choices(Offering))
     if form.validate_on_submit():
         demand = db.session.get(Demand, form.demand_id.data)
         offering = db.session.get(Offering, form.offering_id.data)
         try:
-            match = workflow.create_manual_match(current_user._get_current_object(), demand, offering,
-                                                 note=form.note.data or "")
+            match = workflow.create_manual_match(
+                current_user._get_current_object(), demand, offering, note=form.note.data or ""
+            )
         except DomainError as error:
             form.form_errors.append(error.message)
         else:
-            flash(_("Paired “%(demand)s” with “%(offering)s”.", demand=demand.title, offering=offering.title),
-                  "success")
+            flash(
+                _("Paired “%(demand)s” with “%(offering)s”.", demand=demand.title, offering=offering.title), "success"
+            )
             return redirect(url_for("curation.match_detail", match_id=match.id))
     return render_template("curation/pair.html", form=form)
 
@@ -218,7 +273,9 @@ def _posting_choices(model: type) -> list[tuple[int, str]]:
     rows = db.session.execute(
         sa.select(model.id, model.title, Organization.name)
         .join(Organization, model.organization_id == Organization.id)
-        .where(model.status == PostingStatus.PUBLISHED).order_by(model.title, model.id)).all()
+        .where(model.status == PostingStatus.PUBLISHED)
+        .order_by(model.title, model.id)
+    ).all()
     return [(row.id, f"#{row.id} {row.title} — {row.name}") for row in rows]
 
 
@@ -236,12 +293,17 @@ def rematch(demand_id: int):
         flash(_("The matching engine is not available on this server (%(error)s).", error=error), "error")
     else:
         created = propose_for_demand(demand)
-        flash(ngettext("Matching ran again: %(num)d new proposal.", "Matching ran again: %(num)d new proposals.",
-                       len(created)), "success")
+        flash(
+            ngettext(
+                "Matching ran again: %(num)d new proposal.", "Matching ran again: %(num)d new proposals.", len(created)
+            ),
+            "success",
+        )
     return redirect(url_for("curation.demand_history", demand_id=demand.id))
 
 
 # ---------------------------------------------------------------- history
+
 
 @bp.route("/demands/<int:demand_id>/history")
 @curator_required
@@ -261,14 +323,23 @@ def offering_history(offering_id: int):
 
 def _history(posting, condition):
     """Render the history page of a demand or an offering."""
-    matches = db.session.scalars(sa.select(Match).options(
-        *MATCH_LOAD, selectinload(Match.events).joinedload(MatchEvent.actor))
-        .where(condition).order_by(Match.created_at.desc(), Match.id.desc())).all()
-    return render_template("curation/history.html", posting=posting, matches=matches,
-                           status_labels=workflow.STATUS_LABELS, reason_label=workflow.reason_label)
+    matches = db.session.scalars(
+        sa.select(Match)
+        .options(*MATCH_LOAD, selectinload(Match.events).joinedload(MatchEvent.actor))
+        .where(condition)
+        .order_by(Match.created_at.desc(), Match.id.desc())
+    ).all()
+    return render_template(
+        "curation/history.html",
+        posting=posting,
+        matches=matches,
+        status_labels=workflow.STATUS_LABELS,
+        reason_label=workflow.reason_label,
+    )
 
 
 # ---------------------------------------------------------------- batch assignment
+
 
 @bp.route("/assign")
 @curator_required
@@ -277,8 +348,9 @@ def assign():
     per_demand = max(1, min(request.args.get("per_demand", DEFAULT_PER_DEMAND, type=int) or 1, 20))
     problem = load_problem(per_demand=per_demand)
     result = solve(problem)
-    return render_template("curation/assign.html", problem=problem, result=result,
-                           form=ApplyAssignmentForm(per_demand=per_demand))
+    return render_template(
+        "curation/assign.html", problem=problem, result=result, form=ApplyAssignmentForm(per_demand=per_demand)
+    )
 
 
 @bp.route("/assign/apply", methods=["POST"])
@@ -295,9 +367,14 @@ def apply_assign():
     chosen = [c for c in plan.assignments if c.match_id in selected]
     stale = selected - {c.match_id for c in chosen}
     if stale:
-        flash(ngettext("%(num)d selected pair is no longer in the assignment and was left alone; review again.",
-                       "%(num)d selected pairs are no longer in the assignment and were left alone; review again.",
-                       len(stale)), "warning")
+        flash(
+            ngettext(
+                "%(num)d selected pair is no longer in the assignment and was left alone; review again.",
+                "%(num)d selected pairs are no longer in the assignment and were left alone; review again.",
+                len(stale),
+            ),
+            "warning",
+        )
     report = apply_assignment(chosen, current_user._get_current_object())
     flash(ngettext("Shortlisted %(num)d match.", "Shortlisted %(num)d matches.", len(report.shortlisted)), "success")
     for failure in report.failures[:5]:
@@ -306,6 +383,7 @@ def apply_assign():
 
 
 # ---------------------------------------------------------------- statistics
+
 
 @bp.route("/stats")
 @curator_required

@@ -1,4 +1,5 @@
 """The form a manufacturer fills in to post or edit a demand."""
+
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional

@@ -1,4 +1,5 @@
 """Pages for manufacturers' demands: list, post, read, edit, publish, close."""
+
 from flask import Blueprint
 
 from ..access import manufacturer_required
@@ -9,5 +10,11 @@ from .forms import DemandForm
 
 bp = Blueprint("demands", __name__, url_prefix="/demands")
 
-PostingViews(model=Demand, form_class=DemandForm, create=create_demand, update=update_demand,
-             poster_required=manufacturer_required, templates="demands").register(bp)
+PostingViews(
+    model=Demand,
+    form_class=DemandForm,
+    create=create_demand,
+    update=update_demand,
+    poster_required=manufacturer_required,
+    templates="demands",
+).register(bp)

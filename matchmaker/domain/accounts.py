@@ -1,4 +1,5 @@
 """Accounts: registering people into organisations, signing in, and granting curator and admin roles."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,8 +51,7 @@ def normalise_email(email: str) -> str:
 def check_password_strength(password: str) -> None:
     """Raise ValidationFailed if the password is too short."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            _("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH), field="password")
+        raise ValidationFailed(_("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH), field="password")
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -61,8 +61,7 @@ def find_user_by_email(email: str) -> User | None:
 
 def find_organization(name: str) -> Organization | None:
     """Return the organisation with this name, ignoring case and surrounding spaces."""
-    return db.session.scalar(
-        sa.select(Organization).where(sa.func.lower(Organization.name) == name.strip().lower()))
+    return db.session.scalar(sa.select(Organization).where(sa.func.lower(Organization.name) == name.strip().lower()))
 
 
 def register_user(registration: Registration) -> User:
@@ -71,8 +70,13 @@ def register_user(registration: Registration) -> User:
     check_password_strength(registration.password)
     kind = _organization_kind(registration.organization_kind)
     organization = _organization_for(registration.organization_name, kind, registration.city)
-    user = User(email=email, name=registration.name.strip(), organization=organization, role=Role.MEMBER,
-                curator_requested=kind is OrgKind.AGENCY)
+    user = User(
+        email=email,
+        name=registration.name.strip(),
+        organization=organization,
+        role=Role.MEMBER,
+        curator_requested=kind is OrgKind.AGENCY,
+    )
     user.set_password(registration.password)
     return _save(user)
 
@@ -111,8 +115,11 @@ def create_admin(email: str, password: str, organization_name: str = ADMIN_ORGAN
 
 def pending_curator_requests() -> list[User]:
     """Return the agency members waiting for an administrator to make them curators, oldest first."""
-    return list(db.session.scalars(
-        sa.select(User).where(User.curator_requested.is_(True), User.role == Role.MEMBER).order_by(User.id)))
+    return list(
+        db.session.scalars(
+            sa.select(User).where(User.curator_requested.is_(True), User.role == Role.MEMBER).order_by(User.id)
+        )
+    )
 
 
 def _new_email(email: str) -> str:
@@ -140,11 +147,16 @@ def _organization_for(name: str, kind: OrgKind, city: str = "") -> Organization:
     if organization is None:
         return Organization(name=name, kind=kind, city=(city or "").strip())
     if organization.kind is not kind:
-        raise ValidationFailed(_(
-            "%(name)s is already registered as %(existing)s, not %(chosen)s. "
-            "Choose %(existing)s to join it, or register under another name.",
-            name=organization.name, existing=KIND_LABELS[organization.kind], chosen=KIND_LABELS[kind]),
-            field="organization_name")
+        raise ValidationFailed(
+            _(
+                "%(name)s is already registered as %(existing)s, not %(chosen)s. "
+                "Choose %(existing)s to join it, or register under another name.",
+                name=organization.name,
+                existing=KIND_LABELS[organization.kind],
+                chosen=KIND_LABELS[kind],
+            ),
+            field="organization_name",
+        )
     return organization
 
 
@@ -158,6 +170,7 @@ def _save(user: User) -> User:
         db.session.rollback()
         if find_user_by_email(email) is not None:
             raise ValidationFailed(_("An account with this email already exists."), field="email") from None
-        raise ValidationFailed(_("This organisation was registered a moment ago; please submit again."),
-                               field="organization_name") from None
+        raise ValidationFailed(
+            _("This organisation was registered a moment ago; please submit again."), field="organization_name"
+        ) from None
     return user

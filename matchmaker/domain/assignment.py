@@ -10,11 +10,12 @@ then maximise total score (see `AssignmentProblem.cover_first`).
 The solver works on plain dataclasses (`AssignmentProblem` in, `AssignmentResult` out); only
 `load_problem` and `apply_assignment` touch the database.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Iterable
 
 import numpy as np
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ UNCLASSIFIED = "unclassified"
 
 
 # ---------------------------------------------------------------- plain data
+
 
 @dataclass(frozen=True)
 class DemandNeed:
@@ -131,8 +133,9 @@ class AssignmentResult:
             "per_demand": self.per_demand,
             "total_score": round(self.total_score, 6),
             "assignments": [asdict(c) for c in self.assignments],
-            "alternates": {str(d): [{**asdict(a.candidate), "spare": a.spare} for a in alts]
-                           for d, alts in self.alternates.items()},
+            "alternates": {
+                str(d): [{**asdict(a.candidate), "spare": a.spare} for a in alts] for d, alts in self.alternates.items()
+            },
             "unmet": {str(d): missing for d, missing in self.unmet.items()},
             "shortfalls": [asdict(s) for s in self.shortfalls],
             "messages": self.messages,
@@ -140,6 +143,7 @@ class AssignmentResult:
 
 
 # ---------------------------------------------------------------- solving
+
 
 def eligible_candidates(problem: AssignmentProblem) -> list[Candidate]:
     """Return the pairs the solver may use: known, allowed, not blocked, one per pair (best score)."""
@@ -170,8 +174,7 @@ def _better(candidate: Candidate, current: Candidate) -> bool:
 def solve(problem: AssignmentProblem) -> AssignmentResult:
     """Return the best assignment within capacity: most demands covered, most slots, highest total score."""
     pairs = eligible_candidates(problem)
-    usable = [c for c in pairs if problem.offerings[c.offering_id].capacity_left > 0
-              and problem.need(c.demand_id) > 0]
+    usable = [c for c in pairs if problem.offerings[c.offering_id].capacity_left > 0 and problem.need(c.demand_id) > 0]
     chosen = _optimise(problem, usable) if usable else []
     return _result(problem, pairs, chosen)
 
@@ -190,36 +193,48 @@ def _optimise(problem: AssignmentProblem, pairs: list[Candidate]) -> list[Candid
     n_pairs, n_vars = len(pairs), len(pairs) + len(demands)
     scores = np.array([max(c.score, 0.0) for c in pairs] + [0.0] * len(demands))
     stages = [np.r_[np.zeros(n_pairs), np.ones(len(demands))], np.r_[np.ones(n_pairs), np.zeros(len(demands))]]
-    for objective in (stages if problem.cover_first else []):
+    for objective in stages if problem.cover_first else []:
         best = _maximise(objective, constraints, n_vars)
         constraints.append(LinearConstraint(objective, round(objective @ best) - 0.5, np.inf))
     chosen = _maximise(scores, constraints, n_vars)
     return [pair for pair, value in zip(pairs, chosen[:n_pairs]) if value > 0.5]
 
 
-def _capacity_rows(problem: AssignmentProblem, pairs: list[Candidate], demands: list[int],
-                   offerings: list[int]) -> tuple:
+def _capacity_rows(
+    problem: AssignmentProblem, pairs: list[Candidate], demands: list[int], offerings: list[int]
+) -> tuple:
     """Return the constraint matrix and upper bounds: demand slots, offering capacity, coverage flags."""
     d_row = {d: i for i, d in enumerate(demands)}
     o_row = {o: len(demands) + i for i, o in enumerate(offerings)}
     f_row = {d: len(demands) + len(offerings) + i for i, d in enumerate(demands)}
     entries = []  # (row, column, value)
     for col, pair in enumerate(pairs):
-        entries += [(d_row[pair.demand_id], col, 1.0), (o_row[pair.offering_id], col, 1.0),
-                    (f_row[pair.demand_id], col, -1.0)]
+        entries += [
+            (d_row[pair.demand_id], col, 1.0),
+            (o_row[pair.offering_id], col, 1.0),
+            (f_row[pair.demand_id], col, -1.0),
+        ]
     # covered[d] <= number of vendors chosen for d
     entries += [(f_row[d], len(pairs) + i, 1.0) for i, d in enumerate(demands)]
     row, col, value = zip(*entries)
     shape = (2 * len(demands) + len(offerings), len(pairs) + len(demands))
-    upper = ([problem.need(d) for d in demands] + [problem.offerings[o].capacity_left for o in offerings]
-             + [0] * len(demands))
+    upper = (
+        [problem.need(d) for d in demands]
+        + [problem.offerings[o].capacity_left for o in offerings]
+        + [0] * len(demands)
+    )
     return coo_array((value, (row, col)), shape=shape).tocsr(), np.array(upper, dtype=float)
 
 
 def _maximise(objective: np.ndarray, constraints: list[LinearConstraint], n_vars: int) -> np.ndarray:
     """Return the 0/1 vector maximising objective under the constraints."""
-    outcome = milp(-objective, constraints=constraints, integrality=np.ones(n_vars), bounds=Bounds(0, 1),
-                   options={"mip_rel_gap": 0})
+    outcome = milp(
+        -objective,
+        constraints=constraints,
+        integrality=np.ones(n_vars),
+        bounds=Bounds(0, 1),
+        options={"mip_rel_gap": 0},
+    )
     if not outcome.success:  # a b-matching with zero as a solution is always feasible; fail loudly
         raise RuntimeError(f"assignment solver failed: {outcome.message}")
     return outcome.x
@@ -229,16 +244,21 @@ def _result(problem: AssignmentProblem, pairs: list[Candidate], chosen: list[Can
     """Assemble alternates, unmet demands and advice around the chosen pairs."""
     chosen = sorted(chosen, key=lambda c: (c.demand_id, -c.score, c.offering_id))
     per_demand = Counter(c.demand_id for c in chosen)
-    unmet = {d: problem.need(d) - per_demand[d] for d in sorted(problem.demands)
-             if problem.need(d) > per_demand[d]}
+    unmet = {d: problem.need(d) - per_demand[d] for d in sorted(problem.demands) if problem.need(d) > per_demand[d]}
     shortfalls = _shortfalls(problem, pairs, unmet)
     return AssignmentResult(
-        per_demand=problem.per_demand, assignments=chosen, alternates=_alternates(problem, pairs, chosen),
-        unmet=unmet, shortfalls=shortfalls, messages=_messages(problem, pairs, unmet, shortfalls))
+        per_demand=problem.per_demand,
+        assignments=chosen,
+        alternates=_alternates(problem, pairs, chosen),
+        unmet=unmet,
+        shortfalls=shortfalls,
+        messages=_messages(problem, pairs, unmet, shortfalls),
+    )
 
 
-def _alternates(problem: AssignmentProblem, pairs: list[Candidate],
-                chosen: list[Candidate]) -> dict[int, list[Alternate]]:
+def _alternates(
+    problem: AssignmentProblem, pairs: list[Candidate], chosen: list[Candidate]
+) -> dict[int, list[Alternate]]:
     """Return, per demand, the best feasible pairs the plan left out."""
     taken = {(c.demand_id, c.offering_id) for c in chosen}
     used = Counter(c.offering_id for c in chosen)
@@ -253,6 +273,7 @@ def _alternates(problem: AssignmentProblem, pairs: list[Candidate],
 
 
 # ---------------------------------------------------------------- advice
+
 
 def _shortfalls(problem: AssignmentProblem, pairs: list[Candidate], unmet: dict[int, int]) -> list[Shortfall]:
     """Group demands left short by capacity, per scenario, with the offerings whose capacity would help."""
@@ -273,11 +294,11 @@ def _options_by_demand(pairs: list[Candidate]) -> dict[int, set[int]]:
     return options
 
 
-def _shortfall(problem: AssignmentProblem, options: dict[int, set[int]], scenario: str,
-               demand_ids: list[int]) -> Shortfall:
+def _shortfall(
+    problem: AssignmentProblem, options: dict[int, set[int]], scenario: str, demand_ids: list[int]
+) -> Shortfall:
     """Describe one scenario's capacity gap and what would close it."""
-    in_scenario = [d for d in problem.demands
-                   if scenario in (problem.demands[d].scenarios or (UNCLASSIFIED,))]
+    in_scenario = [d for d in problem.demands if scenario in (problem.demands[d].scenarios or (UNCLASSIFIED,))]
     offering_ids = sorted(set().union(*(options[d] for d in in_scenario)))
     slots = sum(problem.need(d) for d in in_scenario)
     capacity = sum(max(0, problem.offerings[o].capacity_left) for o in offering_ids)
@@ -287,7 +308,13 @@ def _shortfall(problem: AssignmentProblem, options: dict[int, set[int]], scenari
         "in %(scenario)s; raise the capacity of %(names)s or lower --per-demand.",
         "%(num)d demands got fewer than %(per)d vendors: total capacity left is %(capacity)d for %(slots)d slots "
         "in %(scenario)s; raise the capacity of %(names)s or lower --per-demand.",
-        len(demand_ids), per=problem.per_demand, capacity=capacity, slots=slots, scenario=scenario, names=names)
+        len(demand_ids),
+        per=problem.per_demand,
+        capacity=capacity,
+        slots=slots,
+        scenario=scenario,
+        names=names,
+    )
     return Shortfall(scenario, tuple(sorted(demand_ids)), slots, capacity, tuple(offering_ids), message)
 
 
@@ -297,18 +324,25 @@ def _offering_name(problem: AssignmentProblem, offering_id: int) -> str:
     return f"#{offering_id} {offering.title}".strip()
 
 
-def _messages(problem: AssignmentProblem, pairs: list[Candidate], unmet: dict[int, int],
-              shortfalls: list[Shortfall]) -> list[str]:
+def _messages(
+    problem: AssignmentProblem, pairs: list[Candidate], unmet: dict[int, int], shortfalls: list[Shortfall]
+) -> list[str]:
     """Return the advice a curator reads: capacity gaps first, then demands with too few candidates."""
     options = _options_by_demand(pairs)
     few = [d for d in unmet if len(options[d]) < problem.need(d)]
     messages = [shortfall.message for shortfall in shortfalls]
     if few:
-        messages.append(ngettext(
-            "%(num)d demand has fewer than %(per)d eligible vendors (%(ids)s): re-run matching for it "
-            "or pair it manually.",
-            "%(num)d demands have fewer than %(per)d eligible vendors (%(ids)s): re-run matching for them "
-            "or pair them manually.", len(few), per=problem.per_demand, ids=", ".join(f"#{d}" for d in few)))
+        messages.append(
+            ngettext(
+                "%(num)d demand has fewer than %(per)d eligible vendors (%(ids)s): re-run matching for it "
+                "or pair it manually.",
+                "%(num)d demands have fewer than %(per)d eligible vendors (%(ids)s): re-run matching for them "
+                "or pair them manually.",
+                len(few),
+                per=problem.per_demand,
+                ids=", ".join(f"#{d}" for d in few),
+            )
+        )
     return messages
 
 
@@ -318,13 +352,21 @@ CANDIDATE_STATUSES = (MatchStatus.PROPOSED, MatchStatus.SHORTLISTED)
 IN_PROGRESS_STATUSES = (MatchStatus.INTRODUCED, MatchStatus.CONNECTED, MatchStatus.PILOT_STARTED)
 
 
-def load_problem(per_demand: int = DEFAULT_PER_DEMAND, rankings: Iterable[tuple[int, int, float]] = (),
-                 alternates: int = DEFAULT_ALTERNATES, cover_first: bool = True) -> AssignmentProblem:
+def load_problem(
+    per_demand: int = DEFAULT_PER_DEMAND,
+    rankings: Iterable[tuple[int, int, float]] = (),
+    alternates: int = DEFAULT_ALTERNATES,
+    cover_first: bool = True,
+) -> AssignmentProblem:
     """Build the problem from stored proposals, plus optional engine rankings, over published postings."""
-    rows = db.session.execute(sa.select(Match.id, Match.demand_id, Match.offering_id, Match.score, Match.status)
-                              .order_by(Match.id)).all()
-    candidates = [Candidate(r.demand_id, r.offering_id, float(r.score or 0.0), r.id)
-                  for r in rows if r.status in CANDIDATE_STATUSES]
+    rows = db.session.execute(
+        sa.select(Match.id, Match.demand_id, Match.offering_id, Match.score, Match.status).order_by(Match.id)
+    ).all()
+    candidates = [
+        Candidate(r.demand_id, r.offering_id, float(r.score or 0.0), r.id)
+        for r in rows
+        if r.status in CANDIDATE_STATUSES
+    ]
     stored = {(r.demand_id, r.offering_id) for r in rows}
     # A ranked pair that already has a match row is either a candidate above or off limits below.
     candidates += [Candidate(d, o, float(score)) for d, o, score in rankings if (d, o) not in stored]
@@ -334,24 +376,39 @@ def load_problem(per_demand: int = DEFAULT_PER_DEMAND, rankings: Iterable[tuple[
     return AssignmentProblem(
         demands=_load_demands({c.demand_id for c in candidates}, busy_demands),
         offerings=_load_offerings({c.offering_id for c in candidates}, busy_offerings),
-        candidates=candidates, blocked=blocked, per_demand=per_demand, alternates=alternates,
-        cover_first=cover_first)
+        candidates=candidates,
+        blocked=blocked,
+        per_demand=per_demand,
+        alternates=alternates,
+        cover_first=cover_first,
+    )
 
 
 def _load_demands(ids: set[int], in_progress: Counter) -> dict[int, DemandNeed]:
     """Return the published demands among ids."""
-    demands = db.session.scalars(sa.select(Demand).where(
-        Demand.id.in_(ids), Demand.status == PostingStatus.PUBLISHED)).all() if ids else []
-    return {d.id: DemandNeed(d.id, d.organization_id, d.title, tuple(d.all_scenarios), in_progress[d.id])
-            for d in demands}
+    demands = (
+        db.session.scalars(sa.select(Demand).where(Demand.id.in_(ids), Demand.status == PostingStatus.PUBLISHED)).all()
+        if ids
+        else []
+    )
+    return {
+        d.id: DemandNeed(d.id, d.organization_id, d.title, tuple(d.all_scenarios), in_progress[d.id]) for d in demands
+    }
 
 
 def _load_offerings(ids: set[int], in_progress: Counter) -> dict[int, VendorCapacity]:
     """Return the published offerings among ids with the capacity their vendors have left."""
-    offerings = db.session.scalars(sa.select(Offering).where(
-        Offering.id.in_(ids), Offering.status == PostingStatus.PUBLISHED)).all() if ids else []
-    return {o.id: VendorCapacity(o.id, o.organization_id, max(0, o.capacity - in_progress[o.id]), o.title, o.capacity)
-            for o in offerings}
+    offerings = (
+        db.session.scalars(
+            sa.select(Offering).where(Offering.id.in_(ids), Offering.status == PostingStatus.PUBLISHED)
+        ).all()
+        if ids
+        else []
+    )
+    return {
+        o.id: VendorCapacity(o.id, o.organization_id, max(0, o.capacity - in_progress[o.id]), o.title, o.capacity)
+        for o in offerings
+    }
 
 
 @dataclass

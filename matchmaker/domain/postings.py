@@ -3,20 +3,30 @@
 Demands and offerings share one lifecycle, so each rule is written once and parametrised by model;
 only the field checks differ, and those live in `_check_demand` / `_check_offering`.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
-from typing import Callable, Mapping
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _
 
 from .. import taxonomy
 from ..extensions import db
-from ..models import (DEPLOYMENT_MODES, VOUCHER_KINDS, Demand, Offering, Organization, OrgKind, PostingStatus, User,
-                      utcnow)
+from ..models import (
+    DEPLOYMENT_MODES,
+    VOUCHER_KINDS,
+    Demand,
+    Offering,
+    Organization,
+    OrgKind,
+    PostingStatus,
+    User,
+    utcnow,
+)
 from ..signals import posting_saved
 from .errors import IllegalTransition, PermissionDenied, ValidationFailed
 
@@ -80,6 +90,7 @@ class PostingFilters:
 
 
 # ---------------------------------------------------------------- field checks
+
 
 def _check_text(data: DemandInput | OfferingInput) -> None:
     """Refuse a posting without a title or description."""
@@ -156,6 +167,7 @@ _KINDS: dict[type, _Kind] = {
 
 # ---------------------------------------------------------------- who may do what
 
+
 def is_owner(user: User | None, posting: Posting) -> bool:
     """Return whether the user belongs to the organization that owns the posting."""
     return user is not None and user.organization_id == posting.organization_id
@@ -182,6 +194,7 @@ def _require_owner(user: User, posting: Posting) -> None:
 
 # ---------------------------------------------------------------- lifecycle
 
+
 def create_posting(model: type, user: User, data, ref: str | None = None) -> Posting:
     """Save a new draft demand or offering for the user's organization."""
     posting = new_posting(model, user.organization, data, author=user, ref=ref)
@@ -190,8 +203,9 @@ def create_posting(model: type, user: User, data, ref: str | None = None) -> Pos
     return posting
 
 
-def new_posting(model: type, organization: Organization, data, *, author: User | None = None,
-                ref: str | None = None) -> Posting:
+def new_posting(
+    model: type, organization: Organization, data, *, author: User | None = None, ref: str | None = None
+) -> Posting:
     """Return an unsaved draft for the organization after checking its kind and the fields."""
     kind = _KINDS[model]
     if organization.kind is not kind.org_kind:
@@ -237,8 +251,11 @@ def close(user: User, posting: Posting) -> Posting:
 def advance(posting: Posting, target: PostingStatus) -> Posting:
     """Walk an unsaved draft to target without committing; for imports and seeding."""
     # A closed posting goes through publication so it keeps the date it was public from.
-    steps = {PostingStatus.DRAFT: [], PostingStatus.PUBLISHED: [PostingStatus.PUBLISHED],
-             PostingStatus.CLOSED: [PostingStatus.PUBLISHED, PostingStatus.CLOSED]}[target]
+    steps = {
+        PostingStatus.DRAFT: [],
+        PostingStatus.PUBLISHED: [PostingStatus.PUBLISHED],
+        PostingStatus.CLOSED: [PostingStatus.PUBLISHED, PostingStatus.CLOSED],
+    }[target]
     for step in steps:
         _move(posting, step)
         if step is PostingStatus.PUBLISHED:
@@ -269,8 +286,9 @@ def update_offering(user: User, offering: Offering, data: OfferingInput) -> Offe
 def _move(posting: Posting, target: PostingStatus) -> None:
     """Change status if the lifecycle allows it."""
     if target not in TRANSITIONS[posting.status]:
-        raise IllegalTransition(_("A %(current)s posting cannot become %(target)s.", current=posting.status.value,
-                                 target=target.value))
+        raise IllegalTransition(
+            _("A %(current)s posting cannot become %(target)s.", current=posting.status.value, target=target.value)
+        )
     posting.status = target
 
 
@@ -288,13 +306,13 @@ def _commit(posting: Posting) -> None:
 
 # ---------------------------------------------------------------- lists
 
+
 def matches_of(posting: Posting) -> list:
     """Return a posting's matches, best score first: what the engine proposed and curators paired."""
     from ..models import Match
 
     column = Match.demand_id if isinstance(posting, Demand) else Match.offering_id
-    return db.session.scalars(sa.select(Match).where(column == posting.id)
-                              .order_by(Match.score.desc(), Match.id)).all()
+    return db.session.scalars(sa.select(Match).where(column == posting.id).order_by(Match.score.desc(), Match.id)).all()
 
 
 def visible_postings_query(model: type, filters: PostingFilters | Mapping, viewer: User | None = None) -> sa.Select:
@@ -303,11 +321,18 @@ def visible_postings_query(model: type, filters: PostingFilters | Mapping, viewe
         filters = PostingFilters(**{f.name: str(filters.get(f.name) or "").strip() for f in fields(PostingFilters)})
     query = sa.select(model).where(_status_clause(model, filters.status, viewer))
     if filters.scenario:  # the poster's choice or a tag the engine found in the text, as the page shows
-        query = query.where(sa.or_(json_list_contains(model.scenarios, filters.scenario),
-                                   json_list_contains(model.auto_scenarios, filters.scenario)))
+        query = query.where(
+            sa.or_(
+                json_list_contains(model.scenarios, filters.scenario),
+                json_list_contains(model.auto_scenarios, filters.scenario),
+            )
+        )
     if filters.industry:
-        industry = model.industry == filters.industry if model is Demand else json_list_contains(
-            model.industries_served, filters.industry)
+        industry = (
+            model.industry == filters.industry
+            if model is Demand
+            else json_list_contains(model.industries_served, filters.industry)
+        )
         query = query.where(industry)
     if filters.city.strip():
         query = query.where(_city_clause(model, filters.city.strip()))

@@ -1,20 +1,21 @@
 """The match lifecycle: one transition table, and the audit, notifications and emails every step leaves.
 
-    proposed ──shortlist──▶ shortlisted
-    proposed|shortlisted ──reject──▶ rejected
-    proposed|shortlisted ──introduce──▶ introduced          (curator)
-    proposed ──express_interest──▶ introduced               (a party, when direct interest is on)
-    introduced ──accept──▶ introduced │ connected            (connected once both sides accepted)
-    introduced ──decline──▶ declined
-    introduced ──expire──▶ expired                          (system, once expires_at has passed)
-    connected ──pilot_started──▶ pilot_started
-    connected|pilot_started ──contract_signed|no_deal──▶ contract_signed|no_deal
+proposed ──shortlist──▶ shortlisted
+proposed|shortlisted ──reject──▶ rejected
+proposed|shortlisted ──introduce──▶ introduced          (curator)
+proposed ──express_interest──▶ introduced               (a party, when direct interest is on)
+introduced ──accept──▶ introduced │ connected            (connected once both sides accepted)
+introduced ──decline──▶ declined
+introduced ──expire──▶ expired                          (system, once expires_at has passed)
+connected ──pilot_started──▶ pilot_started
+connected|pilot_started ──contract_signed|no_deal──▶ contract_signed|no_deal
 """
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, url_for
@@ -25,8 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
 from ..extensions import db
-from ..models import (Match, MatchEvent, MatchStatus, Notification, OutboundEmail, PostingStatus, Role, User,
-                      utcnow)
+from ..models import Match, MatchEvent, MatchStatus, Notification, OutboundEmail, PostingStatus, Role, User, utcnow
 from .errors import IllegalTransition, PermissionDenied, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -97,21 +97,35 @@ def _t(action, sources, target, actors, reasons=(), label=""):
 
 
 # The whole lifecycle. The system (actor None: a command or the assignment batch) may do what curators do.
-TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
-    _t("shortlist", {S.PROPOSED}, S.SHORTLISTED, {CURATOR, SYSTEM}, label=_l("入圍 Shortlist")),
-    _t("reject", {S.PROPOSED, S.SHORTLISTED}, S.REJECTED, {CURATOR, SYSTEM}, REJECT_REASONS, _l("否決 Reject")),
-    _t("introduce", {S.PROPOSED, S.SHORTLISTED}, S.INTRODUCED, {CURATOR, SYSTEM}, label=_l("引薦 Introduce")),
-    _t("express_interest", {S.PROPOSED}, S.INTRODUCED, {PARTY}, label=_l("表達興趣 Express interest")),
-    # accept leads to connected once the other side has accepted too; see _accept.
-    _t("accept", {S.INTRODUCED}, S.CONNECTED, {PARTY}, label=_l("接受 Accept")),
-    _t("decline", {S.INTRODUCED}, S.DECLINED, {PARTY}, DECLINE_REASONS, _l("婉拒 Decline")),
-    _t("expire", {S.INTRODUCED}, S.EXPIRED, {SYSTEM}, label=_l("過期 Expire")),
-    _t("pilot_started", {S.CONNECTED}, S.PILOT_STARTED, {PARTY, CURATOR}, label=_l("開始試點 Pilot started")),
-    _t("contract_signed", {S.CONNECTED, S.PILOT_STARTED}, S.CONTRACT_SIGNED, {PARTY, CURATOR},
-       label=_l("簽約 Contract signed")),
-    _t("no_deal", {S.CONNECTED, S.PILOT_STARTED}, S.NO_DEAL, {PARTY, CURATOR}, NO_DEAL_REASONS,
-       _l("未成交 No deal")),
-)}
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        _t("shortlist", {S.PROPOSED}, S.SHORTLISTED, {CURATOR, SYSTEM}, label=_l("入圍 Shortlist")),
+        _t("reject", {S.PROPOSED, S.SHORTLISTED}, S.REJECTED, {CURATOR, SYSTEM}, REJECT_REASONS, _l("否決 Reject")),
+        _t("introduce", {S.PROPOSED, S.SHORTLISTED}, S.INTRODUCED, {CURATOR, SYSTEM}, label=_l("引薦 Introduce")),
+        _t("express_interest", {S.PROPOSED}, S.INTRODUCED, {PARTY}, label=_l("表達興趣 Express interest")),
+        # accept leads to connected once the other side has accepted too; see _accept.
+        _t("accept", {S.INTRODUCED}, S.CONNECTED, {PARTY}, label=_l("接受 Accept")),
+        _t("decline", {S.INTRODUCED}, S.DECLINED, {PARTY}, DECLINE_REASONS, _l("婉拒 Decline")),
+        _t("expire", {S.INTRODUCED}, S.EXPIRED, {SYSTEM}, label=_l("過期 Expire")),
+        _t("pilot_started", {S.CONNECTED}, S.PILOT_STARTED, {PARTY, CURATOR}, label=_l("開始試點 Pilot started")),
+        _t(
+            "contract_signed",
+            {S.CONNECTED, S.PILOT_STARTED},
+            S.CONTRACT_SIGNED,
+            {PARTY, CURATOR},
+            label=_l("簽約 Contract signed"),
+        ),
+        _t(
+            "no_deal",
+            {S.CONNECTED, S.PILOT_STARTED},
+            S.NO_DEAL,
+            {PARTY, CURATOR},
+            NO_DEAL_REASONS,
+            _l("未成交 No deal"),
+        ),
+    )
+}
 OUTCOME_ACTIONS = ("pilot_started", "contract_signed", "no_deal")
 
 
@@ -157,8 +171,9 @@ def available_actions(match: Match, actor: User | None) -> list[str]:
 # ---------------------------------------------------------------- applying a transition
 
 
-def apply(match: Match, action: str, actor: User | None, *, reason: str = "", note: str = "",
-          side: str | None = None) -> Match:
+def apply(
+    match: Match, action: str, actor: User | None, *, reason: str = "", note: str = "", side: str | None = None
+) -> Match:
     """Apply an action to a match, record it, notify everyone concerned, and commit."""
     return _apply(match, action, actor, reason=reason, note=(note or "").strip(), side=side, now=utcnow())
 
@@ -174,8 +189,16 @@ def _apply(match, action, actor, *, reason, note, side, now) -> Match:
     _claim(match, now)
     try:
         _EFFECTS.get(action, _move)(match, transition, acting_side, reason, note, now)
-        event = MatchEvent(match=match, actor=actor, action=action, from_status=old.value,
-                           to_status=match.status.value, reason=reason or "", note=note, created_at=now)
+        event = MatchEvent(
+            match=match,
+            actor=actor,
+            action=action,
+            from_status=old.value,
+            to_status=match.status.value,
+            reason=reason or "",
+            note=note,
+            created_at=now,
+        )
         db.session.add(event)
         emails = _notify(match, event, actor, acting_side)
         db.session.flush()
@@ -197,7 +220,8 @@ def _check_actor(transition: Transition, match: Match, actor: User | None, side:
         allowed = SYSTEM in transition.actors
     else:
         allowed = (PARTY in transition.actors and acting_side is not None) or (
-            CURATOR in transition.actors and actor.is_curator)
+            CURATOR in transition.actors and actor.is_curator
+        )
     if not allowed:
         raise PermissionDenied(_("You may not %(action)s this match.", action=transition.action))
     if transition.action == "express_interest" and not current_app.config.get("MATCHMAKER_DIRECT_INTEREST"):
@@ -209,9 +233,14 @@ def _check_state(transition: Transition, match: Match, actor: User | None, now: 
     """Raise IllegalTransition unless the match's current state allows the action."""
     if match.status not in transition.sources:
         allowed = ", ".join(sorted(s.value for s in transition.sources))
-        raise IllegalTransition(_(
-            "Cannot %(action)s a match that is %(status)s; that is possible only when it is %(allowed)s.",
-            action=transition.action, status=match.status.value, allowed=allowed))
+        raise IllegalTransition(
+            _(
+                "Cannot %(action)s a match that is %(status)s; that is possible only when it is %(allowed)s.",
+                action=transition.action,
+                status=match.status.value,
+                allowed=allowed,
+            )
+        )
     if transition.action == "accept" and _response(match, party_side(actor, match)) == ACCEPTED:
         raise IllegalTransition(_("Your side has already accepted this match; waiting for the other side."))
     if transition.action == "expire" and not _is_overdue(match, now):
@@ -234,10 +263,16 @@ def _claim(match: Match, now: datetime) -> None:
     Two parties accepting at the same moment would otherwise each see the other as pending.
     """
     claimed = db.session.execute(
-        sa.update(Match).where(Match.id == match.id, Match.status == match.status,
-                               Match.demand_response == match.demand_response,
-                               Match.offering_response == match.offering_response)
-        .values(updated_at=now).execution_options(synchronize_session=False))
+        sa.update(Match)
+        .where(
+            Match.id == match.id,
+            Match.status == match.status,
+            Match.demand_response == match.demand_response,
+            Match.offering_response == match.offering_response,
+        )
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if claimed.rowcount != 1:
         db.session.rollback()
         raise IllegalTransition(_("This match changed meanwhile; reload the page and try again."))
@@ -283,8 +318,14 @@ def _no_deal(match, transition, acting_side, reason, note, now) -> None:
     match.outcome_reason = reason
 
 
-_EFFECTS = {"introduce": _introduce, "express_interest": _express_interest, "accept": _accept,
-            "decline": _decide, "reject": _decide, "no_deal": _no_deal}
+_EFFECTS = {
+    "introduce": _introduce,
+    "express_interest": _express_interest,
+    "accept": _accept,
+    "decline": _decide,
+    "reject": _decide,
+    "no_deal": _no_deal,
+}
 
 
 def _response(match: Match, side: str | None) -> str | None:
@@ -297,7 +338,7 @@ def _set_response(match: Match, side: str, response: str) -> None:
 
 def _aware(moment: datetime | None) -> datetime | None:
     """Return the moment as UTC-aware; SQLite hands timestamps back naive."""
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def _is_overdue(match: Match, now: datetime) -> bool:
@@ -312,11 +353,20 @@ def create_manual_match(curator: User, demand, offering, note: str = "") -> Matc
     if curator is None or not curator.is_curator:
         raise PermissionDenied(_("Only curators may pair a demand and an offering by hand."))
     _check_pairable(demand, offering)
-    match = Match(demand=demand, offering=offering, source="curator", status=S.PROPOSED, score=0.0,
-                  breakdown={}, reasons=[])
+    match = Match(
+        demand=demand, offering=offering, source="curator", status=S.PROPOSED, score=0.0, breakdown={}, reasons=[]
+    )
     db.session.add(match)
-    db.session.add(MatchEvent(match=match, actor=curator, action="create", from_status=None,
-                              to_status=S.PROPOSED.value, note=(note or "").strip()))
+    db.session.add(
+        MatchEvent(
+            match=match,
+            actor=curator,
+            action="create",
+            from_status=None,
+            to_status=S.PROPOSED.value,
+            note=(note or "").strip(),
+        )
+    )
     try:
         db.session.commit()
     except IntegrityError:
@@ -331,18 +381,19 @@ def _check_pairable(demand, offering) -> None:
         raise ValidationFailed(_("Only published demands and offerings can be paired."))
     if demand.organization_id == offering.organization_id:
         raise ValidationFailed(_("A vendor cannot be paired with its own organization."))
-    existing = db.session.scalar(sa.select(Match).where(Match.demand_id == demand.id,
-                                                        Match.offering_id == offering.id))
+    existing = db.session.scalar(sa.select(Match).where(Match.demand_id == demand.id, Match.offering_id == offering.id))
     if existing is not None:
-        raise ValidationFailed(_("This demand and offering are already paired (the match is %(status)s).",
-                                 status=existing.status.value))
+        raise ValidationFailed(
+            _("This demand and offering are already paired (the match is %(status)s).", status=existing.status.value)
+        )
 
 
 def expire_overdue(now: datetime | None = None) -> int:
     """Expire every introduction whose response deadline has passed; return how many expired."""
     now = _aware(now) or utcnow()
-    overdue = db.session.scalars(sa.select(Match).where(
-        Match.status == S.INTRODUCED, Match.expires_at.is_not(None), Match.expires_at <= now)).all()
+    overdue = db.session.scalars(
+        sa.select(Match).where(Match.status == S.INTRODUCED, Match.expires_at.is_not(None), Match.expires_at <= now)
+    ).all()
     expired = 0
     for match in overdue:
         try:
@@ -366,8 +417,9 @@ def _notify(match: Match, event: MatchEvent, actor: User | None, acting_side: st
     for user in _audience(match, None if everyone else actor):
         with force_locale(user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "en")):
             message = _message(match, event, actor, acting_side)
-            subject = _("Matchmaker: %(demand)s — %(status)s", demand=match.demand.title,
-                        status=STATUS_LABELS[match.status])
+            subject = _(
+                "Matchmaker: %(demand)s — %(status)s", demand=match.demand.title, status=STATUS_LABELS[match.status]
+            )
             body = _email_body(match, user, message, link)
         db.session.add(Notification(user_id=user.id, message=message, link=link))
         email = OutboundEmail(recipient=user.email, subject=subject[:300], body=body)
@@ -390,11 +442,13 @@ _MESSAGES = {
     "shortlist": _l("A curator shortlisted “%(demand)s” with “%(offering)s”."),
     "reject": _l("A curator set aside the pairing of “%(demand)s” with “%(offering)s”."),
     "introduce": _l("A curator introduced “%(demand)s” and “%(offering)s”. Please accept or decline by %(deadline)s."),
-    "express_interest": _l("%(org)s is interested in pairing “%(demand)s” with “%(offering)s”. "
-                           "Please accept or decline by %(deadline)s."),
+    "express_interest": _l(
+        "%(org)s is interested in pairing “%(demand)s” with “%(offering)s”. Please accept or decline by %(deadline)s."
+    ),
     "accept": _l("%(org)s accepted the introduction of “%(demand)s” and “%(offering)s”."),
-    "connected": _l("Both sides accepted: “%(demand)s” and “%(offering)s” are connected. "
-                    "Contact details are on the match page."),
+    "connected": _l(
+        "Both sides accepted: “%(demand)s” and “%(offering)s” are connected. Contact details are on the match page."
+    ),
     "decline": _l("%(org)s declined the introduction of “%(demand)s” and “%(offering)s”."),
     "expire": _l("The introduction of “%(demand)s” and “%(offering)s” expired before both sides accepted."),
     "pilot_started": _l("A pilot started for “%(demand)s” with “%(offering)s”."),
@@ -408,8 +462,12 @@ def _message(match: Match, event: MatchEvent, actor: User | None, acting_side: s
     key = "connected" if event.action == "accept" and match.status is S.CONNECTED else event.action
     org = getattr(match, acting_side).organization.name if acting_side else _("A curator")
     deadline = _aware(match.expires_at).strftime("%Y-%m-%d") if match.expires_at else ""
-    return str(_MESSAGES[key]) % {"demand": match.demand.title, "offering": match.offering.title,
-                                  "org": org, "deadline": deadline}
+    return str(_MESSAGES[key]) % {
+        "demand": match.demand.title,
+        "offering": match.offering.title,
+        "org": org,
+        "deadline": deadline,
+    }
 
 
 def _email_body(match: Match, user: User, message: str, link: str) -> str:
@@ -418,9 +476,12 @@ def _email_body(match: Match, user: User, message: str, link: str) -> str:
     side = party_side(user, match)
     if side and can_see_contacts(match):
         counterpart = (match.offering if side == "demand" else match.demand).organization
-        lines += ["", _("Contact %(name)s:", name=counterpart.name),
-                  _("Email: %(email)s", email=counterpart.contact_email or "—"),
-                  _("Phone: %(phone)s", phone=counterpart.contact_phone or "—")]
+        lines += [
+            "",
+            _("Contact %(name)s:", name=counterpart.name),
+            _("Email: %(email)s", email=counterpart.contact_email or "—"),
+            _("Phone: %(phone)s", phone=counterpart.contact_phone or "—"),
+        ]
     return "\n".join(str(line) for line in lines)
 
 

@@ -2,20 +2,45 @@
 
 Usage: python matchmaker/evaldata/validate.py
 """
+
 import csv
 import os
 import sys
 from collections import Counter, defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCENARIOS = """rd_design drawing_generation virtual_validation process_design visual_inspection
-parameter_optimisation formula_optimisation energy_management carbon_environment intelligent_sorting
-fault_warning production_scheduling demand_forecasting warehouse_logistics safety_monitoring digital_twin
-quality_traceability supply_chain robot_operations knowledge_assistant customer_service remote_operations""".split()
+SCENARIOS = [
+    "rd_design",
+    "drawing_generation",
+    "virtual_validation",
+    "process_design",
+    "visual_inspection",
+    "parameter_optimisation",
+    "formula_optimisation",
+    "energy_management",
+    "carbon_environment",
+    "intelligent_sorting",
+    "fault_warning",
+    "production_scheduling",
+    "demand_forecasting",
+    "warehouse_logistics",
+    "safety_monitoring",
+    "digital_twin",
+    "quality_traceability",
+    "supply_chain",
+    "robot_operations",
+    "knowledge_assistant",
+    "customer_service",
+    "remote_operations",
+]
 LANGS = {"zh-Hans", "zh-Hant", "en"}
 # characters that exist in only one of the two scripts (a small spot-check list)
-HANS_ONLY = set("这们个来对时说为会过还没发问题现产线机检测质经营业厂车门电费设备计划单数据报处动应该们见样东买卖长开关间听读写让认识记语车轮运输钢铁铜铝级纸织纺调")
-HANT_ONLY = set("這們個來對時說為會過還沒發問題現產線機檢測質經營業廠車門電費設備計劃單數據報處動應該見樣東買賣長開關間聽讀寫讓認識記語輪運輸鋼鐵銅鋁級紙織紡調")
+HANS_ONLY = set(
+    "这们个来对时说为会过还没发问题现产线机检测质经营业厂车门电费设备计划单数据报处动应该们见样东买卖长开关间听读写让认识记语车轮运输钢铁铜铝级纸织纺调"
+)
+HANT_ONLY = set(
+    "這們個來對時說為會過還沒發問題現產線機檢測質經營業廠車門電費設備計劃單數據報處動應該見樣東買賣長開關間聽讀寫讓認識記語輪運輸鋼鐵銅鋁級紙織紡調"
+)
 
 
 def read_csv(path):
@@ -76,11 +101,15 @@ def check(name, problems):
                 problems.append(f"{name}: {r['ref']} marked zh-Hant has Simplified chars {set(text) & HANS_ONLY}")
         print(f"  {label} languages:", dict(Counter(r["language"] for r in rows)))
     cross = sum(1 for r in dem if all(olang[o] != r["language"] for o in g2[r["ref"]]))
-    print(f"  demands whose grade-2 offerings are all in another language/script: "
-          f"{cross}/{len(dem)} = {cross / len(dem):.1%}")
+    print(
+        f"  demands whose grade-2 offerings are all in another language/script: "
+        f"{cross}/{len(dem)} = {cross / len(dem):.1%}"
+    )
     grades = Counter(q["grade"] for q in qr)
-    print(f"  qrels by grade: {dict(grades)}; mean grade-2 per demand "
-          f"{grades['2'] / len(dem):.2f}, mean grade-1 per demand {grades.get('1', 0) / len(dem):.2f}")
+    print(
+        f"  qrels by grade: {dict(grades)}; mean grade-2 per demand "
+        f"{grades['2'] / len(dem):.2f}, mean grade-1 per demand {grades.get('1', 0) / len(dem):.2f}"
+    )
     return dem, off
 
 
@@ -97,10 +126,14 @@ def coverage(dem, off, problems):
             problems.append(f"industry code out of range {code}")
     empty_d = sum(1 for r in dem if not r["scenarios"])
     empty_o = sum(1 for r in off if not r["scenarios"])
-    print(f"  demands with empty scenarios: {empty_d}/{len(dem)} ({empty_d / len(dem):.0%}); "
-          f"offerings with empty scenarios: {empty_o}/{len(off)} ({empty_o / len(off):.0%})")
-    print(f"  scenario keys used by demands: {len(ds)}/22; by offerings: {len(os_)}/22; "
-          f"union {len(set(ds) | set(os_))}/22")
+    print(
+        f"  demands with empty scenarios: {empty_d}/{len(dem)} ({empty_d / len(dem):.0%}); "
+        f"offerings with empty scenarios: {empty_o}/{len(off)} ({empty_o / len(off):.0%})"
+    )
+    print(
+        f"  scenario keys used by demands: {len(ds)}/22; by offerings: {len(os_)}/22; "
+        f"union {len(set(ds) | set(os_))}/22"
+    )
     print(f"  industries used by demands: {len(di)} {dict(sorted(di.items()))}")
     print(f"  industries used by offerings: {len(oi)}")
 

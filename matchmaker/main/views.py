@@ -1,4 +1,5 @@
 """Views for the landing page and the per-role dashboard."""
+
 import sqlalchemy as sa
 from flask import Blueprint, render_template
 from flask_login import current_user
@@ -16,8 +17,9 @@ RECENT_LIMIT = 5
 @bp.route("/")
 def index():
     """Say what Matchmaker is and how much is on it."""
-    return render_template("main/index.html", demand_count=published_count(Demand),
-                           offering_count=published_count(Offering))
+    return render_template(
+        "main/index.html", demand_count=published_count(Demand), offering_count=published_count(Offering)
+    )
 
 
 @bp.route("/dashboard")
@@ -45,7 +47,8 @@ def published_count(model) -> int:
 def postings_by_status(model, organization_id: int) -> dict[PostingStatus, list]:
     """Return an organisation's demands or offerings grouped by status, newest change first."""
     postings = db.session.scalars(
-        sa.select(model).where(model.organization_id == organization_id).order_by(model.updated_at.desc()))
+        sa.select(model).where(model.organization_id == organization_id).order_by(model.updated_at.desc())
+    )
     grouped = {status: [] for status in PostingStatus}
     for posting in postings:
         grouped[posting.status].append(posting)
@@ -54,8 +57,9 @@ def postings_by_status(model, organization_id: int) -> dict[PostingStatus, list]
 
 def curation_summary() -> dict:
     """Return what waits for curators: unmatched demands and proposals to review."""
-    unmatched = (sa.select(Demand).where(Demand.status == PostingStatus.PUBLISHED,
-                                         ~sa.exists().where(Match.demand_id == Demand.id)))
+    unmatched = sa.select(Demand).where(
+        Demand.status == PostingStatus.PUBLISHED, ~sa.exists().where(Match.demand_id == Demand.id)
+    )
     return {
         "published_demands": published_count(Demand),
         "published_offerings": published_count(Offering),
@@ -68,8 +72,11 @@ def curation_summary() -> dict:
 
 def admin_summary() -> dict:
     """Return people counts by organisation kind and role, and the curator requests waiting."""
-    by_kind = dict(db.session.execute(
-        sa.select(Organization.kind, sa.func.count(User.id)).join(User.organization).group_by(Organization.kind)).all())
+    by_kind = dict(
+        db.session.execute(
+            sa.select(Organization.kind, sa.func.count(User.id)).join(User.organization).group_by(Organization.kind)
+        ).all()
+    )
     by_role = dict(db.session.execute(sa.select(User.role, sa.func.count(User.id)).group_by(User.role)).all())
     return {
         "user_count": sum(by_role.values()),

@@ -2,6 +2,7 @@
 
 Contact details of the other party appear only once the match is connected (`workflow.can_see_contacts`).
 """
+
 import logging
 import re
 import time
@@ -52,10 +53,20 @@ def index():
     status = request.args.get("status", "")
     page = db.paginate(visible_matches(user, status), per_page=current_app.config["PER_PAGE"])
     if wants_json():
-        return jsonify(matches=[match_json(match, user) for match in page.items], total=page.total,
-                       page=page.page, pages=page.pages)
-    return render_template("matches/index.html", page=page, status=status, viewer=user,
-                           status_labels=workflow.STATUS_LABELS, party_side=workflow.party_side)
+        return jsonify(
+            matches=[match_json(match, user) for match in page.items],
+            total=page.total,
+            page=page.page,
+            pages=page.pages,
+        )
+    return render_template(
+        "matches/index.html",
+        page=page,
+        status=status,
+        viewer=user,
+        status_labels=workflow.STATUS_LABELS,
+        party_side=workflow.party_side,
+    )
 
 
 @bp.route("/<int:match_id>")
@@ -66,22 +77,31 @@ def detail(match_id: int):
     match = _viewable_or_abort(match_id, user)
     if wants_json():
         return jsonify(match=match_json(match, user))
-    return render_template("matches/detail.html", match=match, viewer=user, side=workflow.party_side(user, match),
-                           contacts=visible_contacts(match, user),
-                           actions=workflow.available_actions(match, user),
-                           status_labels=workflow.STATUS_LABELS, decline_reasons=workflow.DECLINE_REASONS,
-                           reject_reasons=workflow.REJECT_REASONS, no_deal_reasons=workflow.NO_DEAL_REASONS,
-                           outcome_actions=workflow.OUTCOME_ACTIONS, transitions=workflow.TRANSITIONS,
-                           actor_label=actor_label, reason_label=workflow.reason_label)
+    return render_template(
+        "matches/detail.html",
+        match=match,
+        viewer=user,
+        side=workflow.party_side(user, match),
+        contacts=visible_contacts(match, user),
+        actions=workflow.available_actions(match, user),
+        status_labels=workflow.STATUS_LABELS,
+        decline_reasons=workflow.DECLINE_REASONS,
+        reject_reasons=workflow.REJECT_REASONS,
+        no_deal_reasons=workflow.NO_DEAL_REASONS,
+        outcome_actions=workflow.OUTCOME_ACTIONS,
+        transitions=workflow.TRANSITIONS,
+        actor_label=actor_label,
+        reason_label=workflow.reason_label,
+    )
 
 
 def visible_matches(user: User, status: str = "") -> sa.Select:
     """Return the query of matches the user may see: their organization's, or all for curators."""
-    query = (sa.select(Match).join(Demand, Match.demand_id == Demand.id)
-             .join(Offering, Match.offering_id == Offering.id))
+    query = sa.select(Match).join(Demand, Match.demand_id == Demand.id).join(Offering, Match.offering_id == Offering.id)
     if not user.is_curator:
-        query = query.where(sa.or_(Demand.organization_id == user.organization_id,
-                                   Offering.organization_id == user.organization_id))
+        query = query.where(
+            sa.or_(Demand.organization_id == user.organization_id, Offering.organization_id == user.organization_id)
+        )
     if status in {s.value for s in MatchStatus}:
         query = query.where(Match.status == MatchStatus(status))
     return query.order_by(Match.score.desc(), Match.id.desc())
@@ -98,8 +118,10 @@ def visible_contacts(match: Match, user: User) -> list[dict]:
         orgs = [match.demand.organization]
     else:
         orgs = [match.demand.organization, match.offering.organization] if user.is_curator else []
-    return [{"organization": org.name, "email": org.contact_email, "phone": org.contact_phone,
-             "website": org.website} for org in orgs]
+    return [
+        {"organization": org.name, "email": org.contact_email, "phone": org.contact_phone, "website": org.website}
+        for org in orgs
+    ]
 
 
 def actor_label(event, viewer: User) -> str:
@@ -115,22 +137,43 @@ def actor_label(event, viewer: User) -> str:
 def match_json(match: Match, viewer: User) -> dict:
     """Return the match as the viewer may see it; contacts are empty until connected."""
     return {
-        "id": match.id, "status": match.status.value, "source": match.source, "score": match.score,
-        "rank": match.rank, "breakdown": match.breakdown or {}, "reasons": match.reasons or [],
-        "demand": _posting_json(match.demand), "offering": _posting_json(match.offering),
-        "demand_response": match.demand_response, "offering_response": match.offering_response,
-        "introduced_at": _iso(match.introduced_at), "expires_at": _iso(match.expires_at),
+        "id": match.id,
+        "status": match.status.value,
+        "source": match.source,
+        "score": match.score,
+        "rank": match.rank,
+        "breakdown": match.breakdown or {},
+        "reasons": match.reasons or [],
+        "demand": _posting_json(match.demand),
+        "offering": _posting_json(match.offering),
+        "demand_response": match.demand_response,
+        "offering_response": match.offering_response,
+        "introduced_at": _iso(match.introduced_at),
+        "expires_at": _iso(match.expires_at),
         "your_side": workflow.party_side(viewer, match),
         "actions": workflow.available_actions(match, viewer),
         "contacts": visible_contacts(match, viewer),
-        "events": [{"action": e.action, "from": e.from_status, "to": e.to_status, "reason": e.reason,
-                    "actor": actor_label(e, viewer), "at": _iso(e.created_at)} for e in match.events],
+        "events": [
+            {
+                "action": e.action,
+                "from": e.from_status,
+                "to": e.to_status,
+                "reason": e.reason,
+                "actor": actor_label(e, viewer),
+                "at": _iso(e.created_at),
+            }
+            for e in match.events
+        ],
     }
 
 
 def _posting_json(posting) -> dict:
-    return {"id": posting.id, "title": posting.title, "organization": posting.organization.name,
-            "scenarios": posting.all_scenarios}
+    return {
+        "id": posting.id,
+        "title": posting.title,
+        "organization": posting.organization.name,
+        "scenarios": posting.all_scenarios,
+    }
 
 
 def _iso(moment) -> str | None:
@@ -165,8 +208,9 @@ def express_interest(match_id: int):
 @login_required
 def outcome(match_id: int):
     """Record what came of a connection: a pilot, a contract, or no deal."""
-    return _act(match_id, str(_payload().get("outcome") or ""), _("Outcome recorded."),
-                allowed=workflow.OUTCOME_ACTIONS)
+    return _act(
+        match_id, str(_payload().get("outcome") or ""), _("Outcome recorded."), allowed=workflow.OUTCOME_ACTIONS
+    )
 
 
 @bp.post("/<int:match_id>/review")

@@ -6,6 +6,7 @@ Two backends:
 - any sentence-transformers model, by name or path, with optional query/document prompts for
   e5/bge-style models (e.g. ``BAAI/bge-m3``, ``intfloat/multilingual-e5-base``).
 """
+
 from __future__ import annotations
 
 import threading
@@ -17,7 +18,7 @@ import numpy as np
 from .text import to_simplified
 
 USE_NAME = "use-multilingual-v3"
-_cache: dict[tuple, "Encoder"] = {}
+_cache: dict[tuple, Encoder] = {}
 _cache_lock = threading.Lock()
 
 
@@ -70,8 +71,9 @@ class SentenceTransformerEncoder:
         self._prompts = {"query": query_prompt, "document": document_prompt}
         self.batch_size = batch_size
         # sentence-transformers 5.x renamed the method; accept both so either major version works.
-        get_dimension = getattr(self._model, "get_embedding_dimension", None) or \
-            self._model.get_sentence_embedding_dimension
+        get_dimension = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
         self.dimension = int(get_dimension())
         self.fingerprint = f"st:{model_name}:{self.dimension}"
 
@@ -80,8 +82,13 @@ class SentenceTransformerEncoder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         prompt = self._prompts.get(kind, "")
-        vectors = self._model.encode([prompt + t for t in texts], batch_size=self.batch_size,
-                                     convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+        vectors = self._model.encode(
+            [prompt + t for t in texts],
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         return _normalise(vectors)
 
 
@@ -99,5 +106,8 @@ def load_encoder(model: str = USE_NAME, query_prompt: str = "", document_prompt:
 
 def encoder_from_config(config) -> Encoder:
     """Return the encoder the app's configuration names."""
-    return load_encoder(config.get("MATCHMAKER_EMBEDDING_MODEL") or USE_NAME,
-                        config.get("MATCHMAKER_QUERY_PROMPT", ""), config.get("MATCHMAKER_DOCUMENT_PROMPT", ""))
+    return load_encoder(
+        config.get("MATCHMAKER_EMBEDDING_MODEL") or USE_NAME,
+        config.get("MATCHMAKER_QUERY_PROMPT", ""),
+        config.get("MATCHMAKER_DOCUMENT_PROMPT", ""),
+    )

@@ -6,6 +6,7 @@ searches, so several web workers and a CLI import see the same postings without 
 snapshot in the data directory makes start-up fast; it is rebuilt when missing, corrupt, or made
 with another model.
 """
+
 from __future__ import annotations
 
 import logging
@@ -90,8 +91,11 @@ class MatchingEngine:
         # one aggregate row instead of the whole window on each of the many syncs a request makes.
         if db.session.scalar(sa.select(sa.func.count(IndexChange.id)).where(window)) == len(self._applied):
             return []
-        rows = db.session.execute(sa.select(IndexChange.id, IndexChange.posting_kind, IndexChange.posting_id)
-                                  .where(window).order_by(IndexChange.id)).all()
+        rows = db.session.execute(
+            sa.select(IndexChange.id, IndexChange.posting_kind, IndexChange.posting_id)
+            .where(window)
+            .order_by(IndexChange.id)
+        ).all()
         return [r for r in rows if r.id not in self._applied]
 
     def _refresh(self, kind: str, ids: set[int]) -> None:
@@ -102,15 +106,20 @@ class MatchingEngine:
         for posting_id in ids:
             posting = found.get(posting_id)
             if posting is not None and self._indexable(posting):
-                corpus.upsert(posting.id, self.vector_of(posting), tokenize(posting_text(posting.title, posting.description)))
+                corpus.upsert(
+                    posting.id, self.vector_of(posting), tokenize(posting_text(posting.title, posting.description))
+                )
                 facts[posting.id] = FACTS_OF[kind](posting)
             else:
                 corpus.remove(posting_id)
                 facts.pop(posting_id, None)
 
     def _indexable(self, posting) -> bool:
-        return posting.status is PostingStatus.PUBLISHED and posting.embedding is not None \
+        return (
+            posting.status is PostingStatus.PUBLISHED
+            and posting.embedding is not None
             and posting.embedding_model == self.fingerprint
+        )
 
     def vector_of(self, posting) -> np.ndarray:
         """Return a posting's stored embedding."""
@@ -141,10 +150,15 @@ class MatchingEngine:
         """Write both indexes and the watermark atomically, one file per kind."""
         with self._lock:
             for kind, corpus in self.corpora.items():
-                corpus.vectors.save(self._path(kind), {
-                    "fingerprint": self.fingerprint, "watermark": self.watermark,
-                    "tokens": {str(k): v for k, v in corpus.tokens.items()},
-                    "facts": {str(k): asdict(v) for k, v in self.facts[kind].items()}})
+                corpus.vectors.save(
+                    self._path(kind),
+                    {
+                        "fingerprint": self.fingerprint,
+                        "watermark": self.watermark,
+                        "tokens": {str(k): v for k, v in corpus.tokens.items()},
+                        "facts": {str(k): asdict(v) for k, v in self.facts[kind].items()},
+                    },
+                )
             self._last_snapshot = time.monotonic()
 
     def _load_snapshot(self) -> None:
@@ -179,21 +193,33 @@ class MatchingEngine:
 
     def status(self) -> dict:
         """Return what the index holds, for `matchmaker index status`."""
-        return {"fingerprint": self.fingerprint, "watermark": self.watermark,
-                "demands": len(self.corpora["demand"]), "offerings": len(self.corpora["offering"]),
-                "snapshot": str(self.snapshot_dir)}
+        return {
+            "fingerprint": self.fingerprint,
+            "watermark": self.watermark,
+            "demands": len(self.corpora["demand"]),
+            "offerings": len(self.corpora["offering"]),
+            "snapshot": str(self.snapshot_dir),
+        }
 
 
 def embed_missing(encoder: Encoder, progress=None, batch_size: int = 64) -> int:
     """Embed every published posting that lacks an embedding from this encoder; return how many."""
     total = 0
     for kind, model in MODELS.items():
-        stale = db.session.scalars(sa.select(model).where(
-            model.status == PostingStatus.PUBLISHED,
-            sa.or_(model.embedding.is_(None), model.embedding_model.is_(None),
-                   model.embedding_model != encoder.fingerprint)).order_by(model.id)).all()
+        stale = db.session.scalars(
+            sa.select(model)
+            .where(
+                model.status == PostingStatus.PUBLISHED,
+                sa.or_(
+                    model.embedding.is_(None),
+                    model.embedding_model.is_(None),
+                    model.embedding_model != encoder.fingerprint,
+                ),
+            )
+            .order_by(model.id)
+        ).all()
         for start in range(0, len(stale), batch_size):
-            batch = stale[start:start + batch_size]
+            batch = stale[start : start + batch_size]
             vectors = encoder.encode([posting_text(p.title, p.description) for p in batch], kind="document")
             for posting, vector in zip(batch, vectors):
                 posting.embedding, posting.embedding_model = vector.astype(np.float32).tobytes(), encoder.fingerprint
@@ -207,8 +233,9 @@ def embed_missing(encoder: Encoder, progress=None, batch_size: int = 64) -> int:
 
 def _log_deletion(mapper, connection, posting) -> None:
     """Record a deleted posting in the change log, in the same transaction, so every index drops it."""
-    connection.execute(sa.insert(IndexChange).values(posting_kind=posting.kind, posting_id=posting.id,
-                                                     created_at=sa.func.now()))
+    connection.execute(
+        sa.insert(IndexChange).values(posting_kind=posting.kind, posting_id=posting.id, created_at=sa.func.now())
+    )
 
 
 for _model in MODELS.values():

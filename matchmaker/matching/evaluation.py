@@ -3,6 +3,7 @@
 A set is a folder in the import format: demands.csv, offerings.csv (ref, title, description, and
 optional facet columns) and qrels.tsv (demand_ref, offering_ref, grade; 2 = solves it, 1 = partly).
 """
+
 from __future__ import annotations
 
 import csv
@@ -54,11 +55,16 @@ def _facts(row: dict, kind: str, posting_id: int) -> PostingFacts:
     # As in the app: a demand's chosen industry stands alone; an offering adds the industries its text names.
     industries = given or tagged if kind == "demand" else list(dict.fromkeys(given + tagged))
     return PostingFacts(
-        id=posting_id, kind=kind, ref=row["ref"], title=row.get("title", ""), text=text,
+        id=posting_id,
+        kind=kind,
+        ref=row["ref"],
+        title=row.get("title", ""),
+        text=text,
         language=row.get("language") or detect_language(text),
         scenarios=list(dict.fromkeys(_split(row.get("scenarios")) + tag_scenarios(text))),
         industries=industries,
-        city=row.get("city", "") or "", regions=_split(row.get("regions")),
+        city=row.get("city", "") or "",
+        regions=_split(row.get("regions")),
     )
 
 
@@ -83,7 +89,7 @@ def ndcg_at(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
     """Return graded nDCG@k with gain 2^grade - 1."""
     dcg = sum((2 ** grades.get(ref, 0) - 1) / math.log2(i + 2) for i, ref in enumerate(ranked[:k]))
     ideal = sorted(grades.values(), reverse=True)[:k]
-    idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
     return dcg / idcg if idcg else 0.0
 
 
@@ -143,8 +149,15 @@ def evaluate(evalset: EvalSet, encoder, weights: RankingWeights, progress=None) 
         for demand, vector in zip(evalset.demands, queries):
             grades = evalset.qrels[demand.ref]
             ranked = [refs[c.id] for c in rank(demand, vector, tokenize(demand.text), corpus, lookup, ranker_weights)]
-            rows.append((language_pair(demand, grades, languages), is_cross_language(demand, grades, languages),
-                         ndcg_at(ranked, grades), recall_at(ranked, grades), mrr_at(ranked, grades)))
+            rows.append(
+                (
+                    language_pair(demand, grades, languages),
+                    is_cross_language(demand, grades, languages),
+                    ndcg_at(ranked, grades),
+                    recall_at(ranked, grades),
+                    mrr_at(ranked, grades),
+                )
+            )
         results[name] = _summarise(rows)
     return results
 
@@ -156,9 +169,14 @@ def _mean(values) -> float:
 
 def _summarise(rows) -> dict:
     """Average metrics overall, on cross-language demands and per language pair."""
+
     def block(selected):
-        return {"n": len(selected), "ndcg@10": _mean(r[2] for r in selected),
-                "recall@5": _mean(r[3] for r in selected), "mrr": _mean(r[4] for r in selected)}
+        return {
+            "n": len(selected),
+            "ndcg@10": _mean(r[2] for r in selected),
+            "recall@5": _mean(r[3] for r in selected),
+            "mrr": _mean(r[4] for r in selected),
+        }
 
     summary = {"all": block(rows), "cross-language": block([r for r in rows if r[1]])}
     for pair in sorted({r[0] for r in rows}):
@@ -168,11 +186,15 @@ def _summarise(rows) -> dict:
 
 def format_table(backend: str, evalset: str, results: dict) -> str:
     """Render the metrics as a plain-text table."""
-    lines = [f"set: {evalset}   encoder: {backend}",
-             f"{'ranker':<8} {'subset':<18} {'n':>4} {'nDCG@10':>8} {'R@5':>6} {'MRR':>6}"]
+    lines = [
+        f"set: {evalset}   encoder: {backend}",
+        f"{'ranker':<8} {'subset':<18} {'n':>4} {'nDCG@10':>8} {'R@5':>6} {'MRR':>6}",
+    ]
     for ranker, summary in results.items():
         for subset, m in summary.items():
             if not m["n"]:
                 continue  # e.g. no cross-language demands in a one-language set
-            lines.append(f"{ranker:<8} {subset:<18} {m['n']:>4} {m['ndcg@10']:>8.3f} {m['recall@5']:>6.3f} {m['mrr']:>6.3f}")
+            lines.append(
+                f"{ranker:<8} {subset:<18} {m['n']:>4} {m['ndcg@10']:>8.3f} {m['recall@5']:>6.3f} {m['mrr']:>6.3f}"
+            )
     return "\n".join(lines)

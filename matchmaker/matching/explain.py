@@ -1,4 +1,5 @@
 """Reasons a person can check for why a demand and an offering fit, or do not."""
+
 from __future__ import annotations
 
 from .. import taxonomy
@@ -52,12 +53,18 @@ def explain(demand: PostingFacts, offering: PostingFacts, parts: dict, terms: li
     offered = ", ".join(DEPLOYMENT_LABELS.get(d, d) for d in offering.deployments)
     industry = taxonomy.industries().get(demand.industries[0]) if demand.industries else None
     reasons = _scenario_reasons(demand, offering) + _term_reasons(terms)
-    reasons += _fact(parts, "industry", f"Serves the demand's industry: {industry.bilingual() if industry else ''}",
-                     "Does not list the demand's industry")
+    reasons += _fact(
+        parts,
+        "industry",
+        f"Serves the demand's industry: {industry.bilingual() if industry else ''}",
+        "Does not list the demand's industry",
+    )
     reasons += _fact(parts, "budget", f"Budget {budget} fits price {price}", f"Budget {budget} vs price {price}")
     reasons += _fact(parts, "region", f"Serves {demand.city}", f"Does not list {demand.city} among regions served")
-    reasons += _fact(parts, "deployment", f"Offers {wanted} deployment as wanted",
-                     f"Wants {wanted} deployment; offers {offered}")
-    reasons += _fact(parts, "capacity", f"Can take {offering.capacity_left} more engagements",
-                     "No capacity left for new engagements")
+    reasons += _fact(
+        parts, "deployment", f"Offers {wanted} deployment as wanted", f"Wants {wanted} deployment; offers {offered}"
+    )
+    reasons += _fact(
+        parts, "capacity", f"Can take {offering.capacity_left} more engagements", "No capacity left for new engagements"
+    )
     return reasons

@@ -1,4 +1,5 @@
 """Plain records of what ranking needs to know about a posting, from the database or from a file."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,13 +12,66 @@ if TYPE_CHECKING:
 
 # Cities of the Greater Bay Area and the rest of Guangdong, as people write them.
 GUANGDONG_CITIES = {
-    "广州", "深圳", "佛山", "东莞", "中山", "珠海", "江门", "肇庆", "惠州", "汕头", "汕尾", "潮州", "揭阳", "湛江",
-    "茂名", "阳江", "云浮", "韶关", "清远", "梅州", "河源", "顺德", "南海",
-    "guangzhou", "shenzhen", "foshan", "dongguan", "zhongshan", "zhuhai", "jiangmen", "zhaoqing", "huizhou",
-    "shantou", "shanwei", "chaozhou", "jieyang", "zhanjiang", "maoming", "yangjiang", "yunfu", "shaoguan",
-    "qingyuan", "meizhou", "heyuan", "shunde", "nanhai",
+    "广州",
+    "深圳",
+    "佛山",
+    "东莞",
+    "中山",
+    "珠海",
+    "江门",
+    "肇庆",
+    "惠州",
+    "汕头",
+    "汕尾",
+    "潮州",
+    "揭阳",
+    "湛江",
+    "茂名",
+    "阳江",
+    "云浮",
+    "韶关",
+    "清远",
+    "梅州",
+    "河源",
+    "顺德",
+    "南海",
+    "guangzhou",
+    "shenzhen",
+    "foshan",
+    "dongguan",
+    "zhongshan",
+    "zhuhai",
+    "jiangmen",
+    "zhaoqing",
+    "huizhou",
+    "shantou",
+    "shanwei",
+    "chaozhou",
+    "jieyang",
+    "zhanjiang",
+    "maoming",
+    "yangjiang",
+    "yunfu",
+    "shaoguan",
+    "qingyuan",
+    "meizhou",
+    "heyuan",
+    "shunde",
+    "nanhai",
 }
-HONG_KONG = {"香港", "hong kong", "hk", "kowloon", "九龙", "新界", "new territories", "sha tin", "沙田", "观塘", "kwun tong"}
+HONG_KONG = {
+    "香港",
+    "hong kong",
+    "hk",
+    "kowloon",
+    "九龙",
+    "新界",
+    "new territories",
+    "sha tin",
+    "沙田",
+    "观塘",
+    "kwun tong",
+}
 MACAU = {"澳门", "macau", "macao"}
 GBA_ALIASES = {"greater bay area", "gba", "大湾区", "粤港澳大湾区", "粤港澳"}
 GUANGDONG_ALIASES = {"guangdong", "广东", "广东省"}
@@ -71,8 +125,12 @@ def _covers(region: str, place_areas: set[str], place: str) -> bool:
     region = _clean(region)
     if region in NATIONWIDE:
         return True
-    for aliases, area in ((GBA_ALIASES, "gba"), (GUANGDONG_ALIASES, "guangdong"), (HONG_KONG, "hong kong"),
-                          (MACAU, "macau")):
+    for aliases, area in (
+        (GBA_ALIASES, "gba"),
+        (GUANGDONG_ALIASES, "guangdong"),
+        (HONG_KONG, "hong kong"),
+        (MACAU, "macau"),
+    ):
         if region in aliases:
             return area in place_areas
     return bool(region) and (region in place or place in region)
@@ -89,18 +147,38 @@ def serves(regions: list[str], city: str) -> bool | None:
 def demand_facts(demand: Demand) -> PostingFacts:
     """Return the facts ranking compares for a demand."""
     return PostingFacts(
-        id=demand.id, kind="demand", ref=demand.ref or "", title=demand.title,
-        text=posting_text(demand.title, demand.description), language=demand.language or "en",
-        organization_id=demand.organization_id, scenarios=demand.all_scenarios, industries=demand.industries,
-        city=demand.city or "", money_min=demand.budget_min, money_max=demand.budget_max,
-        deployments=[demand.deployment] if demand.deployment else [], vouchers=list(demand.vouchers or []))
+        id=demand.id,
+        kind="demand",
+        ref=demand.ref or "",
+        title=demand.title,
+        text=posting_text(demand.title, demand.description),
+        language=demand.language or "en",
+        organization_id=demand.organization_id,
+        scenarios=demand.all_scenarios,
+        industries=demand.industries,
+        city=demand.city or "",
+        money_min=demand.budget_min,
+        money_max=demand.budget_max,
+        deployments=[demand.deployment] if demand.deployment else [],
+        vouchers=list(demand.vouchers or []),
+    )
 
 
 def offering_facts(offering: Offering, capacity_left: int | None = None) -> PostingFacts:
     """Return the facts ranking compares for an offering."""
     return PostingFacts(
-        id=offering.id, kind="offering", ref=offering.ref or "", title=offering.title,
-        text=posting_text(offering.title, offering.description), language=offering.language or "en",
-        organization_id=offering.organization_id, scenarios=offering.all_scenarios, industries=offering.industries,
-        regions=list(offering.regions or []), money_min=offering.price_min, money_max=offering.price_max,
-        deployments=list(offering.deployment_modes or []), capacity_left=capacity_left)
+        id=offering.id,
+        kind="offering",
+        ref=offering.ref or "",
+        title=offering.title,
+        text=posting_text(offering.title, offering.description),
+        language=offering.language or "en",
+        organization_id=offering.organization_id,
+        scenarios=offering.all_scenarios,
+        industries=offering.industries,
+        regions=list(offering.regions or []),
+        money_min=offering.price_min,
+        money_max=offering.price_max,
+        deployments=list(offering.deployment_modes or []),
+        capacity_left=capacity_left,
+    )

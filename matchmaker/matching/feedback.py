@@ -4,6 +4,7 @@ The ranking engine multiplies a pair's score by (1 - penalty * weight), so a ven
 repeatedly declined or rejected for, say, visual inspection ranks lower for visual-inspection demands
 but keeps its place everywhere else.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -27,18 +28,21 @@ UNCLASSIFIED = ""
 
 def penalty_for(count: int) -> float:
     """Return the penalty for a number of declines and rejections: 0 for none, approaching the cap."""
-    return min(1.0 - DECAY ** count, MAX_PENALTY) if count > 0 else 0.0
+    return min(1.0 - DECAY**count, MAX_PENALTY) if count > 0 else 0.0
 
 
 def decline_penalties(offering_ids: list[int], scenarios: list[str]) -> dict[int, float]:
     """Return, per offering, a penalty in [0, 1) for its vendor's declines and rejections in these scenarios."""
     if not offering_ids:
         return {}
-    vendor_of = dict(db.session.execute(
-        sa.select(Offering.id, Offering.organization_id).where(Offering.id.in_(offering_ids))).all())
+    vendor_of = dict(
+        db.session.execute(sa.select(Offering.id, Offering.organization_id).where(Offering.id.in_(offering_ids))).all()
+    )
     counts = _turned_down_by_vendor(set(vendor_of.values()), set(scenarios or ()))
-    return {offering_id: penalty_for(counts[vendor_of[offering_id]]) if offering_id in vendor_of else 0.0
-            for offering_id in offering_ids}
+    return {
+        offering_id: penalty_for(counts[vendor_of[offering_id]]) if offering_id in vendor_of else 0.0
+        for offering_id in offering_ids
+    }
 
 
 def _turned_down_by_vendor(vendor_ids: set[int], scenarios: set[str]) -> Counter:
@@ -47,8 +51,10 @@ def _turned_down_by_vendor(vendor_ids: set[int], scenarios: set[str]) -> Counter
         return Counter()
     rows = db.session.execute(
         sa.select(Offering.organization_id, Demand.scenarios, Demand.auto_scenarios)
-        .join(Match, Match.offering_id == Offering.id).join(Demand, Match.demand_id == Demand.id)
-        .where(Match.status.in_(TURNED_DOWN), Offering.organization_id.in_(vendor_ids))).all()
+        .join(Match, Match.offering_id == Offering.id)
+        .join(Demand, Match.demand_id == Demand.id)
+        .where(Match.status.in_(TURNED_DOWN), Offering.organization_id.in_(vendor_ids))
+    ).all()
     # JSON list membership is filtered here rather than in SQL so SQLite and PostgreSQL behave alike.
     return Counter(org for org, own, auto in rows if scenarios & {*(own or []), *(auto or [])})
 
@@ -75,8 +81,10 @@ class ScenarioRate:
 def acceptance_rates() -> dict[str, ScenarioRate]:
     """Return per-scenario counts of introduced, accepted, declined and rejected matches, by scenario key."""
     rows = db.session.execute(
-        sa.select(Match.status, Match.introduced_at, Demand.scenarios, Demand.auto_scenarios)
-        .join(Demand, Match.demand_id == Demand.id)).all()
+        sa.select(Match.status, Match.introduced_at, Demand.scenarios, Demand.auto_scenarios).join(
+            Demand, Match.demand_id == Demand.id
+        )
+    ).all()
     rates: dict[str, ScenarioRate] = defaultdict(lambda: ScenarioRate(""))
     for status, introduced_at, own, auto in rows:
         for scenario in dict.fromkeys([*(own or []), *(auto or [])]) or [UNCLASSIFIED]:

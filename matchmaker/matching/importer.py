@@ -1,10 +1,11 @@
 """Import demands or offerings from CSV, XLSX or JSON: all rows or none, with row-level errors."""
+
 from __future__ import annotations
 
 import csv
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -16,10 +17,28 @@ from ..models import DEPLOYMENT_MODES, VOUCHER_KINDS, Demand, Offering, Organiza
 REQUIRED = ("ref", "title", "description")
 COMMON = ("organization", "language", "scenarios")
 OPTIONAL = {
-    "demand": COMMON + ("industry", "city", "budget_min", "budget_max", "timeline", "deployment", "vouchers",
-                        "data_available", "expires_on"),
-    "offering": COMMON + ("industries", "deployment_modes", "price_min", "price_max", "regions", "case_studies",
-                          "capacity"),
+    "demand": (
+        *COMMON,
+        "industry",
+        "city",
+        "budget_min",
+        "budget_max",
+        "timeline",
+        "deployment",
+        "vouchers",
+        "data_available",
+        "expires_on",
+    ),
+    "offering": (
+        *COMMON,
+        "industries",
+        "deployment_modes",
+        "price_min",
+        "price_max",
+        "regions",
+        "case_studies",
+        "capacity",
+    ),
 }
 LANGUAGES = ("zh-Hant", "zh-Hans", "en", "")
 DEFAULT_ORGANIZATION = {"demand": "Imported demands", "offering": "Imported offerings"}
@@ -66,8 +85,11 @@ def _read_xlsx(path: Path) -> list[dict]:
     if not rows:
         return []
     header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    return [{h: ("" if v is None else v) for h, v in zip(header, row)} for row in rows[1:]
-            if any(v not in (None, "") for v in row)]
+    return [
+        {h: ("" if v is None else v) for h, v in zip(header, row)}
+        for row in rows[1:]
+        if any(v not in (None, "") for v in row)
+    ]
 
 
 def _text(value) -> str:
@@ -153,10 +175,12 @@ def _date(value, problems) -> date | None:
 
 
 def _offering_fields(row, clean, problems) -> None:
-    clean["industries_served"] = _check_keys(_list(row.get("industries")), taxonomy.industries(), "industry code",
-                                             problems)
-    clean["deployment_modes"] = _check_keys(_list(row.get("deployment_modes")), DEPLOYMENT_MODES, "deployment",
-                                            problems)
+    clean["industries_served"] = _check_keys(
+        _list(row.get("industries")), taxonomy.industries(), "industry code", problems
+    )
+    clean["deployment_modes"] = _check_keys(
+        _list(row.get("deployment_modes")), DEPLOYMENT_MODES, "deployment", problems
+    )
     _range(row, clean, problems, "price_min", "price_max")
     clean["regions"] = _list(row.get("regions"))
     clean["case_studies"] = _text(row.get("case_studies"))
@@ -208,7 +232,7 @@ def import_postings(kind: str, path: Path) -> ImportResult:
             for name, value in clean.items():
                 setattr(posting, name, value)
             posting.status = PostingStatus.PUBLISHED
-            posting.published_at = posting.published_at or datetime.now(timezone.utc)
+            posting.published_at = posting.published_at or datetime.now(UTC)
             posting.embedding = None  # the text may have changed: embed afresh
             db.session.add(posting)
         db.session.commit()

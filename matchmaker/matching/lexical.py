@@ -1,4 +1,5 @@
 """BM25 over normalised, segmented text (bm25s), rebuilt lazily after changes."""
+
 from __future__ import annotations
 
 import threading

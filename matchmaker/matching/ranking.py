@@ -3,6 +3,7 @@
 All weights live in RankingWeights; deployments override any of them with the
 MATCHMAKER_RANKING_WEIGHTS setting (a mapping of field name to number).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
@@ -30,16 +31,18 @@ class RankingWeights:
     language_aware: bool = True
 
     @classmethod
-    def from_config(cls, config) -> "RankingWeights":
+    def from_config(cls, config) -> RankingWeights:
         """Return the defaults with any configured overrides applied."""
         overrides = dict(config.get("MATCHMAKER_RANKING_WEIGHTS") or {})
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
-            raise ValueError(f"Unknown ranking weights: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"Unknown ranking weights: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+            )
         return cls(**{k: (bool(v) if k == "language_aware" else float(v)) for k, v in overrides.items()})
 
-    def only(self, *signals: str) -> "RankingWeights":
+    def only(self, *signals: str) -> RankingWeights:
         """Return weights that keep only the named signals (for ablations such as dense-only)."""
         kept = {f.name: (getattr(self, f.name) if f.name in signals else 0.0) for f in fields(self)}
         kept["language_aware"] = self.language_aware and "dense" in signals and "lexical" in signals
@@ -88,8 +91,14 @@ def facet_scores(demand: PostingFacts, offering: PostingFacts) -> dict[str, floa
     }
 
 
-def fuse(query: PostingFacts, candidates: list[PostingFacts], dense: dict[int, float], lexical: dict[int, float],
-         weights: RankingWeights, penalties: dict[int, float] | None = None) -> list[Candidate]:
+def fuse(
+    query: PostingFacts,
+    candidates: list[PostingFacts],
+    dense: dict[int, float],
+    lexical: dict[int, float],
+    weights: RankingWeights,
+    penalties: dict[int, float] | None = None,
+) -> list[Candidate]:
     """Score every candidate for the query posting and return them best first.
 
     Lexical scores are scaled by the best one, and count only between texts in the same language
@@ -109,12 +118,22 @@ def fuse(query: PostingFacts, candidates: list[PostingFacts], dense: dict[int, f
         parts = {"dense": d, "lexical": lex, "lexical_used": lex_used, **facet_scores(*pair)}
         penalty = (penalties or {}).get(cand.id if cand.kind == "offering" else query.id, 0.0)
         score = weights.dense * d + weights.lexical * lex_used
-        score += sum(getattr(weights, name) * parts[name] for name in
-                     ("scenario", "industry", "region", "budget", "deployment", "capacity"))
+        score += sum(
+            getattr(weights, name) * parts[name]
+            for name in ("scenario", "industry", "region", "budget", "deployment", "capacity")
+        )
         score *= 1.0 - weights.feedback * penalty
-        ranked.append(Candidate(cand.id, round(score, 6), {**{k: round(v, 4) for k, v in parts.items()},
-                                                           "feedback_penalty": round(penalty, 4),
-                                                           "total": round(score, 6)}))
+        ranked.append(
+            Candidate(
+                cand.id,
+                round(score, 6),
+                {
+                    **{k: round(v, 4) for k, v in parts.items()},
+                    "feedback_penalty": round(penalty, 4),
+                    "total": round(score, 6),
+                },
+            )
+        )
     ranked.sort(key=lambda c: (-c.score, c.id))
     return ranked
 

@@ -1,7 +1,8 @@
 """In-memory retrieval over one kind of posting: dense and lexical candidates, then fusion."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -52,9 +53,16 @@ FactsLookup = Callable[[list[int]], dict[int, PostingFacts]]
 PenaltyLookup = Callable[[list[int]], dict[int, float]]
 
 
-def rank(query: PostingFacts, vector: np.ndarray, tokens: list[str], corpus: PostingCorpus, facts_for: FactsLookup,
-         weights: RankingWeights, penalties_for: PenaltyLookup | None = None,
-         exclude: set[int] = frozenset()) -> list[Candidate]:
+def rank(
+    query: PostingFacts,
+    vector: np.ndarray,
+    tokens: list[str],
+    corpus: PostingCorpus,
+    facts_for: FactsLookup,
+    weights: RankingWeights,
+    penalties_for: PenaltyLookup | None = None,
+    exclude: set[int] = frozenset(),
+) -> list[Candidate]:
     """Return the corpus's postings ranked for the query posting, best first."""
     dense, lexical = corpus.signals(vector, tokens)
     facts = facts_for([i for i in dense if i not in exclude])

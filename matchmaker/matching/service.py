@@ -1,4 +1,5 @@
 """The matching engine's database-facing API: index postings, propose matches, search."""
+
 from __future__ import annotations
 
 import logging
@@ -31,10 +32,16 @@ def _engine():
 
 def capacity_left(offering_ids: list[int]) -> dict[int, int]:
     """Return each offering's capacity minus its engagements under way."""
-    busy = dict(db.session.execute(
-        sa.select(Match.offering_id, sa.func.count(Match.id))
-        .where(Match.offering_id.in_(offering_ids), Match.status.in_(BUSY_STATES)).group_by(Match.offering_id)).all())
-    capacities = dict(db.session.execute(sa.select(Offering.id, Offering.capacity).where(Offering.id.in_(offering_ids))).all())
+    busy = dict(
+        db.session.execute(
+            sa.select(Match.offering_id, sa.func.count(Match.id))
+            .where(Match.offering_id.in_(offering_ids), Match.status.in_(BUSY_STATES))
+            .group_by(Match.offering_id)
+        ).all()
+    )
+    capacities = dict(
+        db.session.execute(sa.select(Offering.id, Offering.capacity).where(Offering.id.in_(offering_ids))).all()
+    )
     return {i: max(0, (capacities.get(i) or 0) - busy.get(i, 0)) for i in capacities}
 
 
@@ -68,7 +75,7 @@ def index_postings(postings: list, progress=None, batch_size: int = 64) -> None:
     """Tag, embed and log changed postings so every process re-indexes them."""
     engine = _engine()
     for start in range(0, len(postings), batch_size):
-        batch = postings[start:start + batch_size]
+        batch = postings[start : start + batch_size]
         texts = [posting_text(p.title, p.description) for p in batch]
         published = [i for i, p in enumerate(batch) if p.status is PostingStatus.PUBLISHED]
         # Re-embed every published posting: its text may have changed since the last embedding.
@@ -92,8 +99,9 @@ def index_posting(posting) -> None:
 
 def propose_all(progress=None) -> int:
     """Propose the top offerings for every published demand; return how many proposals are new."""
-    demands = db.session.scalars(sa.select(Demand).where(Demand.status == PostingStatus.PUBLISHED)
-                                 .order_by(Demand.id)).all()
+    demands = db.session.scalars(
+        sa.select(Demand).where(Demand.status == PostingStatus.PUBLISHED).order_by(Demand.id)
+    ).all()
     created = 0
     for number, demand in enumerate(demands, 1):
         created += len(propose_for_demand(demand))
@@ -116,8 +124,11 @@ def on_posting_saved(sender, posting, **_) -> None:
 def _query_vector(engine, posting) -> np.ndarray:
     """Return the vector to search with: the stored one unless the model wants a query prompt."""
     config = current_app.config
-    if posting.embedding is not None and posting.embedding_model == engine.fingerprint and \
-            config.get("MATCHMAKER_QUERY_PROMPT", "") == config.get("MATCHMAKER_DOCUMENT_PROMPT", ""):
+    if (
+        posting.embedding is not None
+        and posting.embedding_model == engine.fingerprint
+        and config.get("MATCHMAKER_QUERY_PROMPT", "") == config.get("MATCHMAKER_DOCUMENT_PROMPT", "")
+    ):
         return engine.vector_of(posting)
     return engine.encoder.encode([posting_text(posting.title, posting.description)], kind="query")[0]
 
@@ -127,14 +138,27 @@ def rank_offerings(demand: Demand, exclude: set[int] = frozenset()) -> list[Cand
     engine = _engine()
     engine.sync()
     facts = demand_facts(demand)
-    return rank(facts, _query_vector(engine, demand), tokenize(facts.text), engine.corpora["offering"],
-                _offerings_facts, weights(), _penalties(facts.scenarios), exclude)
+    return rank(
+        facts,
+        _query_vector(engine, demand),
+        tokenize(facts.text),
+        engine.corpora["offering"],
+        _offerings_facts,
+        weights(),
+        _penalties(facts.scenarios),
+        exclude,
+    )
 
 
 def _excluded_offerings(demand: Demand) -> set[int]:
     """Return offerings never to propose for a demand: declined or rejected pairs."""
-    return set(db.session.scalars(sa.select(Match.offering_id).where(
-        Match.demand_id == demand.id, Match.status.in_((MatchStatus.DECLINED, MatchStatus.REJECTED)))))
+    return set(
+        db.session.scalars(
+            sa.select(Match.offering_id).where(
+                Match.demand_id == demand.id, Match.status.in_((MatchStatus.DECLINED, MatchStatus.REJECTED))
+            )
+        )
+    )
 
 
 def top_offerings(demand: Demand, k: int | None = None) -> list[Candidate]:
@@ -156,8 +180,14 @@ def propose_for_offering(offering: Offering, k: int | None = None) -> list[Match
     engine = _engine()
     engine.sync()
     facts = offering_facts(offering)
-    nearby = rank(facts, _query_vector(engine, offering), tokenize(facts.text), engine.corpora["demand"],
-                  _demands_facts, weights().only("dense", "lexical", "scenario"))[:REVERSE_POOL]
+    nearby = rank(
+        facts,
+        _query_vector(engine, offering),
+        tokenize(facts.text),
+        engine.corpora["demand"],
+        _demands_facts,
+        weights().only("dense", "lexical", "scenario"),
+    )[:REVERSE_POOL]
     created = []
     for cand in nearby:
         demand = db.session.get(Demand, cand.id)
@@ -181,8 +211,15 @@ def _propose(demand: Demand, cand: Candidate) -> Match | None:
         if existing.status is MatchStatus.PROPOSED and existing.source == "engine":
             existing.score, existing.breakdown, existing.reasons = cand.score, cand.breakdown, reasons
         return None
-    match = Match(demand_id=demand.id, offering_id=offering.id, score=cand.score, breakdown=cand.breakdown,
-                  reasons=reasons, source="engine", status=MatchStatus.PROPOSED)
+    match = Match(
+        demand_id=demand.id,
+        offering_id=offering.id,
+        score=cand.score,
+        breakdown=cand.breakdown,
+        reasons=reasons,
+        source="engine",
+        status=MatchStatus.PROPOSED,
+    )
     db.session.add(match)
     return match
 
@@ -214,12 +251,18 @@ def search(query: str, kinds: tuple[str, ...] = ("demand", "offering"), limit: i
     tokens = tokenize(query)
     hits = []
     for kind in kinds:
-        facts = PostingFacts(id=0, kind="offering" if kind == "demand" else "demand", text=query,
-                             language=detect_language(query), scenarios=tag_scenarios(query))
+        facts = PostingFacts(
+            id=0,
+            kind="offering" if kind == "demand" else "demand",
+            text=query,
+            language=detect_language(query),
+            scenarios=tag_scenarios(query),
+        )
         lookup = _demands_facts if kind == "demand" else _offerings_facts
         model = Demand if kind == "demand" else Offering
-        for cand in rank(facts, vector, tokens, engine.corpora[kind], lookup,
-                         weights().only("dense", "lexical", "scenario"))[:limit]:
+        for cand in rank(
+            facts, vector, tokens, engine.corpora[kind], lookup, weights().only("dense", "lexical", "scenario")
+        )[:limit]:
             hits.append(SearchHit(kind, db.session.get(model, cand.id), cand.score))
     hits.sort(key=lambda h: -h.score)
     return hits[:limit]

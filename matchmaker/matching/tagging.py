@@ -1,4 +1,5 @@
 """Tag postings with scenario categories and industries from multilingual synonyms."""
+
 from __future__ import annotations
 
 import re

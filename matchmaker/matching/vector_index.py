@@ -1,4 +1,5 @@
 """A faiss inner-product index whose ids are database primary keys, with atomic snapshots."""
+
 from __future__ import annotations
 
 import hashlib
@@ -48,8 +49,10 @@ class VectorIndex:
         if k == 0:
             return [[] for _ in range(len(queries))]
         scores, ids = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-        return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
-                for row_ids, row_scores in zip(ids, scores)]
+        return [
+            [(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
+            for row_ids, row_scores in zip(ids, scores)
+        ]
 
     def vectors(self, ids: list[int]) -> np.ndarray:
         """Return the stored vectors for these ids, in order."""
@@ -74,7 +77,7 @@ class VectorIndex:
             raise
 
     @classmethod
-    def load(cls, path: Path, fingerprint: str) -> tuple["VectorIndex", dict]:
+    def load(cls, path: Path, fingerprint: str) -> tuple[VectorIndex, dict]:
         """Read a snapshot, refusing one that is corrupt or made with another model."""
         try:
             raw = path.read_bytes()  # read whole, so a corrupt file never leaves a handle open

@@ -1,4 +1,5 @@
 """Notification pages: list (unread first), mark one or all as read."""
+
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -16,14 +17,21 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 @login_required
 def index():
     """List the signed-in user's notifications, unread first, newest first."""
-    query = (sa.select(Notification).where(Notification.user_id == current_user.id)
-             .order_by(Notification.read_at.is_(None).desc(), Notification.created_at.desc(),
-                       Notification.id.desc()))
+    query = (
+        sa.select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.read_at.is_(None).desc(), Notification.created_at.desc(), Notification.id.desc())
+    )
     page = db.paginate(query, per_page=current_app.config["PER_PAGE"])
     unread = unread_count(current_user.id)
     if wants_json():
-        return jsonify(unread=unread, total=page.total, page=page.page, pages=page.pages,
-                       notifications=[_as_json(n) for n in page.items])
+        return jsonify(
+            unread=unread,
+            total=page.total,
+            page=page.page,
+            pages=page.pages,
+            notifications=[_as_json(n) for n in page.items],
+        )
     return render_template("notifications/index.html", page=page, unread=unread)
 
 
@@ -48,9 +56,12 @@ def mark_read(notification_id: int):
 @login_required
 def mark_all_read():
     """Mark all of the user's notifications as read."""
-    db.session.execute(sa.update(Notification)
-                       .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-                       .values(read_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     if wants_json():
         return jsonify(unread=0)
@@ -59,13 +70,24 @@ def mark_all_read():
 
 def unread_count(user_id: int) -> int:
     """Return how many of the user's notifications are unread."""
-    return db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Notification.id)).where(
+                Notification.user_id == user_id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
 
 
 def _as_json(notification: Notification) -> dict:
-    return {"id": notification.id, "message": notification.message, "link": notification.link,
-            "read": notification.read_at is not None, "created_at": notification.created_at.isoformat()}
+    return {
+        "id": notification.id,
+        "message": notification.message,
+        "link": notification.link,
+        "read": notification.read_at is not None,
+        "created_at": notification.created_at.isoformat(),
+    }
 
 
 def _is_local(link: str) -> bool:

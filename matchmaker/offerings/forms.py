@@ -1,4 +1,5 @@
 """The form a vendor fills in to post or edit an offering."""
+
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
@@ -20,8 +21,9 @@ class OfferingForm(PostingForm):
     regions = SelectMultipleField(_l("服務地區 Regions served"))
     cities = StringField(_l("其他城市 Other cities (comma-separated)"), validators=[Length(max=300)])
     case_studies = TextAreaField(_l("案例 Case studies"))
-    capacity = IntegerField(_l("可同時承接項目數 Projects you can take on at once"), default=3,
-                            validators=[NumberRange(min=1, max=1000)])
+    capacity = IntegerField(
+        _l("可同時承接項目數 Projects you can take on at once"), default=3, validators=[NumberRange(min=1, max=1000)]
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

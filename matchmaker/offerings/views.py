@@ -1,4 +1,5 @@
 """Pages for AI vendors' offerings: list, post, read, edit, publish, close."""
+
 from flask import Blueprint
 
 from ..access import vendor_required
@@ -9,5 +10,11 @@ from .forms import OfferingForm
 
 bp = Blueprint("offerings", __name__, url_prefix="/offerings")
 
-PostingViews(model=Offering, form_class=OfferingForm, create=create_offering, update=update_offering,
-             poster_required=vendor_required, templates="offerings").register(bp)
+PostingViews(
+    model=Offering,
+    form_class=OfferingForm,
+    create=create_offering,
+    update=update_offering,
+    poster_required=vendor_required,
+    templates="offerings",
+).register(bp)

@@ -1,4 +1,5 @@
 """Search box: find published demands and offerings in any of the three languages."""
+
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import _
 
@@ -26,7 +27,17 @@ def search():
         query = query[:MAX_QUERY]
     hits = run_search(query, KINDS[kind]) if query else []
     if wants_json():
-        return jsonify(query=query, results=[
-            {"kind": h.kind, "id": h.posting.id, "ref": h.posting.ref, "title": h.posting.title,
-             "score": round(h.score, 4)} for h in hits])
+        return jsonify(
+            query=query,
+            results=[
+                {
+                    "kind": h.kind,
+                    "id": h.posting.id,
+                    "ref": h.posting.ref,
+                    "title": h.posting.title,
+                    "score": round(h.score, 4),
+                }
+                for h in hits
+            ],
+        )
     return render_template("search/results.html", query=query, kind=kind, hits=hits, problems=problems)
