@@ -58,7 +58,7 @@ CURATOR = "curator@hkpromo.test"
 ADMIN = "admin@matchmaker.test"
 FACTORY_ORG = "佛山市南海华锦纺织有限公司"
 VENDOR_ORG = "深圳视界智造科技有限公司"
-# The organisations' contact details from seed/organizations.json: shown only once a match is connected.
+# The organisations' contact details from matchmaker/seed/organizations.json: shown only once a match is connected.
 FACTORY_EMAIL, FACTORY_PHONE = "sales@huajin-textile.example.com", "+86 757 8688 1203"
 VENDOR_EMAIL, VENDOR_PHONE = "bd@visionmfg.example.com", "+86 755 8660 2318"
 TEMPLATE_LEAKS = ("{{", "{%", "Traceback", "UndefinedError", "TemplateSyntaxError", "jinja2")
