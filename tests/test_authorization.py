@@ -1,0 +1,404 @@
+"""Who may do what, on every route of the app, for every persona.
+
+The table below names every (endpoint, method) pair of the URL map; a route that is added without a row
+here fails `test_every_route_is_in_the_table`. Each row gives, per persona, what must happen:
+
+- a page (200) or a redirect after success, which for a state-changing route must change the database;
+- a refusal (login redirect, 403, 404, 405, or a redirect that only flashes why), which must leave every
+  table exactly as it was.
+
+GET requests must never change the database, whoever sends them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from matchmaker.extensions import db
+from matchmaker.models import (
+    Demand,
+    Match,
+    MatchStatus,
+    Notification,
+    Offering,
+    Organization,
+    PostingStatus,
+    User,
+    utcnow,
+)
+from tests.conftest import PERSONAS as PERSONA_SPECS
+from tests.conftest import app_with_schema, base_config, make_user
+
+ANON = "anonymous"
+MAKER, MAKER_PEER, VENDOR, VENDOR_PEER = "manufacturer", "intruder", "vendor", "vendor_intruder"
+CURATOR, ADMIN = "curator", "admin"
+PERSONAS = [ANON, MAKER, MAKER_PEER, VENDOR, VENDOR_PEER, CURATOR, ADMIN]
+SIGNED_IN = [p for p in PERSONAS if p != ANON]
+STAFF = (CURATOR, ADMIN)
+
+# Outcomes. Pages and refusals never change the database; DONE must change it; MOVED is a success
+# redirect that may or may not change anything (e.g. re-running matching that finds nothing new).
+OK, DONE, MOVED, KEPT, LOGIN = "200", "done", "moved", "kept", "login"
+FORBIDDEN, MISSING, NOT_ALLOWED = 403, 404, 405
+CHANGES = {DONE}
+MAY_CHANGE = {MOVED}
+
+
+@dataclass
+class Case:
+    """One request and what each persona must get from it."""
+
+    url: Callable[[dict], str]
+    expect: dict[str, str | int]
+    data: Callable[[dict], dict] = field(default=lambda t: {})
+    default: str | int | None = None
+
+    def outcome(self, persona: str) -> str | int:
+        """Return what this persona must get."""
+        if persona in self.expect:
+            return self.expect[persona]
+        if self.default is None:
+            raise AssertionError(f"no expectation for {persona}")
+        return self.default
+
+
+def staff_only(allowed: str | int) -> dict:
+    """Curators and admins get `allowed`; anonymous visitors are sent to log in; everyone else gets 403."""
+    return {ANON: LOGIN, **{p: FORBIDDEN for p in SIGNED_IN if p not in STAFF}, CURATOR: allowed, ADMIN: allowed}
+
+
+def signed_in(allowed: str | int) -> dict:
+    """Everyone signed in gets `allowed`; anonymous visitors are sent to log in."""
+    return {ANON: LOGIN, **dict.fromkeys(SIGNED_IN, allowed)}
+
+
+def posting_rules(owner: str, peer: str, other: str, other_peer: str, rules: dict) -> dict:
+    """Spell out a posting route's rules by standing (owner, rival of the same kind, other kind, curator)."""
+    by_standing = {ANON: ANON, owner: "owner", peer: "rival", other: "stranger", other_peer: "stranger"}
+    by_standing |= {CURATOR: "curator", ADMIN: "curator"}
+    return {persona: rules.get(standing, rules.get("*")) for persona, standing in by_standing.items()}
+
+
+def demand_form(t: dict) -> dict:
+    return {
+        "title": "Kiln fault early warning",
+        "description": "Warn before the kiln fails.",
+        "language": "",
+        "industry": "",
+        "deployment": "",
+        "save": "y",
+    }
+
+
+def offering_form(t: dict) -> dict:
+    return {
+        "title": "Vibration analytics",
+        "description": "Predict faults.",
+        "language": "",
+        "capacity": "3",
+        "save": "y",
+    }
+
+
+def posting_cases(kind: str) -> dict:
+    """Return the rows of the six posting routes for demands or offerings."""
+    if kind == "demands":
+        people, form = (MAKER, MAKER_PEER, VENDOR, VENDOR_PEER), demand_form
+    else:
+        people, form = (VENDOR, VENDOR_PEER, MAKER, MAKER_PEER), offering_form
+
+    def rules(**by_standing):
+        return posting_rules(*people, by_standing)
+
+    base = f"/{kind}"
+    return {
+        (f"{kind}.index", "GET"): Case(lambda t: f"{base}/", {}, default=OK),
+        (f"{kind}.new", "GET"): Case(
+            lambda t: f"{base}/new", rules(anonymous=LOGIN, owner=OK, rival=OK, stranger=FORBIDDEN, curator=FORBIDDEN)
+        ),
+        (f"{kind}.new", "POST"): Case(
+            lambda t: f"{base}/new",
+            rules(anonymous=LOGIN, owner=DONE, rival=DONE, stranger=FORBIDDEN, curator=FORBIDDEN),
+            data=form,
+        ),
+        (f"{kind}.detail", "GET"): Case(
+            lambda t: f"{base}/{t[kind, 'draft']}",
+            rules(anonymous=MISSING, owner=OK, rival=MISSING, stranger=MISSING, curator=OK),
+        ),
+        (f"{kind}.edit", "GET"): Case(
+            lambda t: f"{base}/{t[kind, 'published']}/edit",
+            rules(anonymous=LOGIN, owner=OK, rival=FORBIDDEN, stranger=FORBIDDEN, curator=FORBIDDEN),
+        ),
+        (f"{kind}.edit", "POST"): Case(
+            lambda t: f"{base}/{t[kind, 'published']}/edit",
+            rules(anonymous=LOGIN, owner=DONE, rival=FORBIDDEN, stranger=FORBIDDEN, curator=FORBIDDEN),
+            data=form,
+        ),
+        (f"{kind}.publish", "POST"): Case(
+            lambda t: f"{base}/{t[kind, 'draft']}/publish",
+            rules(anonymous=LOGIN, owner=DONE, rival=MISSING, stranger=MISSING, curator=FORBIDDEN),
+        ),
+        (f"{kind}.close", "POST"): Case(
+            lambda t: f"{base}/{t[kind, 'published']}/close",
+            rules(anonymous=LOGIN, owner=DONE, rival=FORBIDDEN, stranger=FORBIDDEN, curator=FORBIDDEN),
+        ),
+    }
+
+
+PARTIES_DONE = {ANON: LOGIN, MAKER: DONE, VENDOR: DONE, MAKER_PEER: FORBIDDEN, VENDOR_PEER: FORBIDDEN}
+
+CASES: dict[tuple[str, str], Case] = {
+    ("static", "GET"): Case(lambda t: "/static/style.css", {}, default=OK),
+    ("main.index", "GET"): Case(lambda t: "/", {}, default=OK),
+    ("main.dashboard", "GET"): Case(lambda t: "/dashboard", signed_in(OK)),
+    # Signed-in people are sent on from the sign-in and registration pages; nothing changes.
+    ("auth.login", "GET"): Case(lambda t: "/auth/login", {ANON: OK}, default=KEPT),
+    ("auth.login", "POST"): Case(
+        lambda t: "/auth/login", {ANON: OK}, data=lambda t: {"email": "nobody@x.example", "password": "x"}, default=KEPT
+    ),
+    ("auth.logout", "POST"): Case(lambda t: "/auth/logout", {}, default=KEPT),
+    ("auth.register", "GET"): Case(lambda t: "/auth/register", {ANON: OK}, default=KEPT),
+    ("auth.register", "POST"): Case(
+        lambda t: "/auth/register",
+        {ANON: DONE},
+        data=lambda t: {
+            "email": "newcomer@new.example",
+            "name": "Newcomer",
+            "password": "a long enough password",
+            "confirm": "a long enough password",
+            "organization_kind": "manufacturer",
+            "organization_name": "Brand New Ceramics",
+        },
+        default=KEPT,
+    ),
+    ("admin.index", "GET"): Case(lambda t: "/admin/", {**staff_only(FORBIDDEN), ADMIN: OK}),
+    ("admin.approve", "POST"): Case(
+        lambda t: f"/admin/curators/{t['requester']}/approve", {**staff_only(FORBIDDEN), ADMIN: DONE}
+    ),
+    ("curation.queue", "GET"): Case(lambda t: "/curation/", staff_only(OK)),
+    ("curation.stats", "GET"): Case(lambda t: "/curation/stats", staff_only(OK)),
+    ("curation.assign", "GET"): Case(lambda t: "/curation/assign", staff_only(OK)),
+    ("curation.apply_assign", "POST"): Case(
+        lambda t: "/curation/assign/apply",
+        staff_only(DONE),
+        data=lambda t: {"per_demand": "2", "match_ids": str(t["proposed"])},
+    ),
+    ("curation.bulk", "POST"): Case(
+        lambda t: "/curation/bulk",
+        staff_only(DONE),
+        data=lambda t: {"action": "shortlist", "match_ids": str(t["proposed"])},
+    ),
+    ("curation.match_detail", "GET"): Case(lambda t: f"/curation/matches/{t['proposed']}", staff_only(OK)),
+    ("curation.add_note", "POST"): Case(
+        lambda t: f"/curation/matches/{t['proposed']}/notes", staff_only(DONE), data=lambda t: {"body": "Call them."}
+    ),
+    ("curation.pair", "GET"): Case(lambda t: "/curation/pair", staff_only(OK)),
+    ("curation.pair", "POST"): Case(
+        lambda t: "/curation/pair",
+        staff_only(DONE),
+        data=lambda t: {"demand_id": str(t["demands", "published"]), "offering_id": str(t["offerings", "published"])},
+    ),
+    ("curation.rematch", "POST"): Case(
+        lambda t: f"/curation/demands/{t['demands', 'published']}/rematch", staff_only(MOVED)
+    ),
+    ("curation.demand_history", "GET"): Case(
+        lambda t: f"/curation/demands/{t['demands', 'published']}/history", staff_only(OK)
+    ),
+    ("curation.offering_history", "GET"): Case(
+        lambda t: f"/curation/offerings/{t['offerings', 'published']}/history", staff_only(OK)
+    ),
+    ("matches.index", "GET"): Case(lambda t: "/matches/", signed_in(OK)),
+    ("matches.detail", "GET"): Case(
+        lambda t: f"/matches/{t['connected']}",
+        {ANON: LOGIN, MAKER: OK, VENDOR: OK, MAKER_PEER: FORBIDDEN, VENDOR_PEER: FORBIDDEN, CURATOR: OK, ADMIN: OK},
+    ),
+    # Only the two parties answer an introduction; curators introduce but do not accept for anyone.
+    ("matches.accept", "POST"): Case(
+        lambda t: f"/matches/{t['introduced']}/accept", {**PARTIES_DONE, CURATOR: FORBIDDEN, ADMIN: FORBIDDEN}
+    ),
+    ("matches.decline", "POST"): Case(
+        lambda t: f"/matches/{t['introduced']}/decline",
+        {**PARTIES_DONE, CURATOR: FORBIDDEN, ADMIN: FORBIDDEN},
+        data=lambda t: {"reason": "budget", "note": "Too dear."},
+    ),
+    # Direct interest is off by default: a curator makes introductions, so everyone is refused.
+    ("matches.express_interest", "POST"): Case(
+        lambda t: f"/matches/{t['proposed']}/interest", {ANON: LOGIN}, default=FORBIDDEN
+    ),
+    ("matches.outcome", "POST"): Case(
+        lambda t: f"/matches/{t['connected']}/outcome",
+        {**PARTIES_DONE, CURATOR: DONE, ADMIN: DONE},
+        data=lambda t: {"outcome": "pilot_started"},
+    ),
+    ("matches.review", "POST"): Case(
+        lambda t: f"/matches/{t['proposed']}/review",
+        {ANON: LOGIN, MAKER: FORBIDDEN, VENDOR: FORBIDDEN, MAKER_PEER: FORBIDDEN, VENDOR_PEER: FORBIDDEN}
+        | {CURATOR: DONE, ADMIN: DONE},
+        data=lambda t: {"action": "shortlist"},
+    ),
+    ("notifications.index", "GET"): Case(lambda t: "/notifications/", signed_in(OK)),
+    ("notifications.mark_all_read", "POST"): Case(lambda t: "/notifications/read-all", signed_in(DONE)),
+    # Someone else's notification does not exist as far as the others know.
+    ("notifications.mark_read", "POST"): Case(
+        lambda t: f"/notifications/{t['notification', MAKER]}/read", {ANON: LOGIN, MAKER: DONE}, default=MISSING
+    ),
+    ("search.search", "GET"): Case(lambda t: "/search/?q=kiln", signed_in(OK)),
+    **posting_cases("demands"),
+    **posting_cases("offerings"),
+}
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """Create one app and schema for every case in this module."""
+    with app_with_schema(base_config(tmp_path_factory.mktemp("authorization"))) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def personas(app):
+    """Create every persona once; return their user ids by name."""
+    with app.app_context():
+        return {name: make_user(*spec).id for name, spec in PERSONA_SPECS.items()}
+
+
+def _reset(keep_users: set[int]) -> None:
+    """Delete every row but the personas and their organizations, children first."""
+    for table in reversed(db.metadata.sorted_tables):
+        if table is User.__table__:
+            db.session.execute(table.delete().where(User.id.not_in(keep_users)))
+        elif table is not Organization.__table__:
+            db.session.execute(table.delete())
+    keep_orgs = sa.select(User.organization_id).where(User.id.in_(keep_users))
+    db.session.execute(sa.delete(Organization).where(Organization.id.not_in(keep_orgs)))
+    db.session.commit()
+
+
+def _posting(model, user: User, status: PostingStatus, title: str):
+    """Insert a posting directly: these tests are about routes, not indexing."""
+    posting = model(
+        title=title,
+        description=f"{title} for the authorization matrix.",
+        organization_id=user.organization_id,
+        author_id=user.id,
+        status=status,
+        published_at=None if status is PostingStatus.DRAFT else utcnow(),
+    )
+    db.session.add(posting)
+    db.session.flush()
+    return posting
+
+
+def _match(maker: User, vendor: User, status: MatchStatus, label: str) -> int:
+    """Insert a match between fresh published postings of the manufacturer and the vendor."""
+    demand = _posting(Demand, maker, PostingStatus.PUBLISHED, f"{label} demand")
+    offering = _posting(Offering, vendor, PostingStatus.PUBLISHED, f"{label} offering")
+    fields = {}
+    if status is MatchStatus.INTRODUCED:
+        fields = {"introduced_at": utcnow(), "expires_at": utcnow() + timedelta(days=14)}
+    match = Match(demand_id=demand.id, offering_id=offering.id, status=status, score=0.8, **fields)
+    db.session.add(match)
+    db.session.flush()
+    return match.id
+
+
+@pytest.fixture
+def targets(app, personas) -> dict:
+    """Insert fresh postings in each state, matches in each state, notifications and a curator request."""
+    ids: dict = {}
+    with app.app_context():
+        _reset(set(personas.values()))
+        users = {name: db.session.get(User, user_id) for name, user_id in personas.items()}
+        for kind, model, owner in (("demands", Demand, MAKER), ("offerings", Offering, VENDOR)):
+            for status in PostingStatus:
+                ids[kind, status.value] = _posting(model, users[owner], status, f"{status.value} {kind}").id
+        for status in (MatchStatus.PROPOSED, MatchStatus.INTRODUCED, MatchStatus.CONNECTED):
+            ids[status.value] = _match(users[MAKER], users[VENDOR], status, status.value)
+        for name, user in users.items():
+            notification = Notification(user_id=user.id, message=f"Hello {name}", link="/dashboard")
+            db.session.add(notification)
+            db.session.flush()
+            ids["notification", name] = notification.id
+        agency = users[CURATOR].organization
+        requester = User(email="wants-to-curate@test.example", organization=agency, curator_requested=True)
+        requester.password_hash = "x"
+        db.session.add(requester)
+        db.session.flush()
+        ids["requester"] = requester.id
+        db.session.commit()
+    return ids
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Return every row of every table, in key order."""
+    rows = {}
+    for table in db.metadata.sorted_tables:
+        order = list(table.primary_key.columns)
+        rows[table.name] = [tuple(row) for row in db.session.execute(sa.select(table).order_by(*order))]
+    return rows
+
+
+# ---------------------------------------------------------------- the tests
+
+
+def _route_keys(app) -> set[tuple[str, str]]:
+    """Return every (endpoint, method) the app serves, leaving out the methods Flask adds itself."""
+    return {
+        (rule.endpoint, method) for rule in app.url_map.iter_rules() for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_is_in_the_table(app):
+    served = _route_keys(app)
+    assert sorted(served - set(CASES)) == [], "routes with no row in the authorization table"
+    assert sorted(set(CASES) - served) == [], "rows in the table for routes the app does not serve"
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("key", sorted(CASES), ids=lambda key: f"{key[1]} {key[0]}")
+def test_route_for_persona(app, client, auth, targets, key, persona):
+    _endpoint, method = key
+    case = CASES[key]
+    expected = case.outcome(persona)
+    if persona != ANON:
+        auth.login_as(persona)
+    with app.app_context():
+        url, data = case.url(targets), case.data(targets)
+        before = snapshot()
+
+    response = client.open(url, method=method, data=data if method == "POST" else None)
+    response.close()  # static files are streamed from an open file
+
+    with app.app_context():
+        db.session.remove()
+        after = snapshot()
+    _check_status(response, expected, url)
+    if expected in CHANGES:
+        assert after != before, f"{persona} {method} {url} should have changed the database"
+    elif expected not in MAY_CHANGE:
+        changed = [name for name in before if before[name] != after[name]]
+        assert changed == [], f"{persona} {method} {url} ({expected}) changed {changed}"
+
+
+def _check_status(response, expected, url: str) -> None:
+    """Assert the response is the outcome the table expects."""
+    status = response.status_code
+    if expected == LOGIN:
+        assert status == 302, (url, status)
+        assert urlsplit(response.headers["Location"]).path == "/auth/login"
+    elif expected in (DONE, MOVED, KEPT):
+        assert status in (302, 303), (url, status, response.get_data(as_text=True)[:300])
+        assert urlsplit(response.headers["Location"]).path != "/auth/login"
+    elif expected == OK:
+        assert status == 200, (url, status)
+    else:
+        assert status == expected, (url, status)
