@@ -15,6 +15,7 @@ from . import taxonomy
 from .access import login_required
 from .domain import postings
 from .domain.errors import DomainError, PermissionDenied
+from .domain.filters import POSTING_LIST_STATUSES, Filters, visible_postings_query
 from .extensions import db
 from .models import PostingStatus
 from .postings_forms import DEPLOYMENT_LABELS, REGIONS, VOUCHER_LABELS, PostingForm
@@ -53,10 +54,8 @@ class PostingViews:
 
     def index(self):
         """List published postings, or the viewer's own drafts or closed ones, filtered and paged."""
-        filters = postings.PostingFilters(
-            **{name: request.args.get(name, "").strip() for name in ("industry", "scenario", "city", "status")}
-        )
-        query = postings.visible_postings_query(self.model, filters, viewer())
+        filters = Filters.from_args(request.args, statuses=POSTING_LIST_STATUSES)
+        query = visible_postings_query(self.model, filters, viewer())
         page = db.paginate(query, per_page=current_app.config["PER_PAGE"])
         return self.render("index.html", page=page, filters=filters)
 
