@@ -13,7 +13,7 @@ from ..domain.assignment import DEFAULT_PER_DEMAND, apply_assignment, load_probl
 from ..domain.errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Demand, Match, MatchStatus, Offering
-from ..postings_forms import VOUCHER_LABELS, options
+from ..postings.forms import VOUCHER_LABELS, options
 from .forms import BULK_ACTIONS, ApplyAssignmentForm, BulkDecisionForm, ManualPairForm, NoteForm
 
 bp = Blueprint("curation", __name__, url_prefix="/curation")

@@ -9,12 +9,19 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ..models import Demand, Match, MatchEvent, MatchStatus, Offering, User
-from . import workflow
+from . import postings, workflow
 
 
 def can_view(user: User, match: Match) -> bool:
     """Return whether the user may see the match: one of its two parties, or a curator."""
     return user.is_curator or bool(workflow.party_side(user, match))
+
+
+def matches_of_posting(user: User | None, posting: Demand | Offering) -> list[Match] | None:
+    """Return a posting's matches if the user may see them (its organization and curators), else None."""
+    if not (postings.is_owner(user, posting) or (user is not None and user.is_curator)):
+        return None
+    return postings.matches_of(posting)
 
 
 def visible_matches(user: User, status: str = "") -> sa.Select:
