@@ -38,6 +38,15 @@ def _return_path() -> str | None:
     return None
 
 
+def safe_next(target: str | None) -> str:
+    """Return target if it is a path on this site, else the dashboard."""
+    if target and target.startswith("/") and "\\" not in target:
+        parts = urlsplit(target)
+        if parts.netloc == "" and parts.scheme == "":
+            return target
+    return url_for("main.dashboard")
+
+
 def require(predicate):
     """Build a decorator that lets a request through only if predicate(current_user) holds."""
 

@@ -3,11 +3,10 @@
 from .admin.views import bp as admin_bp
 from .auth.views import bp as auth_bp
 from .curation.views import bp as curation_bp
-from .demands.views import bp as demands_bp
 from .main.views import bp as main_bp
 from .matches.views import bp as matches_bp
 from .notifications.views import bp as notifications_bp
-from .offerings.views import bp as offerings_bp
+from .postings.views import demands_bp, offerings_bp
 from .search.views import bp as search_bp
 
 BLUEPRINTS = [

@@ -1,25 +1,15 @@
 """Views for registering, signing in and signing out."""
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from ..access import safe_next
 from ..domain.accounts import Registration, authenticate, register_user
 from ..domain.errors import ValidationFailed
 from .forms import LoginForm, RegistrationForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-
-
-def safe_next(target: str | None) -> str:
-    """Return target if it is a path on this site, else the dashboard."""
-    if target and target.startswith("/") and "\\" not in target:
-        parts = urlsplit(target)
-        if parts.netloc == "" and parts.scheme == "":
-            return target
-    return url_for("main.dashboard")
 
 
 def attach_error(form, error: ValidationFailed) -> None:

@@ -6,7 +6,7 @@ from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TextAre
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..domain.workflow import REJECT_REASONS
-from ..postings_forms import options
+from ..postings.forms import options
 
 BULK_ACTIONS = [
     ("shortlist", _l("入圍 Shortlist")),

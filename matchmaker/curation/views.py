@@ -1,126 +1,40 @@
 """The curator workspace: every route here is for curators and administrators only."""
 
-from __future__ import annotations
-
-from dataclasses import asdict, dataclass
-
-import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload
 
 from .. import taxonomy
-from ..access import curator_required
-from ..auth.views import safe_next
-from ..domain import workflow
+from ..access import curator_required, safe_next
+from ..domain import curation, workflow
 from ..domain.assignment import DEFAULT_PER_DEMAND, apply_assignment, load_problem, solve
-from ..domain.errors import DomainError, ValidationFailed
-from ..domain.postings import json_list_contains
+from ..domain.errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
-from ..matching.feedback import acceptance_rates
-from ..models import (
-    VOUCHER_KINDS,
-    Demand,
-    Match,
-    MatchEvent,
-    MatchNote,
-    MatchStatus,
-    Offering,
-    Organization,
-    PostingStatus,
-)
-from ..postings_forms import VOUCHER_LABELS, options
+from ..models import Demand, Match, MatchStatus, Offering
+from ..postings.forms import VOUCHER_LABELS, options
 from .forms import BULK_ACTIONS, ApplyAssignmentForm, BulkDecisionForm, ManualPairForm, NoteForm
 
 bp = Blueprint("curation", __name__, url_prefix="/curation")
 
-OPEN_STATUSES = (MatchStatus.PROPOSED, MatchStatus.SHORTLISTED)
-SORTS = {
-    "score": (Match.score.desc(), Match.id.desc()),
-    "score_asc": (Match.score.asc(), Match.id.asc()),
-    "newest": (Match.created_at.desc(), Match.id.desc()),
-    "oldest": (Match.created_at.asc(), Match.id.asc()),
-}
 SORT_LABELS = {
     "score": _l("Best score first"),
     "score_asc": _l("Lowest score first"),
     "newest": _l("Newest first"),
     "oldest": _l("Oldest first"),
 }
-MATCH_LOAD = (
-    joinedload(Match.demand).joinedload(Demand.organization),
-    joinedload(Match.offering).joinedload(Offering.organization),
-)
 
 
 # ---------------------------------------------------------------- queue and bulk decisions
-
-
-@dataclass
-class QueueFilters:
-    """What the queue narrows matches by; empty strings mean no narrowing."""
-
-    industry: str = ""
-    scenario: str = ""
-    city: str = ""
-    voucher: str = ""
-    status: str = "open"
-    sort: str = "score"
-
-    @classmethod
-    def from_args(cls, args) -> QueueFilters:
-        """Read the filters from query arguments, falling back to defaults for unknown values."""
-        filters = cls(**{name: args.get(name, default).strip() for name, default in asdict(cls()).items()})
-        filters.sort = filters.sort if filters.sort in SORTS else "score"
-        return filters
-
-
-def queue_query(filters: QueueFilters) -> sa.Select:
-    """Return a select of matches narrowed by the filters and ordered as asked."""
-    query = sa.select(Match).join(Match.demand).options(*MATCH_LOAD).where(_status_clause(filters.status))
-    if filters.industry:
-        query = query.where(
-            sa.or_(Demand.industry == filters.industry, json_list_contains(Demand.auto_industries, filters.industry))
-        )
-    if filters.scenario:
-        query = query.where(
-            sa.or_(
-                json_list_contains(Demand.scenarios, filters.scenario),
-                json_list_contains(Demand.auto_scenarios, filters.scenario),
-            )
-        )
-    if filters.city:
-        query = query.where(sa.func.lower(Demand.city).contains(filters.city.lower(), autoescape=True))
-    if filters.voucher:
-        query = query.where(_voucher_clause(filters.voucher))
-    return query.order_by(*SORTS[filters.sort])
-
-
-def _status_clause(status: str):
-    """Open proposals by default, every match for 'all', else the one status asked for."""
-    if status == "all":
-        return sa.true()
-    if status in {s.value for s in MatchStatus}:
-        return Match.status == MatchStatus(status)
-    return Match.status.in_(OPEN_STATUSES)
-
-
-def _voucher_clause(voucher: str):
-    """Demands interested in this voucher kind, or in any voucher for 'any'."""
-    if voucher == "any":
-        return sa.or_(*(json_list_contains(Demand.vouchers, kind) for kind in VOUCHER_KINDS))
-    return json_list_contains(Demand.vouchers, voucher)
 
 
 @bp.route("/")
 @curator_required
 def queue():
     """List matches for review, filtered, sorted and paged."""
-    filters = QueueFilters.from_args(request.args)
-    page = db.paginate(queue_query(filters), per_page=current_app.config["PER_PAGE"])
+    filters = curation.queue_filters(request.args)
+    page = db.paginate(curation.queue_query(filters), per_page=current_app.config["PER_PAGE"])
     form = BulkDecisionForm(next=request.full_path)
     return render_template(
         "curation/queue.html",
@@ -193,12 +107,7 @@ def _decide_all(ids: list[int], action: str, reason: str, note: str) -> tuple[in
 def match_detail(match_id: int):
     """Show a match with its audit trail, private notes and the curator actions possible now."""
     match = _get_match(match_id)
-    notes = db.session.scalars(
-        sa.select(MatchNote)
-        .options(joinedload(MatchNote.author))
-        .where(MatchNote.match_id == match.id)
-        .order_by(MatchNote.id)
-    ).all()
+    notes = curation.notes_of(match)
     possible = set(workflow.available_actions(match, current_user._get_current_object()))
     decision_form = BulkDecisionForm(next=request.path)
     decision_form.action.choices = options([(key, label) for key, label in BULK_ACTIONS if key in possible])
@@ -219,24 +128,26 @@ def match_detail(match_id: int):
 def add_note(match_id: int):
     """Add a private note to a match."""
     match = _get_match(match_id)
+    back = url_for("curation.match_detail", match_id=match.id, _anchor="notes")
     form = NoteForm()
-    if form.validate_on_submit():
-        db.session.add(MatchNote(match_id=match.id, author_id=current_user.id, body=form.body.data.strip()))
-        db.session.commit()
-        flash(_("Note added."), "success")
-    else:
+    if not form.validate_on_submit():
         flash(_("Write a note of at most 5000 characters."), "error")
-    return redirect(url_for("curation.match_detail", match_id=match.id, _anchor="notes"))
+        return redirect(back)
+    try:
+        curation.add_note(current_user._get_current_object(), match, form.body.data)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Note added."), "success")
+    return redirect(back)
 
 
 def _get_match(match_id: int) -> Match:
-    """Return the match with its postings loaded, or 404."""
-    match = db.session.scalar(
-        sa.select(Match)
-        .options(*MATCH_LOAD, selectinload(Match.events).joinedload(MatchEvent.actor))
-        .where(Match.id == match_id)
-    )
-    return match if match is not None else abort(404)
+    """Return the match with its postings and audit trail loaded, or 404."""
+    try:
+        return curation.match_for_review(match_id)
+    except NotFound:
+        abort(404)
 
 
 # ---------------------------------------------------------------- manual pairing and re-matching
@@ -249,8 +160,8 @@ def pair():
     form = ManualPairForm(
         demand_id=request.args.get("demand_id", type=int), offering_id=request.args.get("offering_id", type=int)
     )
-    form.demand_id.choices = options(_posting_choices(Demand))
-    form.offering_id.choices = options(_posting_choices(Offering))
+    form.demand_id.choices = options(curation.posting_choices(Demand))
+    form.offering_id.choices = options(curation.posting_choices(Offering))
     if form.validate_on_submit():
         demand = db.session.get(Demand, form.demand_id.data)
         offering = db.session.get(Offering, form.offering_id.data)
@@ -268,31 +179,16 @@ def pair():
     return render_template("curation/pair.html", form=form)
 
 
-def _posting_choices(model: type) -> list[tuple[int, str]]:
-    """Return (id, 'title — organisation') for every published posting of a kind."""
-    rows = db.session.execute(
-        sa.select(model.id, model.title, Organization.name)
-        .join(Organization, model.organization_id == Organization.id)
-        .where(model.status == PostingStatus.PUBLISHED)
-        .order_by(model.title, model.id)
-    ).all()
-    return [(row.id, f"#{row.id} {row.title} — {row.name}") for row in rows]
-
-
 @bp.route("/demands/<int:demand_id>/rematch", methods=["POST"])
 @curator_required
 def rematch(demand_id: int):
     """Run matching again for one demand and store any new proposals."""
     demand = db.session.get(Demand, demand_id) or abort(404)
-    if demand.status is not PostingStatus.PUBLISHED:
-        flash(_("Only published demands can be matched."), "error")
-        return redirect(url_for("curation.demand_history", demand_id=demand.id))
     try:
-        from ..matching.service import propose_for_demand
-    except ImportError as error:
-        flash(_("The matching engine is not available on this server (%(error)s).", error=error), "error")
+        created = curation.rematch(demand)
+    except DomainError as error:
+        flash(error.message, "error")
     else:
-        created = propose_for_demand(demand)
         flash(
             ngettext(
                 "Matching ran again: %(num)d new proposal.", "Matching ran again: %(num)d new proposals.", len(created)
@@ -310,7 +206,7 @@ def rematch(demand_id: int):
 def demand_history(demand_id: int):
     """Show every match a demand has had, with each one's audit trail."""
     demand = db.session.get(Demand, demand_id) or abort(404)
-    return _history(demand, Match.demand_id == demand.id)
+    return _history(demand)
 
 
 @bp.route("/offerings/<int:offering_id>/history")
@@ -318,21 +214,15 @@ def demand_history(demand_id: int):
 def offering_history(offering_id: int):
     """Show every match an offering has had, with each one's audit trail."""
     offering = db.session.get(Offering, offering_id) or abort(404)
-    return _history(offering, Match.offering_id == offering.id)
+    return _history(offering)
 
 
-def _history(posting, condition):
+def _history(posting):
     """Render the history page of a demand or an offering."""
-    matches = db.session.scalars(
-        sa.select(Match)
-        .options(*MATCH_LOAD, selectinload(Match.events).joinedload(MatchEvent.actor))
-        .where(condition)
-        .order_by(Match.created_at.desc(), Match.id.desc())
-    ).all()
     return render_template(
         "curation/history.html",
         posting=posting,
-        matches=matches,
+        matches=curation.history_of(posting),
         status_labels=workflow.STATUS_LABELS,
         reason_label=workflow.reason_label,
     )
@@ -389,4 +279,4 @@ def apply_assign():
 @curator_required
 def stats():
     """Show per scenario how many matches were introduced, accepted, declined and rejected."""
-    return render_template("curation/stats.html", rates=list(acceptance_rates().values()))
+    return render_template("curation/stats.html", rates=curation.acceptance_by_scenario())

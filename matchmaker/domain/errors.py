@@ -32,3 +32,9 @@ class IllegalTransition(DomainError):
     """A state change that the lifecycle does not allow from the current state."""
 
     status_code = 409
+
+
+class Unavailable(DomainError):
+    """A service the request needs is not available on this server."""
+
+    status_code = 503

@@ -6,9 +6,8 @@ only the field checks differ, and those live in `_check_demand` / `_check_offeri
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
@@ -77,16 +76,6 @@ class OfferingInput:
     case_studies: str = ""
     capacity: int = 3
     language: str = ""
-
-
-@dataclass
-class PostingFilters:
-    """What a list page narrows postings by; empty strings mean no narrowing."""
-
-    industry: str = ""
-    scenario: str = ""
-    city: str = ""
-    status: str = ""
 
 
 # ---------------------------------------------------------------- field checks
@@ -313,51 +302,3 @@ def matches_of(posting: Posting) -> list:
 
     column = Match.demand_id if isinstance(posting, Demand) else Match.offering_id
     return db.session.scalars(sa.select(Match).where(column == posting.id).order_by(Match.score.desc(), Match.id)).all()
-
-
-def visible_postings_query(model: type, filters: PostingFilters | Mapping, viewer: User | None = None) -> sa.Select:
-    """Return a select of the postings a viewer may list, narrowed by the filters, newest first."""
-    if isinstance(filters, Mapping):
-        filters = PostingFilters(**{f.name: str(filters.get(f.name) or "").strip() for f in fields(PostingFilters)})
-    query = sa.select(model).where(_status_clause(model, filters.status, viewer))
-    if filters.scenario:  # the poster's choice or a tag the engine found in the text, as the page shows
-        query = query.where(
-            sa.or_(
-                json_list_contains(model.scenarios, filters.scenario),
-                json_list_contains(model.auto_scenarios, filters.scenario),
-            )
-        )
-    if filters.industry:
-        industry = (
-            model.industry == filters.industry
-            if model is Demand
-            else json_list_contains(model.industries_served, filters.industry)
-        )
-        query = query.where(industry)
-    if filters.city.strip():
-        query = query.where(_city_clause(model, filters.city.strip()))
-    newest = sa.func.coalesce(model.published_at, model.created_at)
-    return query.order_by(newest.desc(), model.id.desc())
-
-
-def _status_clause(model: type, status: str, viewer: User | None):
-    """Published postings for all; drafts and closed ones only for their own organization."""
-    if status in (PostingStatus.DRAFT.value, PostingStatus.CLOSED.value):
-        if viewer is None:
-            return sa.false()
-        return sa.and_(model.status == PostingStatus(status), model.organization_id == viewer.organization_id)
-    return model.status == PostingStatus.PUBLISHED
-
-
-def json_list_contains(column, value: str):
-    """Match rows whose JSON list holds value, on SQLite and PostgreSQL alike."""
-    # JSON columns are serialised with json.dumps, so the quoted, escaped element appears verbatim in the text.
-    return sa.cast(column, sa.Text).contains(json.dumps(value), autoescape=True)
-
-
-def _city_clause(model: type, city: str):
-    """Match a demand's city, or an offering's regions, by case-insensitive substring."""
-    if model is Demand:
-        return sa.func.lower(model.city).contains(city.lower(), autoescape=True)
-    needle = json.dumps(city.lower())[1:-1]
-    return sa.func.lower(sa.cast(model.regions, sa.Text)).contains(needle, autoescape=True)

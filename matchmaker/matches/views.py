@@ -1,13 +1,12 @@
 """Match pages: each party sees its own matches, answers introductions and records outcomes.
 
-Contact details of the other party appear only once the match is connected (`workflow.can_see_contacts`).
+Who may see which match and which contact details is decided in `domain.matches`.
 """
 
 import logging
 import re
 import time
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,8 +14,9 @@ from flask_login import current_user
 from ..access import login_required, wants_json
 from ..domain import workflow
 from ..domain.errors import DomainError, PermissionDenied, ValidationFailed
+from ..domain.matches import actor_label, can_view, match_json, visible_contacts, visible_matches
 from ..extensions import db
-from ..models import Demand, Match, MatchStatus, Offering, User
+from ..models import Match, User
 
 bp = Blueprint("matches", __name__, url_prefix="/matches")
 log = logging.getLogger(__name__)
@@ -93,91 +93,6 @@ def detail(match_id: int):
         actor_label=actor_label,
         reason_label=workflow.reason_label,
     )
-
-
-def visible_matches(user: User, status: str = "") -> sa.Select:
-    """Return the query of matches the user may see: their organization's, or all for curators."""
-    query = sa.select(Match).join(Demand, Match.demand_id == Demand.id).join(Offering, Match.offering_id == Offering.id)
-    if not user.is_curator:
-        query = query.where(
-            sa.or_(Demand.organization_id == user.organization_id, Offering.organization_id == user.organization_id)
-        )
-    if status in {s.value for s in MatchStatus}:
-        query = query.where(Match.status == MatchStatus(status))
-    return query.order_by(Match.score.desc(), Match.id.desc())
-
-
-def visible_contacts(match: Match, user: User) -> list[dict]:
-    """Return the contact details the user may see: the counterpart's, only once connected."""
-    if not workflow.can_see_contacts(match):
-        return []
-    side = workflow.party_side(user, match)
-    if side == "demand":
-        orgs = [match.offering.organization]
-    elif side == "offering":
-        orgs = [match.demand.organization]
-    else:
-        orgs = [match.demand.organization, match.offering.organization] if user.is_curator else []
-    return [
-        {"organization": org.name, "email": org.contact_email, "phone": org.contact_phone, "website": org.website}
-        for org in orgs
-    ]
-
-
-def actor_label(event, viewer: User) -> str:
-    """Name who took a step: curators by name for curators, parties by organization."""
-    actor = event.actor
-    if actor is None:
-        return _("System")
-    if actor.is_curator:
-        return actor.name if viewer.is_curator else _("A curator")
-    return f"{actor.organization.name} · {actor.name}" if viewer.is_curator else actor.organization.name
-
-
-def match_json(match: Match, viewer: User) -> dict:
-    """Return the match as the viewer may see it; contacts are empty until connected."""
-    return {
-        "id": match.id,
-        "status": match.status.value,
-        "source": match.source,
-        "score": match.score,
-        "rank": match.rank,
-        "breakdown": match.breakdown or {},
-        "reasons": match.reasons or [],
-        "demand": _posting_json(match.demand),
-        "offering": _posting_json(match.offering),
-        "demand_response": match.demand_response,
-        "offering_response": match.offering_response,
-        "introduced_at": _iso(match.introduced_at),
-        "expires_at": _iso(match.expires_at),
-        "your_side": workflow.party_side(viewer, match),
-        "actions": workflow.available_actions(match, viewer),
-        "contacts": visible_contacts(match, viewer),
-        "events": [
-            {
-                "action": e.action,
-                "from": e.from_status,
-                "to": e.to_status,
-                "reason": e.reason,
-                "actor": actor_label(e, viewer),
-                "at": _iso(e.created_at),
-            }
-            for e in match.events
-        ],
-    }
-
-
-def _posting_json(posting) -> dict:
-    return {
-        "id": posting.id,
-        "title": posting.title,
-        "organization": posting.organization.name,
-        "scenarios": posting.all_scenarios,
-    }
-
-
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 # ---------------------------------------------------------------- answering
@@ -264,6 +179,6 @@ def _viewer() -> User:
 def _viewable_or_abort(match_id: int, user: User) -> Match:
     """Return the match if the user is one of its parties or a curator; 404 or 403 otherwise."""
     match = db.get_or_404(Match, match_id)
-    if not (user.is_curator or workflow.party_side(user, match)):
+    if not can_view(user, match):
         abort(403)
     return match

@@ -4,18 +4,15 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_babel import _
 
 from ..access import login_required, wants_json
+from ..domain.search import KINDS, MAX_QUERY, search_postings
 
 bp = Blueprint("search", __name__, url_prefix="/search")
-KINDS = {"all": ("demand", "offering"), "demands": ("demand",), "offerings": ("offering",)}
-MAX_QUERY = 500
 
 
 @bp.get("/")
 @login_required
 def search():
     """Show postings that fit the query, best first."""
-    from ..matching.service import search as run_search
-
     query = request.args.get("q", "").strip()
     kind = request.args.get("kind", "all")
     problems = []
@@ -25,7 +22,7 @@ def search():
     if len(query) > MAX_QUERY:
         problems.append(_("The query was cut to %(n)d characters.", n=MAX_QUERY))
         query = query[:MAX_QUERY]
-    hits = run_search(query, KINDS[kind]) if query else []
+    hits = search_postings(query, kind)
     if wants_json():
         return jsonify(
             query=query,

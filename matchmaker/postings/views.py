@@ -1,6 +1,7 @@
-"""The pages demands and offerings share: list, post, read, edit, publish and close.
+"""Pages for demands and offerings: list, post, read, edit, publish and close.
 
-Each blueprint builds one `PostingViews` with its model, form and domain functions; the routes are the same.
+One `PostingViews` per kind, with its model, form and domain functions, fills that kind's blueprint
+(`demands` under /demands, `offerings` under /offerings); the routes and templates are the same.
 """
 
 from collections.abc import Callable
@@ -11,13 +12,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from . import taxonomy
-from .access import login_required
-from .domain import postings
-from .domain.errors import DomainError, PermissionDenied
-from .extensions import db
-from .models import PostingStatus
-from .postings_forms import DEPLOYMENT_LABELS, REGIONS, VOUCHER_LABELS, PostingForm
+from .. import taxonomy
+from ..access import login_required, manufacturer_required, vendor_required
+from ..domain import postings
+from ..domain.errors import DomainError, PermissionDenied
+from ..domain.filters import POSTING_LIST_STATUSES, Filters, visible_postings_query
+from ..domain.matches import matches_of_posting
+from ..extensions import db
+from ..models import Demand, Offering, PostingStatus
+from .forms import DEPLOYMENT_LABELS, REGIONS, VOUCHER_LABELS, DemandForm, OfferingForm, PostingForm
 
 STATUS_LABELS = {
     PostingStatus.DRAFT.value: _l("草稿 Draft"),
@@ -40,7 +43,6 @@ class PostingViews:
     create: Callable
     update: Callable
     poster_required: Callable
-    templates: str
 
     def register(self, bp: Blueprint) -> None:
         """Add the six routes to the blueprint."""
@@ -53,10 +55,8 @@ class PostingViews:
 
     def index(self):
         """List published postings, or the viewer's own drafts or closed ones, filtered and paged."""
-        filters = postings.PostingFilters(
-            **{name: request.args.get(name, "").strip() for name in ("industry", "scenario", "city", "status")}
-        )
-        query = postings.visible_postings_query(self.model, filters, viewer())
+        filters = Filters.from_args(request.args, statuses=POSTING_LIST_STATUSES)
+        query = visible_postings_query(self.model, filters, viewer())
         page = db.paginate(query, per_page=current_app.config["PER_PAGE"])
         return self.render("index.html", page=page, filters=filters)
 
@@ -72,14 +72,12 @@ class PostingViews:
     def detail(self, id: int):
         """Show one posting to those who may see it."""
         posting = self.visible_or_404(id)
-        is_owner = postings.is_owner(viewer(), posting)
-        show_matches = is_owner or (viewer() is not None and viewer().is_curator)
         return self.render(
             "detail.html",
             posting=posting,
             can_edit=postings.can_edit(viewer(), posting),
-            is_owner=is_owner,
-            matches=postings.matches_of(posting) if show_matches else None,
+            is_owner=postings.is_owner(viewer(), posting),
+            matches=matches_of_posting(viewer(), posting),
         )
 
     def edit(self, id: int):
@@ -146,9 +144,10 @@ class PostingViews:
         return posting
 
     def render(self, template: str, **context):
-        """Render one of this kind's templates with the shared choice labels."""
+        """Render one of the posting templates for this kind, with the shared choice labels."""
         return render_template(
-            f"{self.templates}/{template}",
+            f"postings/{template}",
+            kind=self.model.kind,
             status_labels=STATUS_LABELS,
             deployment_labels=DEPLOYMENT_LABELS,
             voucher_labels=VOUCHER_LABELS,
@@ -157,3 +156,32 @@ class PostingViews:
             industry_choices=taxonomy.industry_choices(),
             **context,
         )
+
+
+def posting_blueprint(name: str, views: PostingViews) -> Blueprint:
+    """Return a blueprint mounted at /<name> that serves one kind's views."""
+    bp = Blueprint(name, __name__, url_prefix=f"/{name}")
+    views.register(bp)
+    return bp
+
+
+demands_bp = posting_blueprint(
+    "demands",
+    PostingViews(
+        model=Demand,
+        form_class=DemandForm,
+        create=postings.create_demand,
+        update=postings.update_demand,
+        poster_required=manufacturer_required,
+    ),
+)
+offerings_bp = posting_blueprint(
+    "offerings",
+    PostingViews(
+        model=Offering,
+        form_class=OfferingForm,
+        create=postings.create_offering,
+        update=postings.update_offering,
+        poster_required=vendor_required,
+    ),
+)

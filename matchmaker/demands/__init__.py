@@ -1,1 +1,0 @@
-"""Manufacturers' demands for AI scenarios."""

@@ -1,0 +1,63 @@
+"""What the landing page and the per-role dashboard count and list."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Demand, Match, MatchStatus, Offering, Organization, OrgKind, PostingStatus, Role, User
+from .accounts import pending_curator_requests
+
+RECENT_LIMIT = 5
+
+
+def published_count(model: type) -> int:
+    """Return how many demands or offerings are published."""
+    return db.session.scalar(sa.select(sa.func.count(model.id)).where(model.status == PostingStatus.PUBLISHED)) or 0
+
+
+def postings_by_status(model: type, organization_id: int) -> dict[PostingStatus, list]:
+    """Return an organisation's demands or offerings grouped by status, newest change first."""
+    postings = db.session.scalars(
+        sa.select(model).where(model.organization_id == organization_id).order_by(model.updated_at.desc())
+    )
+    grouped = {status: [] for status in PostingStatus}
+    for posting in postings:
+        grouped[posting.status].append(posting)
+    return grouped
+
+
+def curation_summary() -> dict:
+    """Return what waits for curators: unmatched demands and proposals to review."""
+    unmatched = sa.select(Demand).where(
+        Demand.status == PostingStatus.PUBLISHED, ~sa.exists().where(Match.demand_id == Demand.id)
+    )
+    return {
+        "published_demands": published_count(Demand),
+        "published_offerings": published_count(Offering),
+        "unmatched_count": db.session.scalar(sa.select(sa.func.count()).select_from(unmatched.subquery())) or 0,
+        "unmatched": db.session.scalars(unmatched.order_by(Demand.published_at, Demand.id).limit(RECENT_LIMIT)).all(),
+        "proposed_count": _match_count(MatchStatus.PROPOSED),
+        "shortlisted_count": _match_count(MatchStatus.SHORTLISTED),
+    }
+
+
+def admin_summary() -> dict:
+    """Return people counts by organisation kind and role, and the curator requests waiting."""
+    by_kind = dict(
+        db.session.execute(
+            sa.select(Organization.kind, sa.func.count(User.id)).join(User.organization).group_by(Organization.kind)
+        ).all()
+    )
+    by_role = dict(db.session.execute(sa.select(User.role, sa.func.count(User.id)).group_by(User.role)).all())
+    return {
+        "user_count": sum(by_role.values()),
+        "by_kind": {kind: by_kind.get(kind, 0) for kind in OrgKind},
+        "by_role": {role: by_role.get(role, 0) for role in Role},
+        "pending": pending_curator_requests(),
+    }
+
+
+def _match_count(status: MatchStatus) -> int:
+    """Return how many matches are in a status."""
+    return db.session.scalar(sa.select(sa.func.count(Match.id)).where(Match.status == status)) or 0

@@ -1,0 +1,17 @@
+"""Free-text search over published demands and offerings, in any of the three languages."""
+
+from __future__ import annotations
+
+# What the search box may look through, by the `kind` the page asks for.
+KINDS = {"all": ("demand", "offering"), "demands": ("demand",), "offerings": ("offering",)}
+MAX_QUERY = 500
+
+
+def search_postings(query: str, kind: str = "all") -> list:
+    """Return the published postings of a kind that best fit the query, best first; none for an empty query."""
+    if not query:
+        return []
+    # Imported here so pages that never search do not load the engine.
+    from ..matching.service import search
+
+    return search(query, KINDS[kind])

@@ -1,0 +1,1 @@
+"""Manufacturers' demands and AI vendors' offerings: one set of views serving both kinds."""

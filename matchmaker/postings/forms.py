@@ -1,0 +1,154 @@
+"""Posting forms: the shared choice lists and fields, the form → input step, and one form per kind."""
+
+from dataclasses import fields
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from .. import taxonomy
+from ..domain.postings import DemandInput, OfferingInput
+
+DEPLOYMENT_LABELS = {
+    "on_premises": _l("本地部署 On-premises"),
+    "edge": _l("邊緣部署 Edge"),
+    "cloud": _l("雲端 Cloud"),
+}
+VOUCHER_LABELS = {
+    "compute": _l("算力券 Compute voucher"),
+    "model": _l("模型券 Model voucher"),
+    "training": _l("訓練券 Training voucher"),
+}
+REGIONS = {
+    "Guangdong": _l("廣東 Guangdong"),
+    "Hong Kong": _l("香港 Hong Kong"),
+    "Macau": _l("澳門 Macau"),
+    "Greater Bay Area": _l("大灣區 Greater Bay Area"),
+    "Nationwide": _l("全國 Nationwide"),
+}
+LANGUAGES = {"": _l("Detect automatically"), "zh-Hant": "繁體中文", "zh-Hans": "简体中文", "en": "English"}
+
+
+class PostingForm(FlaskForm):
+    """Fields every posting has; subclasses add their own and name their input dataclass."""
+
+    input_class: type
+
+    title = StringField(_l("標題 Title"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("描述 Description"), validators=[DataRequired()])
+    scenarios = SelectMultipleField(_l("AI 場景 AI scenarios"))
+    language = SelectField(_l("語言 Language"), default="")
+    save = SubmitField(_l("Save as draft"))
+    publish = SubmitField(_l("Publish"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Choices are read per form so the taxonomy files are only needed once a page is served.
+        self.scenarios.choices = options(taxonomy.scenario_choices())
+        self.language.choices = options(LANGUAGES.items())
+
+    @classmethod
+    def for_posting(cls, posting):
+        """Return the form filled from a posting (on GET) or from the submitted data (on POST)."""
+        form = cls(obj=posting)
+        if not form.is_submitted():
+            form.load_extra(posting)
+        return form
+
+    def load_extra(self, posting) -> None:
+        """Fill fields that do not map one-to-one onto posting attributes."""
+
+    def to_input(self):
+        """Return the domain input built from the submitted fields."""
+        return self.input_class(**{f.name: self.value_of(f.name) for f in fields(self.input_class)})
+
+    def value_of(self, name: str):
+        """Return one field's value as the domain expects it."""
+        value = self[name].data
+        return value.strip() if isinstance(value, str) else value
+
+    def add_error(self, name: str | None, message: str) -> None:
+        """Show a domain error next to its field, or above the form when no field fits."""
+        if name and name in self:
+            self[name].errors = [*self[name].errors, message]
+        else:
+            self.form_errors.append(message)
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Return select options from (value, label) pairs, or from a label mapping."""
+    pairs = pairs.items() if isinstance(pairs, dict) else pairs
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class DemandForm(PostingForm):
+    """Post or edit a 「需求 Demand」."""
+
+    input_class = DemandInput
+
+    industry = SelectField(_l("行業 Industry"), default="")
+    city = StringField(_l("城市 City"), validators=[Length(max=80)])
+    budget_min = IntegerField(_l("預算下限 Budget from (CNY)"), validators=[Optional(), NumberRange(min=0)])
+    budget_max = IntegerField(_l("預算上限 Budget up to (CNY)"), validators=[Optional(), NumberRange(min=0)])
+    timeline = StringField(_l("時間表 Timeline"), validators=[Length(max=100)])
+    deployment = SelectField(_l("部署方式 Deployment"), default="")
+    vouchers = SelectMultipleField(_l("補貼券 Vouchers you hold or plan to use"))
+    data_available = TextAreaField(_l("可用數據 Data available"))
+    expires_on = DateField(_l("截止日期 Open until"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.industry.choices = options([("", _l("— 未指定 Not specified —")), *taxonomy.industry_choices()])
+        self.deployment.choices = options({"": _l("不限 No preference"), **DEPLOYMENT_LABELS})
+        self.vouchers.choices = options(VOUCHER_LABELS)
+
+    def value_of(self, name: str):
+        """Return one field's value; an unchosen industry is None rather than ''."""
+        value = super().value_of(name)
+        return (value or None) if name == "industry" else value
+
+
+class OfferingForm(PostingForm):
+    """Post or edit an 「方案 Offering」."""
+
+    input_class = OfferingInput
+
+    industries_served = SelectMultipleField(_l("服務行業 Industries served"))
+    deployment_modes = SelectMultipleField(_l("部署方式 Deployment modes"))
+    price_min = IntegerField(_l("價格下限 Price from (CNY)"), validators=[Optional(), NumberRange(min=0)])
+    price_max = IntegerField(_l("價格上限 Price up to (CNY)"), validators=[Optional(), NumberRange(min=0)])
+    regions = SelectMultipleField(_l("服務地區 Regions served"))
+    cities = StringField(_l("其他城市 Other cities (comma-separated)"), validators=[Length(max=300)])
+    case_studies = TextAreaField(_l("案例 Case studies"))
+    capacity = IntegerField(
+        _l("可同時承接項目數 Projects you can take on at once"), default=3, validators=[NumberRange(min=1, max=1000)]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.industries_served.choices = options(taxonomy.industry_choices())
+        self.deployment_modes.choices = options(DEPLOYMENT_LABELS)
+        self.regions.choices = options(REGIONS)
+
+    def load_extra(self, posting) -> None:
+        """Split stored regions into the fixed choices and the free-text cities."""
+        regions = posting.regions or []
+        self.regions.data = [r for r in regions if r in REGIONS]
+        self.cities.data = ", ".join(r for r in regions if r not in REGIONS)
+
+    def value_of(self, name: str):
+        """Return one field's value; regions join the chosen ones and the typed cities."""
+        if name != "regions":
+            return super().value_of(name)
+        cities = [c.strip() for c in (self.cities.data or "").replace("，", ",").split(",") if c.strip()]
+        return list(dict.fromkeys([*(self.regions.data or []), *cities]))
