@@ -22,7 +22,7 @@ def _load_corpus(app, scale: int) -> tuple[int, int]:
 
     from matchmaker.extensions import db
     from matchmaker.matching.evaluation import builtin_sets
-    from matchmaker.matching.importer import import_postings
+    from matchmaker.domain.importing import import_postings
     from matchmaker.matching.service import index_postings
     from matchmaker.models import Demand, Offering
 

@@ -21,7 +21,7 @@ from .models import Demand, Offering, PostingStatus
 @with_appcontext
 def import_command(kind: str, path: Path, no_propose: bool) -> None:
     """Import demands or offerings from a CSV, XLSX or JSON file, as published postings."""
-    from .matching.importer import ImportFailed, import_postings
+    from .domain.importing import ImportFailed, import_postings
     from .matching.service import index_postings, propose_all
 
     singular = kind[:-1]
