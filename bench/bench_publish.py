@@ -20,9 +20,9 @@ def _load_corpus(app, scale: int) -> tuple[int, int]:
     """Import the evaluation set's postings `scale` times under distinct refs."""
     import csv
 
+    from matchmaker.domain.importing import import_postings
     from matchmaker.extensions import db
     from matchmaker.matching.evaluation import builtin_sets
-    from matchmaker.domain.importing import import_postings
     from matchmaker.matching.service import index_postings
     from matchmaker.models import Demand, Offering
 

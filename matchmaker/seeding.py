@@ -123,8 +123,8 @@ class _Loader:
             )
             postings.advance(posting, status)
         except DomainError as error:
-            field = f"'{error.field}': " if error.field else ""
-            raise SeedError(row.filename, f"{field}{error.message}", row.number) from None
+            problems = "; ".join(f"'{e.field}': {e.message}" if e.field else str(e.message) for e in error.errors)
+            raise SeedError(row.filename, problems, row.number) from None
         except (TypeError, ValueError) as error:
             raise SeedError(row.filename, str(error), row.number) from None
         db.session.add(posting)

@@ -264,6 +264,36 @@ def test_domain_refuses_bad_input_directly(app, personas):
         assert caught.value.field == "budget_min"
 
 
+def test_domain_reports_every_problem_at_once(app, personas):
+    yesterday = date.today() - timedelta(days=1)
+    bad = postings.DemandInput("", "D", scenarios=["nope"], budget_min=-1, expires_on=yesterday, city="c" * 81)
+    with app.app_context():
+        user = db.session.get(User, personas["manufacturer"])
+        with pytest.raises(ValidationFailed) as caught:
+            postings.create_demand(user, bad)
+        assert [(e.field, str(e.message)) for e in caught.value.errors] == [
+            ("city", "At most 80 characters."),
+            ("title", "This field is required."),
+            ("scenarios", "Not in the list: nope."),
+            ("budget_min", "Amounts cannot be negative."),
+            ("expires_on", "The expiry date cannot be in the past."),
+        ]
+        # The first problem stays the error's own message and field, for callers that show one.
+        assert (caught.value.field, str(caught.value.message)) == ("city", "At most 80 characters.")
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Demand)) == 0
+
+
+def test_web_form_shows_every_domain_problem_on_its_field(app, client, auth, personas):
+    auth.login_as("manufacturer")
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    page = client.post("/demands/new", data=demand_form(budget_min="9", budget_max="1", expires_on=yesterday))
+    html = page.get_data(as_text=True)
+    assert field_errors(html, "budget_max") == ["The minimum cannot be more than the maximum."]
+    assert field_errors(html, "expires_on") == ["The expiry date cannot be in the past."]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Demand)) == 0
+
+
 # ------------------------------------------------------------------ who may do what
 
 

@@ -7,7 +7,7 @@ only the field checks differ, and those live in `_check_demand` / `_check_offeri
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 
@@ -28,7 +28,7 @@ from ..models import (
     utcnow,
 )
 from ..signals import posting_saved
-from .errors import IllegalTransition, PermissionDenied, ValidationFailed
+from .errors import FieldError, IllegalTransition, PermissionDenied, ValidationFailed
 
 Posting = Demand | Offering
 
@@ -90,64 +90,81 @@ class PostingFilters:
 
 
 # ---------------------------------------------------------------- field checks
+# Each check yields every problem it finds, so one refusal can list them all.
 
 
-def _check_text(data: DemandInput | OfferingInput) -> None:
-    """Refuse a posting without a title or description."""
+def _check_text(data: DemandInput | OfferingInput) -> Iterator[FieldError]:
+    """Find a missing title or description and an unknown language."""
     for name in ("title", "description"):
         if not (getattr(data, name) or "").strip():
-            raise ValidationFailed(_("This field is required."), field=name)
+            yield FieldError(name, _("This field is required."))
     if data.language not in LANGUAGES:
-        raise ValidationFailed(_("Unknown language %(language)s.", language=data.language), field="language")
+        yield FieldError("language", _("Unknown language %(language)s.", language=data.language))
 
 
-def _check_lengths(model: type, data) -> None:
-    """Refuse text longer than its column holds, so every database refuses it the same way."""
+def _check_lengths(model: type, data) -> Iterator[FieldError]:
+    """Find text longer than its column holds, so every database refuses it the same way."""
     for name, value in asdict(data).items():
         limit = getattr(model.__table__.c[name].type, "length", None) if name in model.__table__.c else None
         if limit and isinstance(value, str) and len(value.strip()) > limit:
-            raise ValidationFailed(_("At most %(count)d characters.", count=limit), field=name)
+            yield FieldError(name, _("At most %(count)d characters.", count=limit))
 
 
-def _check_keys(name: str, values: list[str], known) -> None:
-    """Refuse values that are not in the known set (a taxonomy or a fixed list)."""
+def _check_keys(name: str, values: list[str], known) -> Iterator[FieldError]:
+    """Find values that are not in the known set (a taxonomy or a fixed list)."""
     unknown = [value for value in values if value not in known]
     if unknown:
-        raise ValidationFailed(_("Not in the list: %(values)s.", values=", ".join(map(str, unknown))), field=name)
+        yield FieldError(name, _("Not in the list: %(values)s.", values=", ".join(map(str, unknown))))
 
 
-def _check_range(low_name: str, high_name: str, low: int | None, high: int | None) -> None:
-    """Refuse negative amounts and a minimum above the maximum."""
+def _check_range(low_name: str, high_name: str, low: int | None, high: int | None) -> Iterator[FieldError]:
+    """Find negative amounts and a minimum above the maximum."""
     for name, value in ((low_name, low), (high_name, high)):
         if value is not None and value < 0:
-            raise ValidationFailed(_("Amounts cannot be negative."), field=name)
+            yield FieldError(name, _("Amounts cannot be negative."))
     if low is not None and high is not None and low > high:
-        raise ValidationFailed(_("The minimum cannot be more than the maximum."), field=high_name)
+        yield FieldError(high_name, _("The minimum cannot be more than the maximum."))
 
 
-def _check_demand(data: DemandInput, current: Demand | None = None) -> None:
-    """Apply the rules a demand's fields must follow."""
-    _check_text(data)
-    _check_keys("scenarios", data.scenarios, taxonomy.scenarios())
-    _check_keys("industry", [data.industry] if data.industry else [], taxonomy.industries())
-    _check_range("budget_min", "budget_max", data.budget_min, data.budget_max)
-    _check_keys("deployment", [data.deployment] if data.deployment else [], DEPLOYMENT_MODES)
-    _check_keys("vouchers", data.vouchers, VOUCHER_KINDS)
+def _check_demand(data: DemandInput, current: Demand | None = None) -> Iterator[FieldError]:
+    """Find every rule a demand's fields break."""
+    yield from _check_text(data)
+    yield from _check_keys("scenarios", data.scenarios, taxonomy.scenarios())
+    yield from _check_keys("industry", [data.industry] if data.industry else [], taxonomy.industries())
+    yield from _check_range("budget_min", "budget_max", data.budget_min, data.budget_max)
+    yield from _check_keys("deployment", [data.deployment] if data.deployment else [], DEPLOYMENT_MODES)
+    yield from _check_keys("vouchers", data.vouchers, VOUCHER_KINDS)
     # An unchanged expiry may have passed since it was set; only a new date must lie ahead.
     changed = current is None or data.expires_on != current.expires_on
     if changed and data.expires_on is not None and data.expires_on < date.today():
-        raise ValidationFailed(_("The expiry date cannot be in the past."), field="expires_on")
+        yield FieldError("expires_on", _("The expiry date cannot be in the past."))
 
 
-def _check_offering(data: OfferingInput, current: Offering | None = None) -> None:
-    """Apply the rules an offering's fields must follow."""
-    _check_text(data)
-    _check_keys("scenarios", data.scenarios, taxonomy.scenarios())
-    _check_keys("industries_served", data.industries_served, taxonomy.industries())
-    _check_keys("deployment_modes", data.deployment_modes, DEPLOYMENT_MODES)
-    _check_range("price_min", "price_max", data.price_min, data.price_max)
+def _check_offering(data: OfferingInput, current: Offering | None = None) -> Iterator[FieldError]:
+    """Find every rule an offering's fields break."""
+    yield from _check_text(data)
+    yield from _check_keys("scenarios", data.scenarios, taxonomy.scenarios())
+    yield from _check_keys("industries_served", data.industries_served, taxonomy.industries())
+    yield from _check_keys("deployment_modes", data.deployment_modes, DEPLOYMENT_MODES)
+    yield from _check_range("price_min", "price_max", data.price_min, data.price_max)
     if data.capacity is None or data.capacity < 1:
-        raise ValidationFailed(_("Capacity must be at least 1."), field="capacity")
+        yield FieldError("capacity", _("Capacity must be at least 1."))
+
+
+def _problems(model: type, data, current: Posting | None = None) -> list[FieldError]:
+    """Return every rule the input breaks for a new posting of model, or for the current one."""
+    return [*_check_lengths(model, data), *_KINDS[model].check(data, current)]
+
+
+def _refuse(problems: list[FieldError]) -> None:
+    """Raise one ValidationFailed carrying every problem, if there are any."""
+    if problems:
+        raise ValidationFailed(errors=problems)
+
+
+def check_input(model: type, data, current: Posting | None = None) -> None:
+    """Raise one ValidationFailed listing every rule the input breaks for a new or the current posting."""
+    _refuse(_problems(model, data, current))
 
 
 @dataclass(frozen=True)
@@ -210,8 +227,7 @@ def new_posting(
     kind = _KINDS[model]
     if organization.kind is not kind.org_kind:
         raise PermissionDenied(kind.refusal)
-    _check_lengths(model, data)
-    kind.check(data)
+    _refuse(_problems(model, data))
     posting = model(organization=organization, author=author, ref=ref, status=PostingStatus.DRAFT)
     _assign(posting, data)
     return posting
@@ -222,8 +238,7 @@ def update_posting(user: User, posting: Posting, data) -> Posting:
     _require_owner(user, posting)
     if posting.status is PostingStatus.CLOSED:
         raise IllegalTransition(_("A closed posting can no longer be edited."))
-    _check_lengths(type(posting), data)
-    _KINDS[type(posting)].check(data, posting)
+    check_input(type(posting), data, posting)
     _assign(posting, data)
     _commit(posting)
     return posting
