@@ -202,13 +202,9 @@ def load_seed(seed_dir: Path | str, echo: Callable[[str], None] = print) -> dict
 
 
 def _announce(published: list, echo: Callable[[str], None]) -> None:
-    """Index the newly published postings in batches, then propose matches for every demand once."""
-    from .matching.service import index_postings, propose_all
-
+    """Tell the matching engine about the newly published postings, as the web does, and say what it proposed."""
     if not published:
         return
-    echo(f"Indexing {len(published)} published postings…")
-    index_postings(published, progress=lambda message: echo(f"  {message}"))
-    echo("Proposing matches…")
-    created = propose_all(progress=lambda message: echo(f"  {message}"))
+    echo(f"Indexing and matching {len(published)} published postings…")
+    created = postings.announce(published, progress=lambda message: echo(f"  {message}"))
     echo(f"{created} new proposals.")

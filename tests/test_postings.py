@@ -11,7 +11,7 @@ from matchmaker.domain import postings
 from matchmaker.domain.errors import PermissionDenied, ValidationFailed
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Offering, PostingStatus, User
-from matchmaker.signals import posting_saved
+from matchmaker.signals import postings_saved
 
 CONTACT_EMAIL = "contact@"  # conftest gives every organisation contact@<kind>.example
 CONTACT_PHONE = "+852 5555 0000"
@@ -186,12 +186,12 @@ def test_draft_can_be_closed_without_publishing(app, client, auth, personas, kin
 def test_every_change_is_announced_after_commit(app, client, auth, personas, kind):
     seen = []
 
-    def record(sender, posting):
+    def record(sender, postings, **_):
         with app.app_context():  # a fresh session proves the change was committed
-            seen.append((sender, db.session.get(sender, posting.id).status))
+            seen.extend((type(p), db.session.get(type(p), p.id).status) for p in postings)
 
     auth.login_as(kind.poster)
-    with posting_saved.connected_to(record):
+    with postings_saved.connected_to(record):
         client.post(f"{kind.prefix}/new", data=kind.form())
         posting_id = only(app, kind.model).id
         client.post(f"{kind.prefix}/{posting_id}/edit", data=kind.form(title="Changed"))

@@ -27,7 +27,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..signals import posting_saved
+from ..signals import postings_saved
 from .errors import FieldError, IllegalTransition, PermissionDenied, ValidationFailed
 
 Posting = Demand | Offering
@@ -278,6 +278,14 @@ def advance(posting: Posting, target: PostingStatus) -> Posting:
     return posting
 
 
+def announce(changed: list[Posting], *, propose: bool = True, progress: Callable[[str], None] | None = None) -> int:
+    """Tell the matching engine these committed postings changed; return how many proposals it made."""
+    if not changed:
+        return 0
+    replies = postings_saved.send(postings=list(changed), propose=propose, progress=progress)
+    return sum(reply for _, reply in replies if isinstance(reply, int))
+
+
 def create_demand(user: User, data: DemandInput, ref: str | None = None) -> Demand:
     """Save a new draft demand for the user's manufacturer organization."""
     return create_posting(Demand, user, data, ref)
@@ -316,7 +324,7 @@ def _assign(posting: Posting, data) -> None:
 def _commit(posting: Posting) -> None:
     """Commit, then tell the matching engine the posting changed."""
     db.session.commit()
-    posting_saved.send(posting.__class__, posting=posting)
+    announce([posting])
 
 
 # ---------------------------------------------------------------- lists
