@@ -294,6 +294,25 @@ def test_web_form_shows_every_domain_problem_on_its_field(app, client, auth, per
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Demand)) == 0
 
 
+def test_a_system_write_acts_only_for_its_own_organization(app, personas):
+    from matchmaker.domain.errors import IllegalTransition
+
+    with app.app_context():
+        owner, rival = db.session.get(User, personas["manufacturer"]), db.session.get(User, personas["intruder"])
+        demand = postings.create_demand(owner, postings.DemandInput("Fabric", "Holes in fabric."))
+        change = postings.DemandInput("Changed", "Holes in fabric.")
+        with pytest.raises(PermissionDenied):
+            postings.update_demand(postings.OnBehalfOf(rival.organization), demand, change)
+        with pytest.raises(PermissionDenied):  # web users are checked as members, as before
+            postings.update_demand(rival, demand, change)
+        postings.update_demand(postings.OnBehalfOf(owner.organization), demand, change)
+        postings.publish(postings.OnBehalfOf(owner.organization), demand)
+        postings.close(postings.OnBehalfOf(owner.organization), demand)
+        assert demand.title == "Changed" and demand.status is PostingStatus.CLOSED
+        with pytest.raises(IllegalTransition):
+            postings.update_demand(postings.OnBehalfOf(owner.organization), demand, change)
+
+
 # ------------------------------------------------------------------ who may do what
 
 

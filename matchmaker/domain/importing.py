@@ -1,47 +1,38 @@
-"""Import demands or offerings from CSV, XLSX or JSON: all rows or none, with row-level errors."""
+"""Import demands or offerings from CSV, XLSX or JSON through the same posting rules as the web.
+
+The importer only parses: file → rows → typed values (text, `;`-separated lists, whole numbers, dates) →
+the `DemandInput` / `OfferingInput` the web forms build. Every rule on those values belongs to
+`domain.postings` and is applied by the functions the web uses, acting for the row's organization.
+All rows or none: one transaction; a file with any bad row writes nothing and lists every problem.
+"""
 
 from __future__ import annotations
 
 import csv
+import functools
 import json
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _
 
-from .. import taxonomy
 from ..extensions import db
-from ..models import DEPLOYMENT_MODES, VOUCHER_KINDS, Demand, Offering, Organization, OrgKind, PostingStatus
+from ..models import Demand, Offering, Organization, OrgKind, PostingStatus
+from . import postings
+from .errors import DomainError, FieldError, ValidationFailed
 
-REQUIRED = ("ref", "title", "description")
-COMMON = ("organization", "language", "scenarios")
-OPTIONAL = {
-    "demand": (
-        *COMMON,
-        "industry",
-        "city",
-        "budget_min",
-        "budget_max",
-        "timeline",
-        "deployment",
-        "vouchers",
-        "data_available",
-        "expires_on",
-    ),
-    "offering": (
-        *COMMON,
-        "industries",
-        "deployment_modes",
-        "price_min",
-        "price_max",
-        "regions",
-        "case_studies",
-        "capacity",
-    ),
-}
-LANGUAGES = ("zh-Hant", "zh-Hans", "en", "")
-DEFAULT_ORGANIZATION = {"demand": "Imported demands", "offering": "Imported offerings"}
+KINDS = {"demand": (Demand, postings.DemandInput), "offering": (Offering, postings.OfferingInput)}
+ORG_KINDS = {Demand: OrgKind.MANUFACTURER, Offering: OrgKind.VENDOR}
+DEFAULT_ORGANIZATION = {Demand: "Imported demands", Offering: "Imported offerings"}
+# Input fields whose import column has another name; every other column is named as its field.
+COLUMNS = {"industries_served": "industries"}
+ORGANIZATION_NAME_LIMIT = Organization.__table__.c["name"].type.length
 
 
 class ImportFailed(Exception):
@@ -54,14 +45,19 @@ class ImportFailed(Exception):
 
 @dataclass
 class ImportResult:
-    """What an import did."""
+    """What an import did: the refs it created and updated, and the postings it wrote."""
 
-    created: list = field(default_factory=list)
-    updated: list = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    postings: list = field(default_factory=list)
+    proposals: int = 0
+
+
+# ---------------------------------------------------------------- file → rows
 
 
 def read_rows(path: Path) -> list[dict]:
-    """Return the file's rows as dicts of strings or lists, by its extension."""
+    """Return the file's rows as dicts of cell values, by its extension."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -78,6 +74,7 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def _read_xlsx(path: Path) -> list[dict]:
+    """Return the first sheet's rows below its header row, skipping empty ones."""
     from openpyxl import load_workbook
 
     sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
@@ -92,151 +89,216 @@ def _read_xlsx(path: Path) -> list[dict]:
     ]
 
 
+# ---------------------------------------------------------------- cell → typed value
+
+
 def _text(value) -> str:
-    return "" if value is None else str(value).strip()
+    """Return a cell as trimmed text; a spreadsheet's 17.0 reads as 17."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
 
 
 def _list(value) -> list[str]:
+    """Return a JSON list, or text separated by `;`, as a list of non-empty texts."""
     if isinstance(value, list):
         return [_text(v) for v in value if _text(v)]
     return [v.strip() for v in _text(value).replace("|", ";").split(";") if v.strip()]
 
 
-def _int(value, name: str, problems: list[str]) -> int | None:
-    text = _text(value).replace(",", "")
-    if not text:
-        return None
+def _whole(value) -> int:
+    """Return a whole number from a cell such as 300000, "300,000" or 300000.0."""
+    if isinstance(value, bool):
+        raise ValueError(value)
     try:
-        number = int(float(text))
-    except ValueError:
-        problems.append(f"{name} must be a whole number, got {text!r}")
-        return None
-    if number < 0:
-        problems.append(f"{name} must not be negative")
-    return number
+        number = Decimal(_text(value).replace(",", ""))
+        if number != number.to_integral_value():
+            raise ValueError(value)
+        return int(number)
+    except ArithmeticError:  # decimal.InvalidOperation, and infinity
+        raise ValueError(value) from None
 
 
-def _check_keys(values: list[str], allowed, name: str, problems: list[str]) -> list[str]:
-    unknown = [v for v in values if v not in allowed]
-    if unknown:
-        problems.append(f"unknown {name}: {', '.join(unknown)}")
-    return values
-
-
-def _validate(kind: str, row: dict) -> tuple[dict, list[str]]:
-    """Return the row's cleaned fields and its problems."""
-    problems: list[str] = []
-    missing = [c for c in REQUIRED if not _text(row.get(c))]
-    if missing:
-        problems.append(f"missing required column value(s): {', '.join(missing)}")
-    clean = {c: _text(row.get(c)) for c in REQUIRED}
-    clean["organization"] = _text(row.get("organization")) or DEFAULT_ORGANIZATION[kind]
-    clean["language"] = _text(row.get("language"))
-    if clean["language"] not in LANGUAGES:
-        problems.append(f"language must be one of zh-Hant, zh-Hans, en, got {clean['language']!r}")
-    clean["scenarios"] = _check_keys(_list(row.get("scenarios")), taxonomy.scenarios(), "scenario", problems)
-    (_demand_fields if kind == "demand" else _offering_fields)(row, clean, problems)
-    return clean, problems
-
-
-def _range(row, clean, problems, low: str, high: str) -> None:
-    clean[low], clean[high] = _int(row.get(low), low, problems), _int(row.get(high), high, problems)
-    if clean[low] is not None and clean[high] is not None and clean[low] > clean[high]:
-        problems.append(f"{low} ({clean[low]}) is more than {high} ({clean[high]})")
-
-
-def _demand_fields(row, clean, problems) -> None:
-    clean["industry"] = _text(row.get("industry")) or None
-    if clean["industry"]:
-        _check_keys([clean["industry"]], taxonomy.industries(), "industry code", problems)
-    for name in ("city", "timeline", "data_available"):
-        clean[name] = _text(row.get(name))
-    _range(row, clean, problems, "budget_min", "budget_max")
-    clean["deployment"] = _text(row.get("deployment"))
-    if clean["deployment"]:
-        _check_keys([clean["deployment"]], DEPLOYMENT_MODES, "deployment", problems)
-    clean["vouchers"] = _check_keys(_list(row.get("vouchers")), VOUCHER_KINDS, "voucher", problems)
-    clean["expires_on"] = _date(row.get("expires_on"), problems)
-
-
-def _date(value, problems) -> date | None:
+def _date(value) -> date:
+    """Return a date from a date cell or text like 2027-03-31 (a time after it is ignored)."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     text = _text(value)
-    if not text:
-        return None
     try:
-        return date.fromisoformat(text[:10])
+        return date.fromisoformat(text)
     except ValueError:
-        problems.append(f"expires_on must be a date like 2027-03-31, got {text!r}")
-        return None
+        return datetime.fromisoformat(text).date()
 
 
-def _offering_fields(row, clean, problems) -> None:
-    clean["industries_served"] = _check_keys(
-        _list(row.get("industries")), taxonomy.industries(), "industry code", problems
-    )
-    clean["deployment_modes"] = _check_keys(
-        _list(row.get("deployment_modes")), DEPLOYMENT_MODES, "deployment", problems
-    )
-    _range(row, clean, problems, "price_min", "price_max")
-    clean["regions"] = _list(row.get("regions"))
-    clean["case_studies"] = _text(row.get("case_studies"))
-    capacity = _int(row.get("capacity"), "capacity", problems)
-    clean["capacity"] = 3 if capacity is None else capacity
+def _not_whole(value: str):
+    """Say a cell is not a whole number."""
+    return _("Not a whole number: %(value)s.", value=value)
 
 
-def validate_rows(kind: str, rows: list[dict]) -> list[dict]:
-    """Return every row cleaned, or raise ImportFailed listing each bad row."""
-    problems, cleaned, seen = [], [], {}
-    for number, row in enumerate(rows, start=2):  # row 1 is the header in CSV and XLSX
-        clean, row_problems = _validate(kind, row)
-        ref = clean.get("ref")
-        if ref and ref in seen:
-            row_problems.append(f"duplicate ref {ref!r} (first on row {seen[ref]})")
-        seen.setdefault(ref, number)
-        problems += [f"row {number} (ref {ref or '?'}): {p}" for p in row_problems]
-        cleaned.append(clean)
-    if not rows:
-        problems.append("the file has no rows")
-    if problems:
-        raise ImportFailed(problems)
-    return cleaned
+def _not_date(value: str):
+    """Say a cell is not a date."""
+    return _("Not a date like 2027-03-31: %(value)s.", value=value)
 
 
-def _organization(name: str, kind: OrgKind, cache: dict) -> Organization:
-    if name not in cache:
-        org = db.session.scalar(sa.select(Organization).where(Organization.name == name))
+def _parser(annotation) -> tuple[Callable, Callable | None]:
+    """Return how to read a cell for a field of this type, and what to say when it cannot be read."""
+    if isinstance(annotation, types.UnionType):  # X | None: read as X, blank means the default
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if typing.get_origin(annotation) is list:
+        return _list, None
+    if annotation is int:
+        return _whole, _not_whole
+    if annotation is date:
+        return _date, _not_date
+    return _text, None
+
+
+@functools.cache
+def _hints(input_class: type) -> dict:
+    """Return an input dataclass's field types, resolved once."""
+    return typing.get_type_hints(input_class)
+
+
+def _blank(value) -> bool:
+    """Return whether a cell holds nothing."""
+    return value is None or value == [] or (not isinstance(value, list) and _text(value) == "")
+
+
+def parse_row(input_class: type, row: dict) -> tuple[object, list[FieldError]]:
+    """Return the domain input a row describes and the cells that could not be read.
+
+    A blank or unreadable cell gives the field its default, so the domain still checks every other field.
+    """
+    values, problems = {}, []
+    for item in fields(input_class):
+        column = COLUMNS.get(item.name, item.name)
+        cell = row.get(column)
+        if _blank(cell):
+            if item.default is MISSING and item.default_factory is MISSING:
+                values[item.name] = ""  # required text: the domain says it is missing
+            continue
+        read, complaint = _parser(_hints(input_class)[item.name])
+        try:
+            values[item.name] = read(cell)
+        except (TypeError, ValueError):
+            problems.append(FieldError(item.name, complaint(_text(cell))))
+    return input_class(**values), problems
+
+
+# ---------------------------------------------------------------- rows → postings
+
+
+class _Import:
+    """One import's state: the organizations and postings that exist, what it staged, what went wrong."""
+
+    def __init__(self, kind: str, refs: list[str]):
+        self.model, self.input_class = KINDS[kind]
+        self.organizations = {o.name.strip().casefold(): o for o in db.session.scalars(sa.select(Organization))}
+        self.existing = {p.ref: p for p in db.session.scalars(sa.select(self.model).where(self.model.ref.in_(refs)))}
+        self.result = ImportResult()
+        self.problems: list[str] = []
+        self.first_row: dict[str, int] = {}  # ref → the row it first appeared on
+
+    def organization(self, name: str, posting) -> Organization:
+        """Return the organization a row names: the posting's own when blank, else found by name or new."""
+        if not name and posting is not None:
+            return posting.organization
+        name = name or DEFAULT_ORGANIZATION[self.model]
+        if len(name) > ORGANIZATION_NAME_LIMIT:
+            raise ValidationFailed(
+                _("At most %(count)d characters.", count=ORGANIZATION_NAME_LIMIT), field="organization"
+            )
+        kind = ORG_KINDS[self.model]
+        org = self.organizations.get(name.casefold())
         if org is None:
-            org = Organization(name=name, kind=kind)
+            org = self.organizations[name.casefold()] = Organization(name=name, kind=kind)
             db.session.add(org)
         elif org.kind is not kind:
-            raise ImportFailed([f"organization {name!r} is a {org.kind.value}, not a {kind.value}"])
-        cache[name] = org
-    return cache[name]
+            raise ValidationFailed(
+                _(
+                    "'%(name)s' is a %(existing)s, not a %(wanted)s.",
+                    name=org.name,
+                    existing=org.kind.value,
+                    wanted=kind.value,
+                ),
+                field="organization",
+            )
+        return org
 
-
-def import_postings(kind: str, path: Path) -> ImportResult:
-    """Validate the whole file, then write every row as a published posting in one transaction."""
-    model, org_kind = (Demand, OrgKind.MANUFACTURER) if kind == "demand" else (Offering, OrgKind.VENDOR)
-    rows = validate_rows(kind, read_rows(path))
-    result, orgs = ImportResult(), {}
-    try:
-        for clean in rows:
-            posting = db.session.scalar(sa.select(model).where(model.ref == clean["ref"]))
-            (result.updated if posting else result.created).append(clean["ref"])
-            posting = posting or model(ref=clean["ref"])
-            posting.organization = _organization(clean.pop("organization"), org_kind, orgs)
-            for name, value in clean.items():
-                setattr(posting, name, value)
-            posting.status = PostingStatus.PUBLISHED
-            posting.published_at = posting.published_at or datetime.now(UTC)
-            posting.embedding = None  # the text may have changed: embed afresh
+    def write(self, ref: str, org: Organization, data) -> None:
+        """Create or update the posting with this ref through the domain, published, without committing."""
+        posting = self.existing.get(ref)
+        actor = postings.OnBehalfOf(org)
+        if posting is None:
+            posting = self.existing[ref] = postings.new_posting(self.model, org, data, ref=ref)
             db.session.add(posting)
-        db.session.commit()
-    except BaseException:
+            self.result.created.append(ref)
+        else:
+            postings.stage_update(actor, posting, data)
+            self.result.updated.append(ref)
+        if posting.status is PostingStatus.DRAFT:
+            postings.stage_publish(actor, posting)
+        self.result.postings.append(posting)
+
+    def stage(self, number: int, row: dict) -> None:
+        """Stage one row through the domain, recording its unreadable cells and what the domain refused."""
+        ref = _text(row.get("ref"))
+        data, errors = parse_row(self.input_class, row)
+        if not ref:
+            errors.insert(0, FieldError("ref", _("This field is required.")))
+        elif ref in self.first_row:
+            duplicate = _("Duplicate ref %(ref)s (first on row %(row)d).", ref=repr(ref), row=self.first_row[ref])
+            errors.insert(0, FieldError("ref", duplicate))
+        self.first_row.setdefault(ref, number)
+        org = None
+        try:
+            org = self.organization(_text(row.get("organization")), self.existing.get(ref))
+        except DomainError as error:
+            errors += error.errors
+        try:
+            if ref and org is not None:
+                self.write(ref, org, data)
+            else:  # nothing to write to, but the fields are still worth checking
+                postings.check_input(self.model, data, self.existing.get(ref))
+        except DomainError as error:
+            errors += error.errors
+        self.report(number, ref, errors)
+
+    def report(self, number: int, ref: str, errors: list[FieldError]) -> None:
+        """Record a row's problems as `row N (ref R), column C: what is wrong`."""
+        for error in errors:
+            where = f"row {number} (ref {ref or '?'})"
+            if error.field:
+                where += f", column {COLUMNS.get(error.field, error.field)}"
+            self.problems.append(f"{where}: {error.message}")
+
+
+def import_postings(
+    kind: str, path: Path, *, propose: bool = True, progress: Callable[[str], None] | None = None
+) -> ImportResult:
+    """Write every row of the file as a published posting in one transaction, then announce them.
+
+    Raises ImportFailed, having written nothing, if any row breaks a rule.
+    """
+    rows = read_rows(path)
+    if not rows:
+        raise ImportFailed(["the file has no rows"])
+    job = _Import(kind, [_text(row.get("ref")) for row in rows])
+    # Nothing reaches the database before the commit: a bad row must not flush its neighbours early.
+    with db.session.no_autoflush:
+        for number, row in enumerate(rows, start=2):  # row 1 is the header in CSV and XLSX
+            job.stage(number, row)
+    if job.problems:
         db.session.rollback()
-        raise
-    return result
+        raise ImportFailed(job.problems)
+    try:
+        db.session.commit()
+    except sa.exc.SQLAlchemyError as error:  # e.g. another import took the same ref a moment ago
+        db.session.rollback()
+        raise ImportFailed([f"the database refused the data ({getattr(error, 'orig', error)})"]) from None
+    job.result.proposals = postings.announce(job.result.postings, propose=propose, progress=progress)
+    return job.result

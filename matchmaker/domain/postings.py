@@ -110,6 +110,19 @@ def _check_lengths(model: type, data) -> Iterator[FieldError]:
             yield FieldError(name, _("At most %(count)d characters.", count=limit))
 
 
+# The largest value a plain INTEGER column holds on every database we support.
+_INTEGER_LIMIT = 2**31 - 1
+
+
+def _check_magnitudes(model: type, data) -> Iterator[FieldError]:
+    """Find whole numbers too large for their column, which PostgreSQL would refuse with a database error."""
+    for name, value in asdict(data).items():
+        column = model.__table__.c.get(name)
+        fits = column is None or type(column.type) is not sa.Integer or not isinstance(value, int)
+        if not fits and abs(value) > _INTEGER_LIMIT:
+            yield FieldError(name, _("At most %(count)d.", count=_INTEGER_LIMIT))
+
+
 def _check_keys(name: str, values: list[str], known) -> Iterator[FieldError]:
     """Find values that are not in the known set (a taxonomy or a fixed list)."""
     unknown = [value for value in values if value not in known]
@@ -153,7 +166,14 @@ def _check_offering(data: OfferingInput, current: Offering | None = None) -> Ite
 
 def _problems(model: type, data, current: Posting | None = None) -> list[FieldError]:
     """Return every rule the input breaks for a new posting of model, or for the current one."""
-    return [*_check_lengths(model, data), *_KINDS[model].check(data, current)]
+    return [*_check_lengths(model, data), *_check_magnitudes(model, data), *_KINDS[model].check(data, current)]
+
+
+def _check_ref(model: type, ref: str | None) -> Iterator[FieldError]:
+    """Find an external key longer than its column holds."""
+    limit = model.__table__.c["ref"].type.length
+    if ref is not None and len(ref) > limit:
+        yield FieldError("ref", _("At most %(count)d characters.", count=limit))
 
 
 def _refuse(problems: list[FieldError]) -> None:
@@ -185,6 +205,22 @@ _KINDS: dict[type, _Kind] = {
 # ---------------------------------------------------------------- who may do what
 
 
+@dataclass(frozen=True)
+class OnBehalfOf:
+    """A trusted system write (an import, the seed) acting for one organization.
+
+    Web requests act as the signed-in `User` and are checked as members of the owning organization. Only
+    code that has established trust itself builds one of these: the command line, whose user holds the
+    database anyway, or a page that has first checked its user is a curator, who is then named as `by`.
+    """
+
+    organization: Organization
+    by: User | None = None
+
+
+Actor = User | OnBehalfOf
+
+
 def is_owner(user: User | None, posting: Posting) -> bool:
     """Return whether the user belongs to the organization that owns the posting."""
     return user is not None and user.organization_id == posting.organization_id
@@ -203,13 +239,27 @@ def can_edit(user: User | None, posting: Posting) -> bool:
     return is_owner(user, posting) and posting.status is not PostingStatus.CLOSED
 
 
-def _require_owner(user: User, posting: Posting) -> None:
-    """Refuse anyone outside the owning organization."""
-    if not is_owner(user, posting):
-        raise PermissionDenied(_("Only members of the posting organization may change it."))
+def _acts_for(actor: Actor, posting: Posting) -> bool:
+    """Return whether the actor writes for the organization that owns the posting."""
+    if isinstance(actor, OnBehalfOf):
+        org = actor.organization
+        # A posting staged in this transaction may not have its organization's id yet.
+        return posting.organization is org or (org.id is not None and org.id == posting.organization_id)
+    return is_owner(actor, posting)
+
+
+def _require_owner(actor: Actor, posting: Posting) -> None:
+    """Refuse anyone who does not write for the owning organization."""
+    if _acts_for(actor, posting):
+        return
+    if isinstance(actor, OnBehalfOf):
+        raise PermissionDenied(_("This posting belongs to another organization."), field="organization")
+    raise PermissionDenied(_("Only members of the posting organization may change it."))
 
 
 # ---------------------------------------------------------------- lifecycle
+# The web commits each step at once (update_posting, publish, close). Bulk writers (imports) stage many
+# steps with stage_update / stage_publish, commit once, then announce what changed.
 
 
 def create_posting(model: type, user: User, data, ref: str | None = None) -> Posting:
@@ -227,44 +277,56 @@ def new_posting(
     kind = _KINDS[model]
     if organization.kind is not kind.org_kind:
         raise PermissionDenied(kind.refusal)
-    _refuse(_problems(model, data))
+    _refuse([*_check_ref(model, ref), *_problems(model, data)])
     posting = model(organization=organization, author=author, ref=ref, status=PostingStatus.DRAFT)
     _assign(posting, data)
     return posting
 
 
-def update_posting(user: User, posting: Posting, data) -> Posting:
-    """Replace the editable fields of a posting the user's organization owns."""
-    _require_owner(user, posting)
+def stage_update(actor: Actor, posting: Posting, data) -> Posting:
+    """Check and apply new field values to a posting the actor writes for, without committing."""
+    _require_owner(actor, posting)
     if posting.status is PostingStatus.CLOSED:
         raise IllegalTransition(_("A closed posting can no longer be edited."))
     check_input(type(posting), data, posting)
     _assign(posting, data)
+    return posting
+
+
+def update_posting(actor: Actor, posting: Posting, data) -> Posting:
+    """Replace the editable fields of a posting the actor's organization owns."""
+    stage_update(actor, posting, data)
     _commit(posting)
     return posting
 
 
-def publish(user: User, posting: Posting) -> Posting:
-    """Make a draft visible to everyone and to the matching engine."""
-    _require_owner(user, posting)
+def stage_publish(actor: Actor, posting: Posting) -> Posting:
+    """Make a draft the actor writes for public, without committing."""
+    _require_owner(actor, posting)
     if isinstance(posting, Demand) and posting.expires_on and posting.expires_on < date.today():
         raise ValidationFailed(_("The expiry date has passed; set a new one before publishing."), field="expires_on")
     _move(posting, PostingStatus.PUBLISHED)
     posting.published_at = utcnow()
+    return posting
+
+
+def publish(actor: Actor, posting: Posting) -> Posting:
+    """Make a draft visible to everyone and to the matching engine."""
+    stage_publish(actor, posting)
     _commit(posting)
     return posting
 
 
-def close(user: User, posting: Posting) -> Posting:
+def close(actor: Actor, posting: Posting) -> Posting:
     """Close a posting for good."""
-    _require_owner(user, posting)
+    _require_owner(actor, posting)
     _move(posting, PostingStatus.CLOSED)
     _commit(posting)
     return posting
 
 
 def advance(posting: Posting, target: PostingStatus) -> Posting:
-    """Walk an unsaved draft to target without committing; for imports and seeding."""
+    """Walk an unsaved draft to target without committing; for seeding."""
     # A closed posting goes through publication so it keeps the date it was public from.
     steps = {
         PostingStatus.DRAFT: [],
@@ -291,9 +353,9 @@ def create_demand(user: User, data: DemandInput, ref: str | None = None) -> Dema
     return create_posting(Demand, user, data, ref)
 
 
-def update_demand(user: User, demand: Demand, data: DemandInput) -> Demand:
+def update_demand(actor: Actor, demand: Demand, data: DemandInput) -> Demand:
     """Replace the editable fields of a demand."""
-    return update_posting(user, demand, data)
+    return update_posting(actor, demand, data)
 
 
 def create_offering(user: User, data: OfferingInput, ref: str | None = None) -> Offering:
@@ -301,9 +363,9 @@ def create_offering(user: User, data: OfferingInput, ref: str | None = None) -> 
     return create_posting(Offering, user, data, ref)
 
 
-def update_offering(user: User, offering: Offering, data: OfferingInput) -> Offering:
+def update_offering(actor: Actor, offering: Offering, data: OfferingInput) -> Offering:
     """Replace the editable fields of an offering."""
-    return update_posting(user, offering, data)
+    return update_posting(actor, offering, data)
 
 
 def _move(posting: Posting, target: PostingStatus) -> None:
