@@ -17,17 +17,16 @@ import sqlalchemy as sa
 
 
 def _load_corpus(app, scale: int) -> tuple[int, int]:
-    """Import the evaluation set's postings `scale` times under distinct refs."""
+    """Import (and so index, without proposing) the evaluation set's postings `scale` times under distinct refs."""
     import csv
 
+    from matchmaker.domain.importing import import_postings
     from matchmaker.extensions import db
     from matchmaker.matching.evaluation import builtin_sets
-    from matchmaker.matching.importer import import_postings
-    from matchmaker.matching.service import index_postings
     from matchmaker.models import Demand, Offering
 
     folder = builtin_sets()["bilingual"]
-    for kind, name, model in (("offering", "offerings.csv", Offering), ("demand", "demands.csv", Demand)):
+    for kind, name in (("offering", "offerings.csv"), ("demand", "demands.csv")):
         with (folder / name).open(encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         for copy in range(scale):
@@ -45,8 +44,7 @@ def _load_corpus(app, scale: int) -> tuple[int, int]:
                             "language": row["language"],
                         }
                     )
-            import_postings(kind, path)
-        index_postings(db.session.scalars(sa.select(model)).all())
+            import_postings(kind, path, propose=False)
     return (
         db.session.scalar(sa.select(sa.func.count(Demand.id))),
         db.session.scalar(sa.select(sa.func.count(Offering.id))),

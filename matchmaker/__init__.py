@@ -43,10 +43,10 @@ def register_extensions(app: Flask) -> None:
 
 def _connect_matching() -> None:
     """Let the matching engine re-index and propose whenever a posting is saved."""
-    from .matching.service import on_posting_saved
-    from .signals import posting_saved
+    from .matching.service import on_postings_saved
+    from .signals import postings_saved
 
-    posting_saved.connect(on_posting_saved, weak=False)
+    postings_saved.connect(on_postings_saved, weak=False)
 
 
 def _load_user(user_id: str):

@@ -21,22 +21,15 @@ from .models import Demand, Offering, PostingStatus
 @with_appcontext
 def import_command(kind: str, path: Path, no_propose: bool) -> None:
     """Import demands or offerings from a CSV, XLSX or JSON file, as published postings."""
-    from .matching.importer import ImportFailed, import_postings
-    from .matching.service import index_postings, propose_all
+    from .domain.importing import ImportFailed, import_postings
 
-    singular = kind[:-1]
     try:
-        result = import_postings(singular, path)
+        result = import_postings(kind[:-1], path, propose=not no_propose, progress=lambda m: click.echo(f"  {m}"))
     except ImportFailed as exc:
         raise click.ClickException(f"{path.name}: nothing was imported.\n" + "\n".join(exc.problems)) from exc
     click.echo(f"{path.name}: {len(result.created)} {kind} created, {len(result.updated)} updated")
-    model = Demand if singular == "demand" else Offering
-    refs = result.created + result.updated
-    postings = db.session.scalars(sa.select(model).where(model.ref.in_(refs)).order_by(model.id)).all()
-    index_postings(postings, progress=lambda m: click.echo(f"  {m}"))
     if not no_propose:
-        created = propose_all(progress=lambda m: click.echo(f"  {m}"))
-        click.echo(f"{created} new proposals")
+        click.echo(f"{result.proposals} new proposals")
 
 
 def _demand_key(demand: Demand) -> str:

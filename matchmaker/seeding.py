@@ -123,8 +123,8 @@ class _Loader:
             )
             postings.advance(posting, status)
         except DomainError as error:
-            field = f"'{error.field}': " if error.field else ""
-            raise SeedError(row.filename, f"{field}{error.message}", row.number) from None
+            problems = "; ".join(f"'{e.field}': {e.message}" if e.field else str(e.message) for e in error.errors)
+            raise SeedError(row.filename, problems, row.number) from None
         except (TypeError, ValueError) as error:
             raise SeedError(row.filename, str(error), row.number) from None
         db.session.add(posting)
@@ -202,13 +202,9 @@ def load_seed(seed_dir: Path | str, echo: Callable[[str], None] = print) -> dict
 
 
 def _announce(published: list, echo: Callable[[str], None]) -> None:
-    """Index the newly published postings in batches, then propose matches for every demand once."""
-    from .matching.service import index_postings, propose_all
-
+    """Tell the matching engine about the newly published postings, as the web does, and say what it proposed."""
     if not published:
         return
-    echo(f"Indexing {len(published)} published postings…")
-    index_postings(published, progress=lambda message: echo(f"  {message}"))
-    echo("Proposing matches…")
-    created = propose_all(progress=lambda message: echo(f"  {message}"))
+    echo(f"Indexing and matching {len(published)} published postings…")
+    created = postings.announce(published, progress=lambda message: echo(f"  {message}"))
     echo(f"{created} new proposals.")

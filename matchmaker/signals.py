@@ -4,5 +4,7 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-# Sent after a demand or offering is committed; the matching engine re-indexes and proposes.
-posting_saved = _signals.signal("posting-saved")
+# Sent by domain.postings.announce after demands or offerings are committed, by the web (a list of one),
+# imports and the seed alike, with `postings` (the list), `propose` (False: index only) and `progress`
+# (a callable for status lines, or None). The matching engine indexes them and proposes matches.
+postings_saved = _signals.signal("postings-saved")

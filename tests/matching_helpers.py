@@ -5,9 +5,9 @@ import hashlib
 import numpy as np
 import sqlalchemy as sa
 
+from matchmaker.domain.postings import announce
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Organization, OrgKind, PostingStatus
-from matchmaker.signals import posting_saved
 
 
 def organization(name: str, kind: OrgKind) -> Organization:
@@ -32,7 +32,7 @@ def publish(model, org_name: str, title: str, description: str = "", **fields):
     )
     db.session.add(posting)
     db.session.commit()
-    posting_saved.send(model, posting=posting)
+    announce([posting])
     return posting
 
 

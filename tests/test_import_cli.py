@@ -1,13 +1,14 @@
 """`matchmaker import` and `matchmaker match`: formats, row-level errors, nothing half-imported."""
 
 import json
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
 from matchmaker.extensions import db
-from matchmaker.models import Demand, Match, Offering, PostingStatus
+from matchmaker.models import Demand, Match, Offering, Organization, PostingStatus
 
 DEMANDS_CSV = """ref,title,description,organization,language,industry,scenarios,city,budget_min,budget_max,deployment,vouchers
 D1,布面瑕疵检测,布面上的跳纱、破洞全靠老师傅肉眼看,Foshan Weave,zh-Hans,17,visual_inspection,佛山,100000,300000,edge,compute;model
@@ -114,14 +115,12 @@ def test_bad_file_reports_rows_and_imports_nothing(app, runner, tmp_path):
     result = runner.invoke(args=["import", "demands", str(path)])
     assert result.exit_code != 0
     assert "nothing was imported" in result.output
-    assert "row 3 (ref A2): missing required column value(s): title" in result.output
-    assert "row 4 (ref A3): budget_min must be a whole number, got 'lots'" in result.output
-    assert "row 5 (ref A4): unknown scenario: teleportation" in result.output
-    assert (
-        "unknown industry code: 99" in result.output
-        and "budget_min (500) is more than budget_max (100)" in result.output
-    )
-    assert "row 6 (ref A1): duplicate ref 'A1' (first on row 2)" in result.output
+    assert "row 3 (ref A2), column title: This field is required." in result.output
+    assert "row 4 (ref A3), column budget_min: Not a whole number: lots." in result.output
+    assert "row 5 (ref A4), column scenarios: Not in the list: teleportation." in result.output
+    assert "row 5 (ref A4), column industry: Not in the list: 99." in result.output
+    assert "row 5 (ref A4), column budget_max: The minimum cannot be more than the maximum." in result.output
+    assert "row 6 (ref A1), column ref: Duplicate ref 'A1' (first on row 2)." in result.output
     with app.app_context():
         assert _count(Demand) == 0
 
@@ -146,7 +145,8 @@ def test_organization_of_the_wrong_kind_is_refused(app, runner, tmp_path):
     runner.invoke(args=["import", "offerings", str(tmp_path / "o.json")])
     (tmp_path / "d.csv").write_text("ref,title,description,organization\nX,T,D,Kiln Watch\n", encoding="utf-8")
     result = runner.invoke(args=["import", "demands", str(tmp_path / "d.csv")])
-    assert result.exit_code != 0 and "'Kiln Watch' is a vendor, not a manufacturer" in result.output
+    assert result.exit_code != 0
+    assert "row 2 (ref X), column organization: 'Kiln Watch' is a vendor, not a manufacturer." in result.output
     with app.app_context():
         assert _count(Demand) == 0
 
@@ -155,3 +155,166 @@ def test_match_needs_a_choice_and_a_known_demand(app, runner):
     assert runner.invoke(args=["match"]).exit_code != 0
     result = runner.invoke(args=["match", "--demand", "NOPE"])
     assert result.exit_code != 0 and "No demand with ref 'NOPE'" in result.output
+
+
+# ------------------------------------------------------------------ the domain's rules, row by row
+
+
+def _import(runner, tmp_path, kind, rows, *options):
+    """Write rows to a JSON file and run `matchmaker import KIND FILE`."""
+    path = tmp_path / f"{kind}.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return runner.invoke(args=["import", kind, str(path), *options])
+
+
+def _by_ref(model, ref):
+    return db.session.scalar(sa.select(model).where(model.ref == ref))
+
+
+def test_reimporting_a_closed_offering_leaves_it_closed(app, runner, tmp_path):
+    assert _import(runner, tmp_path, "offerings", OFFERINGS, "--no-propose").exit_code == 0
+    with app.app_context():
+        _by_ref(Offering, "O1").status = PostingStatus.CLOSED  # as the vendor closing it leaves it
+        db.session.commit()
+    again = [{**OFFERINGS[0], "title": "Reopened?"}, {**OFFERINGS[1], "title": "Kiln fault warning, revised"}]
+    result = _import(runner, tmp_path, "offerings", again, "--no-propose")
+    assert result.exit_code != 0, result.output
+    assert "row 2 (ref O1): A closed posting can no longer be edited." in result.output
+    with app.app_context():
+        closed = _by_ref(Offering, "O1")
+        assert closed.status is PostingStatus.CLOSED and closed.title == OFFERINGS[0]["title"]
+        assert _by_ref(Offering, "O2").title == OFFERINGS[1]["title"]  # the good row was not written either
+
+
+YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize(
+    "kind, change, message",
+    [
+        ("offerings", {"capacity": "0"}, "column capacity: Capacity must be at least 1."),
+        ("demands", {"expires_on": YESTERDAY}, "column expires_on: The expiry date cannot be in the past."),
+        ("demands", {"title": "布" * 201}, "column title: At most 200 characters."),
+        ("offerings", {"title": "x" * 201}, "column title: At most 200 characters."),
+        ("demands", {"budget_max": "3000000000"}, "column budget_max: At most 2147483647."),
+        ("offerings", {"ref": "R" * 101}, "column ref: At most 100 characters."),
+        ("demands", {"organization": "O" * 201}, "column organization: At most 200 characters."),
+    ],
+    ids=["capacity-0", "past-expiry", "long-title", "long-offering-title", "huge-budget", "long-ref", "long-org"],
+)
+def test_a_rule_broken_on_one_row_writes_nothing(app, runner, tmp_path, kind, change, message):
+    """Each refusal is a row message, never a database error (PostgreSQL refuses over-long text itself)."""
+    good = {"ref": "G1", "title": "Fabric defect detection", "description": "Find holes in woven fabric."}
+    result = _import(runner, tmp_path, kind, [good, {**good, "ref": "B1", **change}], "--no-propose")
+    assert result.exit_code != 0, result.output
+    ref = change.get("ref", "B1")
+    assert f"row 3 (ref {ref}), {message}" in result.output
+    assert "database" not in result.output
+    with app.app_context():
+        assert _count(Demand) == _count(Offering) == _count(Organization) == 0
+
+
+def test_every_problem_on_a_row_is_reported(app, runner, tmp_path):
+    row = {
+        "ref": "B1",
+        "title": "x" * 201,
+        "description": "",
+        "price_min": "cheap",
+        "price_max": "-5",
+        "deployment_modes": "edge;orbit",
+        "capacity": "0",
+        "language": "fr",
+    }
+    result = _import(runner, tmp_path, "offerings", [row], "--no-propose")
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.startswith("row 2 (ref B1)")]
+    assert lines == [
+        "row 2 (ref B1), column price_min: Not a whole number: cheap.",
+        "row 2 (ref B1), column title: At most 200 characters.",
+        "row 2 (ref B1), column description: This field is required.",
+        "row 2 (ref B1), column language: Unknown language fr.",
+        "row 2 (ref B1), column deployment_modes: Not in the list: orbit.",
+        "row 2 (ref B1), column price_max: Amounts cannot be negative.",
+        "row 2 (ref B1), column capacity: Capacity must be at least 1.",
+    ]
+
+
+def test_the_web_form_and_the_importer_say_the_same(app, client, auth, personas, tmp_path, runner):
+    from .test_postings import demand_form, field_errors
+
+    bad = {"budget_min": "500000", "budget_max": "1000", "expires_on": YESTERDAY}
+    auth.login_as("manufacturer")
+    page = client.post("/demands/new", data=demand_form(**bad)).get_data(as_text=True)
+    web = {name: field_errors(page, name) for name in bad}
+    assert web == {
+        "budget_min": [],
+        "budget_max": ["The minimum cannot be more than the maximum."],
+        "expires_on": ["The expiry date cannot be in the past."],
+    }
+    row = {"ref": "W1", "title": "Fabric defects", "description": "Holes in fabric.", **bad}
+    result = _import(runner, tmp_path, "demands", [row], "--no-propose")
+    imported = [line for line in result.output.splitlines() if line.startswith("row 2")]
+    assert imported == [f"row 2 (ref W1), column {name}: {m}" for name, messages in web.items() for m in messages]
+
+
+def test_an_import_cannot_take_another_organizations_posting(app, runner, tmp_path):
+    (tmp_path / "d.csv").write_text(DEMANDS_CSV, encoding="utf-8")
+    assert runner.invoke(args=["import", "demands", str(tmp_path / "d.csv"), "--no-propose"]).exit_code == 0
+    row = {"ref": "D1", "title": "Taken over", "description": "Mine now.", "organization": "Zhaoqing Kiln"}
+    result = _import(runner, tmp_path, "demands", [row], "--no-propose")
+    assert result.exit_code != 0
+    assert "row 2 (ref D1), column organization: This posting belongs to another organization." in result.output
+    with app.app_context():
+        demand = _by_ref(Demand, "D1")
+        assert demand.organization.name == "Foshan Weave" and demand.title == "布面瑕疵检测"
+
+
+def test_a_draft_ref_is_updated_and_published_for_its_own_organization(app, runner, tmp_path, personas):
+    from matchmaker.domain import postings
+    from matchmaker.models import User
+
+    with app.app_context():
+        user = db.session.get(User, personas["manufacturer"])
+        postings.create_demand(user, postings.DemandInput("Draft title", "Draft text."), ref="W9")
+    row = {"ref": "W9", "title": "Imported title", "description": "Imported text.", "industry": "17"}
+    result = _import(runner, tmp_path, "demands", [row], "--no-propose")
+    assert result.exit_code == 0, result.output
+    assert "0 demands created, 1 updated" in result.output
+    with app.app_context():
+        demand = _by_ref(Demand, "W9")
+        assert demand.status is PostingStatus.PUBLISHED and demand.published_at is not None
+        assert demand.title == "Imported title" and demand.organization.name == "Foshan Weave Textiles"
+        assert demand.embedding is not None  # announced to the engine and indexed
+
+
+def test_organizations_are_matched_by_name_ignoring_case_and_spaces(app, runner, tmp_path):
+    assert _import(runner, tmp_path, "offerings", OFFERINGS, "--no-propose").exit_code == 0
+    row = {"ref": "O3", "title": "Kiln camera", "description": "Watch kiln flames.", "organization": "  kiln WATCH "}
+    assert _import(runner, tmp_path, "offerings", [row], "--no-propose").exit_code == 0
+    with app.app_context():
+        assert _count(Organization) == 2
+        assert _by_ref(Offering, "O3").organization is _by_ref(Offering, "O2").organization
+
+
+def test_no_propose_indexes_without_proposing(app, runner, tmp_path):
+    assert _import(runner, tmp_path, "offerings", OFFERINGS, "--no-propose").exit_code == 0
+    (tmp_path / "d.csv").write_text(DEMANDS_CSV, encoding="utf-8")
+    result = runner.invoke(args=["import", "demands", str(tmp_path / "d.csv"), "--no-propose"])
+    assert result.exit_code == 0 and "new proposals" not in result.output
+    with app.app_context():
+        assert _count(Match) == 0
+        assert all(d.embedding is not None for d in db.session.scalars(sa.select(Demand)))
+
+
+def test_an_import_is_announced_once_with_every_posting(app, runner, tmp_path):
+    from matchmaker.signals import postings_saved
+
+    seen = []
+
+    def record(sender, postings, propose, **_):
+        seen.append((sorted(p.ref for p in postings), propose))
+
+    with postings_saved.connected_to(record):
+        assert _import(runner, tmp_path, "offerings", OFFERINGS).exit_code == 0
+        assert _import(runner, tmp_path, "offerings", OFFERINGS, "--no-propose").exit_code == 0
+    assert seen == [(["O1", "O2"], True), (["O1", "O2"], False)]

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from matchmaker.domain.postings import announce
 from matchmaker.extensions import db
 from matchmaker.matching import encoders
 from matchmaker.matching.engine import forget_engines, get_engine
 from matchmaker.matching.vector_index import SnapshotError, VectorIndex
 from matchmaker.models import Demand, Offering, PostingStatus
-from matchmaker.signals import posting_saved
 
 from .matching_helpers import HashingEncoder, publish
 
@@ -65,11 +65,11 @@ def test_publishing_indexes_and_closing_removes(app):
         draft = Offering(title="Draft only", description="draft", organization=offering.organization)
         db.session.add(draft)
         db.session.commit()
-        posting_saved.send(Offering, posting=draft)
+        announce([draft])
         assert _indexed(app, "offering") == {offering.id}
         offering.status = PostingStatus.CLOSED
         db.session.commit()
-        posting_saved.send(Offering, posting=offering)
+        announce([offering])
         assert _indexed(app, "offering") == set()
 
 

@@ -11,7 +11,7 @@ from matchmaker.domain import postings
 from matchmaker.domain.errors import PermissionDenied, ValidationFailed
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Offering, PostingStatus, User
-from matchmaker.signals import posting_saved
+from matchmaker.signals import postings_saved
 
 CONTACT_EMAIL = "contact@"  # conftest gives every organisation contact@<kind>.example
 CONTACT_PHONE = "+852 5555 0000"
@@ -186,12 +186,12 @@ def test_draft_can_be_closed_without_publishing(app, client, auth, personas, kin
 def test_every_change_is_announced_after_commit(app, client, auth, personas, kind):
     seen = []
 
-    def record(sender, posting):
+    def record(sender, postings, **_):
         with app.app_context():  # a fresh session proves the change was committed
-            seen.append((sender, db.session.get(sender, posting.id).status))
+            seen.extend((type(p), db.session.get(type(p), p.id).status) for p in postings)
 
     auth.login_as(kind.poster)
-    with posting_saved.connected_to(record):
+    with postings_saved.connected_to(record):
         client.post(f"{kind.prefix}/new", data=kind.form())
         posting_id = only(app, kind.model).id
         client.post(f"{kind.prefix}/{posting_id}/edit", data=kind.form(title="Changed"))
@@ -262,6 +262,55 @@ def test_domain_refuses_bad_input_directly(app, personas):
         with pytest.raises(ValidationFailed) as caught:
             postings.create_demand(user, postings.DemandInput("T", "D", budget_min=-1))
         assert caught.value.field == "budget_min"
+
+
+def test_domain_reports_every_problem_at_once(app, personas):
+    yesterday = date.today() - timedelta(days=1)
+    bad = postings.DemandInput("", "D", scenarios=["nope"], budget_min=-1, expires_on=yesterday, city="c" * 81)
+    with app.app_context():
+        user = db.session.get(User, personas["manufacturer"])
+        with pytest.raises(ValidationFailed) as caught:
+            postings.create_demand(user, bad)
+        assert [(e.field, str(e.message)) for e in caught.value.errors] == [
+            ("city", "At most 80 characters."),
+            ("title", "This field is required."),
+            ("scenarios", "Not in the list: nope."),
+            ("budget_min", "Amounts cannot be negative."),
+            ("expires_on", "The expiry date cannot be in the past."),
+        ]
+        # The first problem stays the error's own message and field, for callers that show one.
+        assert (caught.value.field, str(caught.value.message)) == ("city", "At most 80 characters.")
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Demand)) == 0
+
+
+def test_web_form_shows_every_domain_problem_on_its_field(app, client, auth, personas):
+    auth.login_as("manufacturer")
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    page = client.post("/demands/new", data=demand_form(budget_min="9", budget_max="1", expires_on=yesterday))
+    html = page.get_data(as_text=True)
+    assert field_errors(html, "budget_max") == ["The minimum cannot be more than the maximum."]
+    assert field_errors(html, "expires_on") == ["The expiry date cannot be in the past."]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Demand)) == 0
+
+
+def test_a_system_write_acts_only_for_its_own_organization(app, personas):
+    from matchmaker.domain.errors import IllegalTransition
+
+    with app.app_context():
+        owner, rival = db.session.get(User, personas["manufacturer"]), db.session.get(User, personas["intruder"])
+        demand = postings.create_demand(owner, postings.DemandInput("Fabric", "Holes in fabric."))
+        change = postings.DemandInput("Changed", "Holes in fabric.")
+        with pytest.raises(PermissionDenied):
+            postings.update_demand(postings.OnBehalfOf(rival.organization), demand, change)
+        with pytest.raises(PermissionDenied):  # web users are checked as members, as before
+            postings.update_demand(rival, demand, change)
+        postings.update_demand(postings.OnBehalfOf(owner.organization), demand, change)
+        postings.publish(postings.OnBehalfOf(owner.organization), demand)
+        postings.close(postings.OnBehalfOf(owner.organization), demand)
+        assert demand.title == "Changed" and demand.status is PostingStatus.CLOSED
+        with pytest.raises(IllegalTransition):
+            postings.update_demand(postings.OnBehalfOf(owner.organization), demand, change)
 
 
 # ------------------------------------------------------------------ who may do what

@@ -85,6 +85,24 @@ def test_seeded_demo_account_can_log_in(app, client, seed_copy):
     assert response.status_code == 302
 
 
+def test_seed_announces_its_postings_once_as_the_web_does(app, seed_copy):
+    """The seed tells the engine through the same signal as a web publish, with every published posting."""
+    from matchmaker.signals import postings_saved
+
+    for name in ("demands.json", "offerings.json"):
+        edit_rows(seed_copy / name, lambda rows: rows.__setitem__(slice(3, None), []))
+    seen = []
+    with app.app_context(), postings_saved.connected_to(lambda sender, postings, **_: seen.append(postings)):
+        load_seed(seed_copy, echo=lambda message: None)
+        published = {
+            (model, ref)
+            for model in (Demand, Offering)
+            for ref in db.session.scalars(sa.select(model.ref).where(model.status == PostingStatus.PUBLISHED))
+        }
+        assert len(seen) == 1 and {(type(p), p.ref) for p in seen[0]} == published and len(published) >= 4
+        assert db.session.scalar(sa.select(sa.func.count(Match.id))) > 0
+
+
 def test_invalid_row_names_file_and_row_and_writes_nothing(app, runner, seed_copy):
     def break_fifth_budget(rows):
         rows[4]["budget_min"], rows[4]["budget_max"] = 900_000, 1_000

@@ -1,5 +1,18 @@
 """Domain failures that views turn into form errors, flashes or JSON errors."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One rule an input breaks: the field it concerns (None for the input as a whole) and why."""
+
+    field: str | None
+    message: str
+
 
 class DomainError(Exception):
     """Base class: a request the domain refuses, with a message for people."""
@@ -11,9 +24,26 @@ class DomainError(Exception):
         self.message = message
         self.field = field
 
+    @property
+    def errors(self) -> list[FieldError]:
+        """Return every problem this refusal carries; most refusals carry one."""
+        return [FieldError(self.field, self.message)]
+
 
 class ValidationFailed(DomainError):
-    """Input that breaks a rule of the domain."""
+    """Input that breaks rules of the domain; carries every problem found, the first as message and field."""
+
+    def __init__(self, message: str | None = None, field: str | None = None, *, errors: Sequence[FieldError] = ()):
+        errors = list(errors) or [FieldError(field, message)]
+        super().__init__(errors[0].message, errors[0].field)
+        if len(errors) > 1:  # str() names every problem, so logs and pytest.raises(match=) see them all
+            self.args = ("; ".join(str(e.message) for e in errors),)
+        self._errors = errors
+
+    @property
+    def errors(self) -> list[FieldError]:
+        """Return every problem found, in the order the rules were checked."""
+        return list(self._errors)
 
 
 class PermissionDenied(DomainError):

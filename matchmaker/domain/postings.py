@@ -6,7 +6,7 @@ only the field checks differ, and those live in `_check_demand` / `_check_offeri
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -26,8 +26,8 @@ from ..models import (
     User,
     utcnow,
 )
-from ..signals import posting_saved
-from .errors import IllegalTransition, PermissionDenied, ValidationFailed
+from ..signals import postings_saved
+from .errors import FieldError, IllegalTransition, PermissionDenied, ValidationFailed
 
 Posting = Demand | Offering
 
@@ -79,64 +79,101 @@ class OfferingInput:
 
 
 # ---------------------------------------------------------------- field checks
+# Each check yields every problem it finds, so one refusal can list them all.
 
 
-def _check_text(data: DemandInput | OfferingInput) -> None:
-    """Refuse a posting without a title or description."""
+def _check_text(data: DemandInput | OfferingInput) -> Iterator[FieldError]:
+    """Find a missing title or description and an unknown language."""
     for name in ("title", "description"):
         if not (getattr(data, name) or "").strip():
-            raise ValidationFailed(_("This field is required."), field=name)
+            yield FieldError(name, _("This field is required."))
     if data.language not in LANGUAGES:
-        raise ValidationFailed(_("Unknown language %(language)s.", language=data.language), field="language")
+        yield FieldError("language", _("Unknown language %(language)s.", language=data.language))
 
 
-def _check_lengths(model: type, data) -> None:
-    """Refuse text longer than its column holds, so every database refuses it the same way."""
+def _check_lengths(model: type, data) -> Iterator[FieldError]:
+    """Find text longer than its column holds, so every database refuses it the same way."""
     for name, value in asdict(data).items():
         limit = getattr(model.__table__.c[name].type, "length", None) if name in model.__table__.c else None
         if limit and isinstance(value, str) and len(value.strip()) > limit:
-            raise ValidationFailed(_("At most %(count)d characters.", count=limit), field=name)
+            yield FieldError(name, _("At most %(count)d characters.", count=limit))
 
 
-def _check_keys(name: str, values: list[str], known) -> None:
-    """Refuse values that are not in the known set (a taxonomy or a fixed list)."""
+# The largest value a plain INTEGER column holds on every database we support.
+_INTEGER_LIMIT = 2**31 - 1
+
+
+def _check_magnitudes(model: type, data) -> Iterator[FieldError]:
+    """Find whole numbers too large for their column, which PostgreSQL would refuse with a database error."""
+    for name, value in asdict(data).items():
+        column = model.__table__.c.get(name)
+        fits = column is None or type(column.type) is not sa.Integer or not isinstance(value, int)
+        if not fits and abs(value) > _INTEGER_LIMIT:
+            yield FieldError(name, _("At most %(count)d.", count=_INTEGER_LIMIT))
+
+
+def _check_keys(name: str, values: list[str], known) -> Iterator[FieldError]:
+    """Find values that are not in the known set (a taxonomy or a fixed list)."""
     unknown = [value for value in values if value not in known]
     if unknown:
-        raise ValidationFailed(_("Not in the list: %(values)s.", values=", ".join(map(str, unknown))), field=name)
+        yield FieldError(name, _("Not in the list: %(values)s.", values=", ".join(map(str, unknown))))
 
 
-def _check_range(low_name: str, high_name: str, low: int | None, high: int | None) -> None:
-    """Refuse negative amounts and a minimum above the maximum."""
+def _check_range(low_name: str, high_name: str, low: int | None, high: int | None) -> Iterator[FieldError]:
+    """Find negative amounts and a minimum above the maximum."""
     for name, value in ((low_name, low), (high_name, high)):
         if value is not None and value < 0:
-            raise ValidationFailed(_("Amounts cannot be negative."), field=name)
+            yield FieldError(name, _("Amounts cannot be negative."))
     if low is not None and high is not None and low > high:
-        raise ValidationFailed(_("The minimum cannot be more than the maximum."), field=high_name)
+        yield FieldError(high_name, _("The minimum cannot be more than the maximum."))
 
 
-def _check_demand(data: DemandInput, current: Demand | None = None) -> None:
-    """Apply the rules a demand's fields must follow."""
-    _check_text(data)
-    _check_keys("scenarios", data.scenarios, taxonomy.scenarios())
-    _check_keys("industry", [data.industry] if data.industry else [], taxonomy.industries())
-    _check_range("budget_min", "budget_max", data.budget_min, data.budget_max)
-    _check_keys("deployment", [data.deployment] if data.deployment else [], DEPLOYMENT_MODES)
-    _check_keys("vouchers", data.vouchers, VOUCHER_KINDS)
+def _check_demand(data: DemandInput, current: Demand | None = None) -> Iterator[FieldError]:
+    """Find every rule a demand's fields break."""
+    yield from _check_text(data)
+    yield from _check_keys("scenarios", data.scenarios, taxonomy.scenarios())
+    yield from _check_keys("industry", [data.industry] if data.industry else [], taxonomy.industries())
+    yield from _check_range("budget_min", "budget_max", data.budget_min, data.budget_max)
+    yield from _check_keys("deployment", [data.deployment] if data.deployment else [], DEPLOYMENT_MODES)
+    yield from _check_keys("vouchers", data.vouchers, VOUCHER_KINDS)
     # An unchanged expiry may have passed since it was set; only a new date must lie ahead.
     changed = current is None or data.expires_on != current.expires_on
     if changed and data.expires_on is not None and data.expires_on < date.today():
-        raise ValidationFailed(_("The expiry date cannot be in the past."), field="expires_on")
+        yield FieldError("expires_on", _("The expiry date cannot be in the past."))
 
 
-def _check_offering(data: OfferingInput, current: Offering | None = None) -> None:
-    """Apply the rules an offering's fields must follow."""
-    _check_text(data)
-    _check_keys("scenarios", data.scenarios, taxonomy.scenarios())
-    _check_keys("industries_served", data.industries_served, taxonomy.industries())
-    _check_keys("deployment_modes", data.deployment_modes, DEPLOYMENT_MODES)
-    _check_range("price_min", "price_max", data.price_min, data.price_max)
+def _check_offering(data: OfferingInput, current: Offering | None = None) -> Iterator[FieldError]:
+    """Find every rule an offering's fields break."""
+    yield from _check_text(data)
+    yield from _check_keys("scenarios", data.scenarios, taxonomy.scenarios())
+    yield from _check_keys("industries_served", data.industries_served, taxonomy.industries())
+    yield from _check_keys("deployment_modes", data.deployment_modes, DEPLOYMENT_MODES)
+    yield from _check_range("price_min", "price_max", data.price_min, data.price_max)
     if data.capacity is None or data.capacity < 1:
-        raise ValidationFailed(_("Capacity must be at least 1."), field="capacity")
+        yield FieldError("capacity", _("Capacity must be at least 1."))
+
+
+def _problems(model: type, data, current: Posting | None = None) -> list[FieldError]:
+    """Return every rule the input breaks for a new posting of model, or for the current one."""
+    return [*_check_lengths(model, data), *_check_magnitudes(model, data), *_KINDS[model].check(data, current)]
+
+
+def _check_ref(model: type, ref: str | None) -> Iterator[FieldError]:
+    """Find an external key longer than its column holds."""
+    limit = model.__table__.c["ref"].type.length
+    if ref is not None and len(ref) > limit:
+        yield FieldError("ref", _("At most %(count)d characters.", count=limit))
+
+
+def _refuse(problems: list[FieldError]) -> None:
+    """Raise one ValidationFailed carrying every problem, if there are any."""
+    if problems:
+        raise ValidationFailed(errors=problems)
+
+
+def check_input(model: type, data, current: Posting | None = None) -> None:
+    """Raise one ValidationFailed listing every rule the input breaks for a new or the current posting."""
+    _refuse(_problems(model, data, current))
 
 
 @dataclass(frozen=True)
@@ -157,6 +194,22 @@ _KINDS: dict[type, _Kind] = {
 # ---------------------------------------------------------------- who may do what
 
 
+@dataclass(frozen=True)
+class OnBehalfOf:
+    """A trusted system write (an import, the seed) acting for one organization.
+
+    Web requests act as the signed-in `User` and are checked as members of the owning organization. Only
+    code that has established trust itself builds one of these: the command line, whose user holds the
+    database anyway, or a page that has first checked its user is a curator, who is then named as `by`.
+    """
+
+    organization: Organization
+    by: User | None = None
+
+
+Actor = User | OnBehalfOf
+
+
 def is_owner(user: User | None, posting: Posting) -> bool:
     """Return whether the user belongs to the organization that owns the posting."""
     return user is not None and user.organization_id == posting.organization_id
@@ -175,13 +228,27 @@ def can_edit(user: User | None, posting: Posting) -> bool:
     return is_owner(user, posting) and posting.status is not PostingStatus.CLOSED
 
 
-def _require_owner(user: User, posting: Posting) -> None:
-    """Refuse anyone outside the owning organization."""
-    if not is_owner(user, posting):
-        raise PermissionDenied(_("Only members of the posting organization may change it."))
+def _acts_for(actor: Actor, posting: Posting) -> bool:
+    """Return whether the actor writes for the organization that owns the posting."""
+    if isinstance(actor, OnBehalfOf):
+        org = actor.organization
+        # A posting staged in this transaction may not have its organization's id yet.
+        return posting.organization is org or (org.id is not None and org.id == posting.organization_id)
+    return is_owner(actor, posting)
+
+
+def _require_owner(actor: Actor, posting: Posting) -> None:
+    """Refuse anyone who does not write for the owning organization."""
+    if _acts_for(actor, posting):
+        return
+    if isinstance(actor, OnBehalfOf):
+        raise PermissionDenied(_("This posting belongs to another organization."), field="organization")
+    raise PermissionDenied(_("Only members of the posting organization may change it."))
 
 
 # ---------------------------------------------------------------- lifecycle
+# The web commits each step at once (update_posting, publish, close). Bulk writers (imports) stage many
+# steps with stage_update / stage_publish, commit once, then announce what changed.
 
 
 def create_posting(model: type, user: User, data, ref: str | None = None) -> Posting:
@@ -199,46 +266,56 @@ def new_posting(
     kind = _KINDS[model]
     if organization.kind is not kind.org_kind:
         raise PermissionDenied(kind.refusal)
-    _check_lengths(model, data)
-    kind.check(data)
+    _refuse([*_check_ref(model, ref), *_problems(model, data)])
     posting = model(organization=organization, author=author, ref=ref, status=PostingStatus.DRAFT)
     _assign(posting, data)
     return posting
 
 
-def update_posting(user: User, posting: Posting, data) -> Posting:
-    """Replace the editable fields of a posting the user's organization owns."""
-    _require_owner(user, posting)
+def stage_update(actor: Actor, posting: Posting, data) -> Posting:
+    """Check and apply new field values to a posting the actor writes for, without committing."""
+    _require_owner(actor, posting)
     if posting.status is PostingStatus.CLOSED:
         raise IllegalTransition(_("A closed posting can no longer be edited."))
-    _check_lengths(type(posting), data)
-    _KINDS[type(posting)].check(data, posting)
+    check_input(type(posting), data, posting)
     _assign(posting, data)
+    return posting
+
+
+def update_posting(actor: Actor, posting: Posting, data) -> Posting:
+    """Replace the editable fields of a posting the actor's organization owns."""
+    stage_update(actor, posting, data)
     _commit(posting)
     return posting
 
 
-def publish(user: User, posting: Posting) -> Posting:
-    """Make a draft visible to everyone and to the matching engine."""
-    _require_owner(user, posting)
+def stage_publish(actor: Actor, posting: Posting) -> Posting:
+    """Make a draft the actor writes for public, without committing."""
+    _require_owner(actor, posting)
     if isinstance(posting, Demand) and posting.expires_on and posting.expires_on < date.today():
         raise ValidationFailed(_("The expiry date has passed; set a new one before publishing."), field="expires_on")
     _move(posting, PostingStatus.PUBLISHED)
     posting.published_at = utcnow()
+    return posting
+
+
+def publish(actor: Actor, posting: Posting) -> Posting:
+    """Make a draft visible to everyone and to the matching engine."""
+    stage_publish(actor, posting)
     _commit(posting)
     return posting
 
 
-def close(user: User, posting: Posting) -> Posting:
+def close(actor: Actor, posting: Posting) -> Posting:
     """Close a posting for good."""
-    _require_owner(user, posting)
+    _require_owner(actor, posting)
     _move(posting, PostingStatus.CLOSED)
     _commit(posting)
     return posting
 
 
 def advance(posting: Posting, target: PostingStatus) -> Posting:
-    """Walk an unsaved draft to target without committing; for imports and seeding."""
+    """Walk an unsaved draft to target without committing; for seeding."""
     # A closed posting goes through publication so it keeps the date it was public from.
     steps = {
         PostingStatus.DRAFT: [],
@@ -252,14 +329,22 @@ def advance(posting: Posting, target: PostingStatus) -> Posting:
     return posting
 
 
+def announce(changed: list[Posting], *, propose: bool = True, progress: Callable[[str], None] | None = None) -> int:
+    """Tell the matching engine these committed postings changed; return how many proposals it made."""
+    if not changed:
+        return 0
+    replies = postings_saved.send(postings=list(changed), propose=propose, progress=progress)
+    return sum(reply for _, reply in replies if isinstance(reply, int))
+
+
 def create_demand(user: User, data: DemandInput, ref: str | None = None) -> Demand:
     """Save a new draft demand for the user's manufacturer organization."""
     return create_posting(Demand, user, data, ref)
 
 
-def update_demand(user: User, demand: Demand, data: DemandInput) -> Demand:
+def update_demand(actor: Actor, demand: Demand, data: DemandInput) -> Demand:
     """Replace the editable fields of a demand."""
-    return update_posting(user, demand, data)
+    return update_posting(actor, demand, data)
 
 
 def create_offering(user: User, data: OfferingInput, ref: str | None = None) -> Offering:
@@ -267,9 +352,9 @@ def create_offering(user: User, data: OfferingInput, ref: str | None = None) -> 
     return create_posting(Offering, user, data, ref)
 
 
-def update_offering(user: User, offering: Offering, data: OfferingInput) -> Offering:
+def update_offering(actor: Actor, offering: Offering, data: OfferingInput) -> Offering:
     """Replace the editable fields of an offering."""
-    return update_posting(user, offering, data)
+    return update_posting(actor, offering, data)
 
 
 def _move(posting: Posting, target: PostingStatus) -> None:
@@ -290,7 +375,7 @@ def _assign(posting: Posting, data) -> None:
 def _commit(posting: Posting) -> None:
     """Commit, then tell the matching engine the posting changed."""
     db.session.commit()
-    posting_saved.send(posting.__class__, posting=posting)
+    announce([posting])
 
 
 # ---------------------------------------------------------------- lists

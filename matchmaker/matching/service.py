@@ -92,11 +92,6 @@ def index_postings(postings: list, progress=None, batch_size: int = 64) -> None:
     engine.sync()
 
 
-def index_posting(posting) -> None:
-    """Tag, embed and log one changed posting."""
-    index_postings([posting])
-
-
 def propose_all(progress=None) -> int:
     """Propose the top offerings for every published demand; return how many proposals are new."""
     demands = db.session.scalars(
@@ -110,14 +105,31 @@ def propose_all(progress=None) -> int:
     return created
 
 
-def on_posting_saved(sender, posting, **_) -> None:
-    """Re-index a saved posting and propose matches for it when it is published."""
-    index_posting(posting)
-    if posting.status is PostingStatus.PUBLISHED:
-        if posting.kind == "demand":
-            propose_for_demand(posting)
-        else:
-            propose_for_offering(posting)
+def on_postings_saved(sender, postings: list, propose: bool = True, progress=None, **_) -> int:
+    """Index committed postings in batches, then propose for the published ones; return how many are new."""
+    index_postings(postings, progress=progress)
+    return propose_for_changed(postings, progress=progress) if propose else 0
+
+
+def propose_for_changed(postings: list, progress=None) -> int:
+    """Propose matches for the published demands and offerings among postings; return how many are new."""
+    published = [p for p in postings if p.status is PostingStatus.PUBLISHED]
+    offerings = [p for p in published if p.kind == "offering"]
+    if len(offerings) > 1 and len(offerings) * REVERSE_POOL >= _published_demands():
+        # Ranking every demand once finds every pair a search from each offering would, and costs less.
+        return propose_all(progress=progress)
+    created = 0
+    for number, posting in enumerate(published, 1):
+        propose = propose_for_demand if posting.kind == "demand" else propose_for_offering
+        created += len(propose(posting))
+        if progress and (number % 20 == 0 or number == len(published)):
+            progress(f"matched {number}/{len(published)} postings, {created} new proposals")
+    return created
+
+
+def _published_demands() -> int:
+    """Return how many demands are published."""
+    return db.session.scalar(sa.select(sa.func.count(Demand.id)).where(Demand.status == PostingStatus.PUBLISHED))
 
 
 # -- ranking ----------------------------------------------------------------

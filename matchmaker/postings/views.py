@@ -107,7 +107,8 @@ class PostingViews:
             posting = action(form.to_input())
         except DomainError as error:
             db.session.rollback()
-            form.add_error(error.field, error.message)
+            for problem in error.errors:
+                form.add_error(problem.field, problem.message)
             return None
         if form.publish.data and posting.status is PostingStatus.DRAFT:
             self.transition(posting.id, postings.publish, _("Saved and published."))
