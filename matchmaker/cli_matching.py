@@ -155,7 +155,7 @@ def eval_command(set_names: tuple[str, ...], models: tuple[str, ...], fmt: str) 
     for folder in folders:
         if not (folder / "qrels.tsv").exists():
             raise click.ClickException(f"{folder}: not an evaluation set (needs demands.csv, offerings.csv, qrels.tsv)")
-    configured = current_app.config.get("MATCHMAKER_EMBEDDING_MODEL") or USE_NAME
+    configured = current_app.config["MATCHMAKER_EMBEDDING_MODEL"]
     names = list(dict.fromkeys(models or (USE_NAME, configured)))
     weights = RankingWeights.from_config(current_app.config)
     report = {}
