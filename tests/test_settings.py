@@ -195,6 +195,23 @@ def test_model_and_prompts_reach_the_encoder(env):
         assert "query: Find fabric defects\nFind fabric defects" in encoder.seen
 
 
+def test_eval_uses_the_configured_models_prompts(env):
+    env.setattr(encoders, "_cache", {})
+    env.setattr(encoders, "SentenceTransformerEncoder", PromptRecordingEncoder)
+    env.setenv("MATCHMAKER_EMBEDDING_MODEL", "intfloat/multilingual-e5-small")
+    env.setenv("MATCHMAKER_QUERY_PROMPT", "query: ")
+    env.setenv("MATCHMAKER_DOCUMENT_PROMPT", "passage: ")
+    result = (
+        create_app()
+        .test_cli_runner()
+        .invoke(args=["eval", "--set", "bilingual", "--model", "intfloat/multilingual-e5-small", "--format", "json"])
+    )
+    assert result.exit_code == 0, result.output
+    (encoder,) = encoders._cache.values()
+    assert encoder.seen and all(text.startswith(("query: ", "passage: ")) for text in encoder.seen)
+    assert {text.split(": ", 1)[0] for text in encoder.seen} == {"query", "passage"}
+
+
 def test_default_model_is_used_unless_set(env):
     with env_app(env) as app, app.app_context():
         offering = publish(Offering, "Loom Vision", "Fabric defect detection")
@@ -235,7 +252,7 @@ def test_mail_settings_reach_the_smtp_server(env):
         "MATCHMAKER_MAIL_PORT": str(port),
         "MATCHMAKER_MAIL_SENDER": "notices@matchmaker.example.org",
         "MATCHMAKER_MAIL_USERNAME": "matchmaker",
-        "MATCHMAKER_MAIL_PASSWORD": "hunter2",
+        "MATCHMAKER_MAIL_PASSWORD": "31415926",  # digits stay text, not a number
         "MATCHMAKER_MAIL_TIMEOUT": "5",
     }
     try:
@@ -244,7 +261,7 @@ def test_mail_settings_reach_the_smtp_server(env):
     finally:
         controller.stop()
     assert inbox.senders == ["notices@matchmaker.example.org"]
-    assert inbox.logins == [("matchmaker", "hunter2")]
+    assert inbox.logins == [("matchmaker", "31415926")]
 
 
 class RecordingSMTP:
@@ -284,6 +301,7 @@ class RecordingSMTPSSL(RecordingSMTP):
     [
         ({"MATCHMAKER_MAIL_USE_SSL": "1", "MATCHMAKER_MAIL_PORT": "465"}, [("SMTP_SSL", "mail.example.org", 465, 7)]),
         ({"MATCHMAKER_MAIL_USE_TLS": "yes"}, [("SMTP", "mail.example.org", 25, 7), "starttls"]),
+        ({"MATCHMAKER_MAIL_USE_TLS": "no", "MATCHMAKER_MAIL_USE_SSL": "no"}, [("SMTP", "mail.example.org", 25, 7)]),
     ],
 )
 def test_mail_ssl_tls_and_timeout_decide_how_to_connect(env, variables, expected):
