@@ -5,6 +5,9 @@ from pathlib import Path
 from flask import Flask
 
 from .config import load_config
+from .settings import ConfigurationError
+
+__all__ = ["ConfigurationError", "create_app"]
 
 # Templates, seed data and migrations live inside the package so that a built wheel carries them.
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -14,7 +17,7 @@ SEED_DIR = PACKAGE_DIR / "seed"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the application from its named steps."""
+    """Build the application from its named steps; raise ConfigurationError on a bad setting."""
     app = Flask(__name__, instance_relative_config=True, template_folder=str(TEMPLATE_DIR))
     load_config(app, test_config)
     register_extensions(app)

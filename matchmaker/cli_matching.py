@@ -148,13 +148,15 @@ def eval_command(set_names: tuple[str, ...], models: tuple[str, ...], fmt: str) 
     for folder in folders:
         if not (folder / "qrels.tsv").exists():
             raise click.ClickException(f"{folder}: not an evaluation set (needs demands.csv, offerings.csv, qrels.tsv)")
-    configured = current_app.config.get("MATCHMAKER_EMBEDDING_MODEL") or USE_NAME
+    configured = current_app.config["MATCHMAKER_EMBEDDING_MODEL"]
     names = list(dict.fromkeys(models or (USE_NAME, configured)))
     weights = RankingWeights.from_config(current_app.config)
+    # The configured model is evaluated as it is deployed: with its prompts.
+    prompts = (current_app.config["MATCHMAKER_QUERY_PROMPT"], current_app.config["MATCHMAKER_DOCUMENT_PROMPT"])
     report = {}
     for name in names:
         try:
-            encoder = load_encoder(name)
+            encoder = load_encoder(name, *prompts) if name == configured else load_encoder(name)
         except Exception as exc:  # a model that is not installed here is reported, not fatal
             click.echo(f"skipping encoder {name}: {exc}", err=True)
             continue

@@ -29,6 +29,6 @@ mail_group = AppGroup("mail", help="Outbound email.")
 def mail_retry_command(max_attempts: int) -> None:
     """Send queued emails that have not gone out yet."""
     if not mailer.is_configured():
-        raise click.ClickException("MAIL_SERVER is not configured; nothing can be sent.")
+        raise click.ClickException("MATCHMAKER_MAIL_SERVER is not configured; nothing can be sent.")
     sent = mailer.deliver_pending(max_attempts=max_attempts)
     click.echo(f"Sent {sent} email(s).")

@@ -4,6 +4,7 @@ from .cli_admin import create_admin_command
 from .cli_assign import assign_command
 from .cli_matching import eval_command, import_command, index_group, match_command
 from .cli_seed import seed_command
+from .cli_settings import settings_command
 from .cli_workflow import expire_command, mail_group
 
 COMMANDS = [
@@ -16,4 +17,5 @@ COMMANDS = [
     expire_command,
     mail_group,
     assign_command,
+    settings_command,
 ]

@@ -1,66 +1,63 @@
-"""Configuration: defaults, then the instance folder, then MATCHMAKER_/plain environment variables."""
+"""Configuration: the declared settings' defaults, then instance/config.py, then the environment.
 
+Every deployment setting is declared in `settings.py`; this module layers them onto the app and
+settles the data directory, the database URL and the secret key when nobody set them.
+"""
+
+import copy
 import os
 import secrets
 from pathlib import Path
 
-DEFAULT_EMBEDDING_MODEL = "use-multilingual-v3"
+from flask import Config
+
+from . import settings
+from .settings import ConfigurationError
+
+__all__ = ["ConfigurationError", "load_config"]
+
+INSTANCE_CONFIG = "instance/config.py"
+TEST_CONFIG = "test configuration"
+
+# How the app drives its extensions; fixed by the code, so not settings anyone sets.
+FRAMEWORK_CONFIG = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "WTF_CSRF_TIME_LIMIT": None,
+    "LANGUAGES": list(settings.LOCALES),
+}
 
 
-class DefaultConfig:
-    """Settings every deployment starts from."""
+def load_config(app, test_config: dict | None = None) -> None:
+    """Layer the settings onto the app and settle paths and the secret key; raise ConfigurationError if bad.
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # noqa: RUF012
-    WTF_CSRF_TIME_LIMIT = None
-    BABEL_DEFAULT_LOCALE = "en"
-    LANGUAGES = ["en", "zh_Hant", "zh_Hans"]  # noqa: RUF012
-    PER_PAGE = 20
-    MATCHMAKER_EMBEDDING_MODEL = DEFAULT_EMBEDDING_MODEL
-    MATCHMAKER_QUERY_PROMPT = ""
-    MATCHMAKER_DOCUMENT_PROMPT = ""
-    MATCHMAKER_TOP_K = 5
-    # Weaker pairs are ranked but not proposed: they waste curators' and parties' time. The scale is
-    # that of the default encoder's fused score (see matching/ranking.py); set 0 to propose every top-k pair.
-    MATCHMAKER_MIN_SCORE = 0.6
-    MATCHMAKER_INDEX_SYNC = True
-    MATCHMAKER_DIRECT_INTEREST = False
-    MATCHMAKER_REQUEST_EXPIRY_DAYS = 14
-    MAIL_SERVER = ""
-    MAIL_PORT = 25
-    MAIL_SENDER = "matchmaker@localhost"
-
-
-def load_config(app, test_config=None):
-    """Layer configuration onto the app and settle paths and the secret key."""
-    app.config.from_object(DefaultConfig)
+    Tests pass test_config in place of instance/config.py and the environment.
+    """
     if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-        app.config.from_prefixed_env("MATCHMAKER")
-        _read_plain_env(app)
+        resolved = settings.resolve([(INSTANCE_CONFIG, _instance_values(app))], os.environ)
     else:
-        app.config.from_mapping(test_config)
-    data_dir = Path(app.config.get("DATA_DIR") or os.environ.get("MATCHMAKER_DATA_DIR") or app.instance_path)
+        resolved = settings.resolve([(TEST_CONFIG, test_config)])
+    app.config.update(copy.deepcopy(FRAMEWORK_CONFIG))
+    app.config.update(resolved.values)
+    app.extensions["matchmaker.settings"] = resolved.sources
+    data_dir = Path(app.config["DATA_DIR"] or app.instance_path)
     data_dir.mkdir(parents=True, exist_ok=True)
     app.config["DATA_DIR"] = str(data_dir)
-    app.config.setdefault("SQLALCHEMY_DATABASE_URI", _database_url(data_dir))
-    if not app.config.get("SECRET_KEY"):
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(data_dir)
+    if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
 
 
-def _read_plain_env(app):
-    """Honour the unprefixed variables that deployments conventionally set."""
-    for env_name, key in (
-        ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"),
-        ("SECRET_KEY", "SECRET_KEY"),
-        ("MATCHMAKER_DATA_DIR", "DATA_DIR"),
-        ("MATCHMAKER_EMBEDDING_MODEL", "MATCHMAKER_EMBEDDING_MODEL"),
-    ):
-        if os.environ.get(env_name):
-            app.config[key] = os.environ[env_name]
-    uri = app.config.get("SQLALCHEMY_DATABASE_URI", "")
-    if uri.startswith("postgres://") or uri.startswith("postgresql://"):
-        # psycopg 3 is the driver we ship; the bare scheme would ask for psycopg2
-        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+def setting_sources(app) -> dict[str, str]:
+    """Return where each declared setting's value came from: default, a file, the environment or a test."""
+    return app.extensions["matchmaker.settings"]
+
+
+def _instance_values(app) -> dict:
+    """Return the upper-case names instance/config.py sets, if the file exists."""
+    config = Config(app.instance_path)
+    config.from_pyfile("config.py", silent=True)
+    return dict(config)
 
 
 def _database_url(data_dir: Path) -> str:

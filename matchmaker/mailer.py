@@ -23,7 +23,7 @@ DEFAULT_MAX_ATTEMPTS = 5
 
 def is_configured() -> bool:
     """Return whether an SMTP server is configured."""
-    return bool(current_app.config.get("MAIL_SERVER"))
+    return bool(current_app.config["MAIL_SERVER"])
 
 
 def deliver(email_ids: list[int]) -> int:
@@ -93,15 +93,13 @@ def _claim(emails: list[OutboundEmail]) -> list[OutboundEmail]:
 def _connect() -> smtplib.SMTP:
     """Open an SMTP connection as configured, with STARTTLS and login when asked for."""
     config = current_app.config
-    factory = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
-    smtp = factory(
-        config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25), timeout=float(config.get("MAIL_TIMEOUT", 10))
-    )
+    factory = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+    smtp = factory(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
     try:
-        if config.get("MAIL_USE_TLS"):
+        if config["MAIL_USE_TLS"]:
             smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
     except BaseException:
         smtp.close()
         raise
@@ -123,7 +121,7 @@ def _send_one(smtp: smtplib.SMTP, email: OutboundEmail) -> int:
 def _as_message(email: OutboundEmail) -> EmailMessage:
     """Build the MIME message for a queued email."""
     message = EmailMessage()
-    message["From"] = current_app.config.get("MAIL_SENDER", "matchmaker@localhost")
+    message["From"] = current_app.config["MAIL_SENDER"]
     message["To"] = email.recipient
     message["Subject"] = email.subject
     message["Message-ID"] = make_msgid(domain="matchmaker")

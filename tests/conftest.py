@@ -61,10 +61,10 @@ def base_config(tmp_path) -> dict:
 
 
 @contextmanager
-def app_with_schema(config: dict):
-    """Yield an app with a fresh schema, and drop the schema afterwards."""
+def app_with_schema(config: dict | None):
+    """Yield an app (from config, or from the environment when None) with a fresh schema; drop it afterwards."""
     app = create_app(config)
-    schema = _schema_of(config["SQLALCHEMY_DATABASE_URI"])
+    schema = _schema_of(app.config["SQLALCHEMY_DATABASE_URI"])
     with app.app_context():
         if schema:
             db.session.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

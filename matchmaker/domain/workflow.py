@@ -224,7 +224,7 @@ def _check_actor(transition: Transition, match: Match, actor: User | None, side:
         )
     if not allowed:
         raise PermissionDenied(_("You may not %(action)s this match.", action=transition.action))
-    if transition.action == "express_interest" and not current_app.config.get("MATCHMAKER_DIRECT_INTEREST"):
+    if transition.action == "express_interest" and not current_app.config["MATCHMAKER_DIRECT_INTEREST"]:
         raise PermissionDenied(_("Expressing interest directly is turned off here; a curator makes introductions."))
     return acting_side
 
@@ -286,7 +286,7 @@ def _move(match, transition, acting_side, reason, note, now) -> None:
 
 
 def _introduce(match, transition, acting_side, reason, note, now) -> None:
-    days = int(current_app.config.get("MATCHMAKER_REQUEST_EXPIRY_DAYS", 14))
+    days = current_app.config["MATCHMAKER_REQUEST_EXPIRY_DAYS"]
     match.status = S.INTRODUCED
     match.introduced_at = now
     match.expires_at = now + timedelta(days=days)
@@ -415,7 +415,7 @@ def _notify(match: Match, event: MatchEvent, actor: User | None, acting_side: st
     # whoever completes a connection gets the contact details by email like the other side
     everyone = event.action == "accept" and match.status is S.CONNECTED
     for user in _audience(match, None if everyone else actor):
-        with force_locale(user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "en")):
+        with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
             message = _message(match, event, actor, acting_side)
             subject = _(
                 "Matchmaker: %(demand)s — %(status)s", demand=match.demand.title, status=STATUS_LABELS[match.status]
@@ -494,7 +494,7 @@ def _match_link(match: Match) -> str:
 
 
 def _absolute(path: str) -> str:
-    base = current_app.config.get("MATCHMAKER_BASE_URL", "")
+    base = current_app.config["MATCHMAKER_BASE_URL"]
     return base.rstrip("/") + path if base else path
 
 

@@ -30,7 +30,7 @@ def expire_lazily() -> None:
     if request.endpoint == "static":
         return
     state = current_app.extensions.setdefault("matchmaker.expiry", {"last": None})
-    interval = float(current_app.config.get("MATCHMAKER_EXPIRY_CHECK_SECONDS", 60))
+    interval = current_app.config["MATCHMAKER_EXPIRY_CHECK_SECONDS"]
     now = time.monotonic()
     if state["last"] is not None and now - state["last"] < interval:
         return

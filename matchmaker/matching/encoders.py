@@ -107,7 +107,7 @@ def load_encoder(model: str = USE_NAME, query_prompt: str = "", document_prompt:
 def encoder_from_config(config) -> Encoder:
     """Return the encoder the app's configuration names."""
     return load_encoder(
-        config.get("MATCHMAKER_EMBEDDING_MODEL") or USE_NAME,
-        config.get("MATCHMAKER_QUERY_PROMPT", ""),
-        config.get("MATCHMAKER_DOCUMENT_PROMPT", ""),
+        config["MATCHMAKER_EMBEDDING_MODEL"],
+        config["MATCHMAKER_QUERY_PROMPT"],
+        config["MATCHMAKER_DOCUMENT_PROMPT"],
     )

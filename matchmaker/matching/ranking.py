@@ -6,12 +6,17 @@ MATCHMAKER_RANKING_WEIGHTS setting (a mapping of field name to number).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from difflib import get_close_matches
 
 from .facts import PostingFacts, serves
 from .text import language_group
 
 UNKNOWN = 0.5  # a facet one side left blank neither helps nor hurts much
+FACETS = ("scenario", "industry", "region", "budget", "deployment", "capacity")
+SCORED_SIGNALS = ("dense", "lexical", *FACETS)  # each in [0, 1], weighted and summed
 
 
 @dataclass(frozen=True)
@@ -32,15 +37,28 @@ class RankingWeights:
 
     @classmethod
     def from_config(cls, config) -> RankingWeights:
-        """Return the defaults with any configured overrides applied."""
-        overrides = dict(config.get("MATCHMAKER_RANKING_WEIGHTS") or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(overrides) - known
-        if unknown:
-            raise ValueError(
-                f"Unknown ranking weights: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
-            )
-        return cls(**{k: (bool(v) if k == "language_aware" else float(v)) for k, v in overrides.items()})
+        """Return the defaults with the configured overrides applied."""
+        return cls.from_overrides(config["MATCHMAKER_RANKING_WEIGHTS"])
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping) -> RankingWeights:
+        """Return the defaults with these overrides applied; raise ValueError on an unknown name or bad value."""
+        known = [f.name for f in fields(cls)]
+        for name, value in overrides.items():
+            if name not in known:
+                close = get_close_matches(str(name), known, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise ValueError(f"{name!r} is not a ranking weight{hint}; known: {', '.join(known)}")
+            if name == "language_aware":
+                if not isinstance(value, bool):
+                    raise ValueError(f"language_aware must be true or false, not {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+                raise ValueError(f"{name} must be a number of at least 0, not {value!r}")
+        return cls(**{k: (v if k == "language_aware" else float(v)) for k, v in overrides.items()})
+
+    def highest_score(self) -> float:
+        """Return the highest fused score a pair can reach: every signal at its best, no penalty."""
+        return sum(getattr(self, name) for name in SCORED_SIGNALS)
 
     def only(self, *signals: str) -> RankingWeights:
         """Return weights that keep only the named signals (for ablations such as dense-only)."""
@@ -118,10 +136,7 @@ def fuse(
         parts = {"dense": d, "lexical": lex, "lexical_used": lex_used, **facet_scores(*pair)}
         penalty = (penalties or {}).get(cand.id if cand.kind == "offering" else query.id, 0.0)
         score = weights.dense * d + weights.lexical * lex_used
-        score += sum(
-            getattr(weights, name) * parts[name]
-            for name in ("scenario", "industry", "region", "budget", "deployment", "capacity")
-        )
+        score += sum(getattr(weights, name) * parts[name] for name in FACETS)
         score *= 1.0 - weights.feedback * penalty
         ranked.append(
             Candidate(

@@ -139,7 +139,7 @@ def _query_vector(engine, posting) -> np.ndarray:
     if (
         posting.embedding is not None
         and posting.embedding_model == engine.fingerprint
-        and config.get("MATCHMAKER_QUERY_PROMPT", "") == config.get("MATCHMAKER_DOCUMENT_PROMPT", "")
+        and config["MATCHMAKER_QUERY_PROMPT"] == config["MATCHMAKER_DOCUMENT_PROMPT"]
     ):
         return engine.vector_of(posting)
     return engine.encoder.encode([posting_text(posting.title, posting.description)], kind="query")[0]
