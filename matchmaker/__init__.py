@@ -67,7 +67,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the project's CLI commands to `flask`/`matchmaker`."""
-    from .commands import COMMANDS
+    from .cli import COMMANDS
 
     for command in COMMANDS:
         app.cli.add_command(command)

@@ -1,0 +1,27 @@
+"""The `matchmaker` console script: a Flask CLI group over the app factory, and the project's commands."""
+
+from flask.cli import FlaskGroup
+
+from .. import create_app
+from .admin import create_admin_command
+from .assign import assign_command
+from .matching import eval_command, import_command, index_group, match_command
+from .seed import seed_command
+from .workflow import expire_command, mail_group
+
+COMMANDS = [
+    create_admin_command,
+    seed_command,
+    import_command,
+    match_command,
+    index_group,
+    eval_command,
+    expire_command,
+    mail_group,
+    assign_command,
+]
+
+
+def main() -> None:
+    """Run the matchmaker command line."""
+    FlaskGroup(create_app=create_app, name="matchmaker", help="Matchmaker: AI scenario demand and supply matching.")()
