@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from .vocabulary import DEFAULT_LOCALE, UI_LOCALES
+
 DEFAULT_EMBEDDING_MODEL = "use-multilingual-v3"
 
 
@@ -12,8 +14,8 @@ class DefaultConfig:
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # noqa: RUF012
     WTF_CSRF_TIME_LIMIT = None
-    BABEL_DEFAULT_LOCALE = "en"
-    LANGUAGES = ["en", "zh_Hant", "zh_Hans"]  # noqa: RUF012
+    BABEL_DEFAULT_LOCALE = DEFAULT_LOCALE
+    LANGUAGES = list(UI_LOCALES)  # noqa: RUF012  (the UI locales offered; a deployment may offer fewer)
     PER_PAGE = 20
     MATCHMAKER_EMBEDDING_MODEL = DEFAULT_EMBEDDING_MODEL
     MATCHMAKER_QUERY_PROMPT = ""

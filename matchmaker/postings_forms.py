@@ -1,4 +1,4 @@
-"""Form pieces demands and offerings share: choice lists, the common fields and the form → input step."""
+"""Form pieces demands and offerings share: the common fields, choice options and the form → input step."""
 
 from dataclasses import fields
 
@@ -8,25 +8,7 @@ from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField,
 from wtforms.validators import DataRequired, Length
 
 from . import taxonomy
-
-DEPLOYMENT_LABELS = {
-    "on_premises": _l("本地部署 On-premises"),
-    "edge": _l("邊緣部署 Edge"),
-    "cloud": _l("雲端 Cloud"),
-}
-VOUCHER_LABELS = {
-    "compute": _l("算力券 Compute voucher"),
-    "model": _l("模型券 Model voucher"),
-    "training": _l("訓練券 Training voucher"),
-}
-REGIONS = {
-    "Guangdong": _l("廣東 Guangdong"),
-    "Hong Kong": _l("香港 Hong Kong"),
-    "Macau": _l("澳門 Macau"),
-    "Greater Bay Area": _l("大灣區 Greater Bay Area"),
-    "Nationwide": _l("全國 Nationwide"),
-}
-LANGUAGES = {"": _l("Detect automatically"), "zh-Hant": "繁體中文", "zh-Hans": "简体中文", "en": "English"}
+from .vocabulary import TEXT_LANGUAGE_LABELS
 
 
 class PostingForm(FlaskForm):
@@ -45,7 +27,7 @@ class PostingForm(FlaskForm):
         super().__init__(*args, **kwargs)
         # Choices are read per form so the taxonomy files are only needed once a page is served.
         self.scenarios.choices = options(taxonomy.scenario_choices())
-        self.language.choices = options(LANGUAGES.items())
+        self.language.choices = options(TEXT_LANGUAGE_LABELS)
 
     @classmethod
     def for_posting(cls, posting):

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from . import taxonomy
@@ -17,13 +16,8 @@ from .domain import postings
 from .domain.errors import DomainError, PermissionDenied
 from .extensions import db
 from .models import PostingStatus
-from .postings_forms import DEPLOYMENT_LABELS, REGIONS, VOUCHER_LABELS, PostingForm
-
-STATUS_LABELS = {
-    PostingStatus.DRAFT.value: _l("草稿 Draft"),
-    PostingStatus.PUBLISHED.value: _l("已發佈 Published"),
-    PostingStatus.CLOSED.value: _l("已關閉 Closed"),
-}
+from .postings_forms import PostingForm
+from .vocabulary import DEPLOYMENT_LABELS, POSTING_STATUS_LABELS, REGION_LABELS, VOUCHER_LABELS
 
 
 def viewer():
@@ -149,10 +143,10 @@ class PostingViews:
         """Render one of this kind's templates with the shared choice labels."""
         return render_template(
             f"{self.templates}/{template}",
-            status_labels=STATUS_LABELS,
+            status_labels=POSTING_STATUS_LABELS,
             deployment_labels=DEPLOYMENT_LABELS,
             voucher_labels=VOUCHER_LABELS,
-            region_labels=REGIONS,
+            region_labels=REGION_LABELS,
             scenario_choices=taxonomy.scenario_choices(),
             industry_choices=taxonomy.industry_choices(),
             **context,

@@ -22,7 +22,6 @@ from ..domain.postings import json_list_contains
 from ..extensions import db
 from ..matching.feedback import acceptance_rates
 from ..models import (
-    VOUCHER_KINDS,
     Demand,
     Match,
     MatchEvent,
@@ -32,7 +31,8 @@ from ..models import (
     Organization,
     PostingStatus,
 )
-from ..postings_forms import VOUCHER_LABELS, options
+from ..postings_forms import options
+from ..vocabulary import MATCH_STATUS_LABELS, VOUCHER_KINDS, VOUCHER_LABELS
 from .forms import BULK_ACTIONS, ApplyAssignmentForm, BulkDecisionForm, ManualPairForm, NoteForm
 
 bp = Blueprint("curation", __name__, url_prefix="/curation")
@@ -128,7 +128,7 @@ def queue():
         filters=filters,
         form=form,
         sort_labels=SORT_LABELS,
-        status_labels=workflow.STATUS_LABELS,
+        status_labels=MATCH_STATUS_LABELS,
         scenario_choices=taxonomy.scenario_choices(),
         industry_choices=taxonomy.industry_choices(),
         voucher_labels=VOUCHER_LABELS,
@@ -209,7 +209,7 @@ def match_detail(match_id: int):
         note_form=NoteForm(),
         decision_form=decision_form,
         actions=decision_form.action.choices,
-        status_labels=workflow.STATUS_LABELS,
+        status_labels=MATCH_STATUS_LABELS,
         reason_label=workflow.reason_label,
     )
 
@@ -333,7 +333,7 @@ def _history(posting, condition):
         "curation/history.html",
         posting=posting,
         matches=matches,
-        status_labels=workflow.STATUS_LABELS,
+        status_labels=MATCH_STATUS_LABELS,
         reason_label=workflow.reason_label,
     )
 

@@ -6,7 +6,8 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from .. import taxonomy
 from ..domain.postings import DemandInput
-from ..postings_forms import DEPLOYMENT_LABELS, VOUCHER_LABELS, PostingForm, options
+from ..postings_forms import PostingForm, options
+from ..vocabulary import DEPLOYMENT_LABELS, VOUCHER_LABELS
 
 
 class DemandForm(PostingForm):

@@ -16,24 +16,12 @@ from flask_babel import lazy_gettext as _
 
 from .. import taxonomy
 from ..extensions import db
-from ..models import (
-    DEPLOYMENT_MODES,
-    VOUCHER_KINDS,
-    Demand,
-    Offering,
-    Organization,
-    OrgKind,
-    PostingStatus,
-    User,
-    utcnow,
-)
+from ..models import Demand, Offering, Organization, OrgKind, PostingStatus, User, utcnow
 from ..signals import posting_saved
+from ..vocabulary import DEPLOYMENT_MODES, DETECT_LANGUAGE, TEXT_LANGUAGES, VOUCHER_KINDS
 from .errors import IllegalTransition, PermissionDenied, ValidationFailed
 
 Posting = Demand | Offering
-
-# Posting text languages as BCP 47 tags, as the matching engine detects them ("" = detect).
-LANGUAGES = ("", "en", "zh-Hant", "zh-Hans")
 
 # Closing is final; nothing leaves CLOSED.
 TRANSITIONS = {
@@ -97,7 +85,7 @@ def _check_text(data: DemandInput | OfferingInput) -> None:
     for name in ("title", "description"):
         if not (getattr(data, name) or "").strip():
             raise ValidationFailed(_("This field is required."), field=name)
-    if data.language not in LANGUAGES:
+    if data.language != DETECT_LANGUAGE and data.language not in TEXT_LANGUAGES:
         raise ValidationFailed(_("Unknown language %(language)s.", language=data.language), field="language")
 
 

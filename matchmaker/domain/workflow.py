@@ -27,54 +27,21 @@ from werkzeug.routing import BuildError
 
 from ..extensions import db
 from ..models import Match, MatchEvent, MatchStatus, Notification, OutboundEmail, PostingStatus, Role, User, utcnow
+from ..vocabulary import (
+    DECLINE_REASON_LABELS,
+    MATCH_STATUS_LABELS,
+    NO_DEAL_REASON_LABELS,
+    POSTING_KINDS,
+    REJECT_REASON_LABELS,
+)
 from .errors import IllegalTransition, PermissionDenied, ValidationFailed
 
 log = logging.getLogger(__name__)
 
 S = MatchStatus
 CURATOR, PARTY, SYSTEM = "curator", "party", "system"
-SIDES = ("demand", "offering")
+SIDES = POSTING_KINDS  # a match has a demand side and an offering side
 PENDING, ACCEPTED, DECLINED = "pending", "accepted", "declined"
-
-DECLINE_REASONS = [
-    ("not_relevant", _l("與需求無關 Not relevant to us")),
-    ("budget", _l("預算不符 Budget does not fit")),
-    ("timing", _l("時間不符 Timing does not fit")),
-    ("capacity", _l("暫無產能 No capacity at the moment")),
-    ("capability", _l("能力不足 Capability gap")),
-    ("deployment", _l("部署或地點不符 Deployment or location does not fit")),
-    ("already_engaged", _l("已有合作方 Already working with someone else")),
-    ("other", _l("其他 Other")),
-]
-REJECT_REASONS = [
-    ("poor_fit", _l("匹配度低 Poor fit")),
-    ("scenario_mismatch", _l("場景不符 Scenario mismatch")),
-    ("incomplete_posting", _l("資料不完整 Posting is incomplete")),
-    ("duplicate", _l("重複 Duplicate")),
-    ("conflict_of_interest", _l("利益衝突 Conflict of interest")),
-    ("other", _l("其他 Other")),
-]
-NO_DEAL_REASONS = [
-    ("price", _l("價格 Price")),
-    ("technical_fit", _l("技術不符 Technical fit")),
-    ("data", _l("數據不足 Data not available")),
-    ("timing", _l("時間 Timing")),
-    ("priorities", _l("優先次序改變 Changed priorities")),
-    ("other", _l("其他 Other")),
-]
-
-STATUS_LABELS = {
-    S.PROPOSED: _l("已提議 Proposed"),
-    S.SHORTLISTED: _l("已入圍 Shortlisted"),
-    S.REJECTED: _l("已否決 Rejected"),
-    S.INTRODUCED: _l("已引薦 Introduced"),
-    S.DECLINED: _l("已婉拒 Declined"),
-    S.EXPIRED: _l("已過期 Expired"),
-    S.CONNECTED: _l("已對接 Connected"),
-    S.PILOT_STARTED: _l("試點中 Pilot started"),
-    S.CONTRACT_SIGNED: _l("已簽約 Contract signed"),
-    S.NO_DEAL: _l("未成交 No deal"),
-}
 
 # Once both sides have opted in, they may see each other's contact details for good.
 CONTACT_STATES = frozenset({S.CONNECTED, S.PILOT_STARTED, S.CONTRACT_SIGNED, S.NO_DEAL})
@@ -88,7 +55,7 @@ class Transition:
     sources: frozenset[MatchStatus]
     target: MatchStatus
     actors: frozenset[str]
-    reasons: tuple = ()  # when not empty, a reason key from these choices is required
+    reasons: tuple = ()  # (key, label) pairs; when not empty, one of these keys is required
     label: object = ""
 
 
@@ -101,12 +68,19 @@ TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
         _t("shortlist", {S.PROPOSED}, S.SHORTLISTED, {CURATOR, SYSTEM}, label=_l("入圍 Shortlist")),
-        _t("reject", {S.PROPOSED, S.SHORTLISTED}, S.REJECTED, {CURATOR, SYSTEM}, REJECT_REASONS, _l("否決 Reject")),
+        _t(
+            "reject",
+            {S.PROPOSED, S.SHORTLISTED},
+            S.REJECTED,
+            {CURATOR, SYSTEM},
+            REJECT_REASON_LABELS.items(),
+            _l("否決 Reject"),
+        ),
         _t("introduce", {S.PROPOSED, S.SHORTLISTED}, S.INTRODUCED, {CURATOR, SYSTEM}, label=_l("引薦 Introduce")),
         _t("express_interest", {S.PROPOSED}, S.INTRODUCED, {PARTY}, label=_l("表達興趣 Express interest")),
         # accept leads to connected once the other side has accepted too; see _accept.
         _t("accept", {S.INTRODUCED}, S.CONNECTED, {PARTY}, label=_l("接受 Accept")),
-        _t("decline", {S.INTRODUCED}, S.DECLINED, {PARTY}, DECLINE_REASONS, _l("婉拒 Decline")),
+        _t("decline", {S.INTRODUCED}, S.DECLINED, {PARTY}, DECLINE_REASON_LABELS.items(), _l("婉拒 Decline")),
         _t("expire", {S.INTRODUCED}, S.EXPIRED, {SYSTEM}, label=_l("過期 Expire")),
         _t("pilot_started", {S.CONNECTED}, S.PILOT_STARTED, {PARTY, CURATOR}, label=_l("開始試點 Pilot started")),
         _t(
@@ -121,7 +95,7 @@ TRANSITIONS: dict[str, Transition] = {
             {S.CONNECTED, S.PILOT_STARTED},
             S.NO_DEAL,
             {PARTY, CURATOR},
-            NO_DEAL_REASONS,
+            NO_DEAL_REASON_LABELS.items(),
             _l("未成交 No deal"),
         ),
     )
@@ -418,7 +392,9 @@ def _notify(match: Match, event: MatchEvent, actor: User | None, acting_side: st
         with force_locale(user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "en")):
             message = _message(match, event, actor, acting_side)
             subject = _(
-                "Matchmaker: %(demand)s — %(status)s", demand=match.demand.title, status=STATUS_LABELS[match.status]
+                "Matchmaker: %(demand)s — %(status)s",
+                demand=match.demand.title,
+                status=MATCH_STATUS_LABELS[match.status],
             )
             body = _email_body(match, user, message, link)
         db.session.add(Notification(user_id=user.id, message=message, link=link))

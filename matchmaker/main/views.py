@@ -5,9 +5,10 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from ..access import login_required
-from ..domain.accounts import KIND_LABELS, ROLE_LABELS, pending_curator_requests
+from ..domain.accounts import pending_curator_requests
 from ..extensions import db
 from ..models import Demand, Match, MatchStatus, Offering, Organization, OrgKind, PostingStatus, Role, User
+from ..vocabulary import ORG_KIND_LABELS, ROLE_LABELS
 
 bp = Blueprint("main", __name__)
 
@@ -27,7 +28,7 @@ def index():
 def dashboard():
     """Show the signed-in person what needs their attention, by role."""
     user = current_user
-    context = {"kind_labels": KIND_LABELS, "role_labels": ROLE_LABELS}
+    context = {"kind_labels": ORG_KIND_LABELS, "role_labels": ROLE_LABELS}
     if user.kind is OrgKind.MANUFACTURER:
         context["demands"] = postings_by_status(Demand, user.organization_id)
     elif user.kind is OrgKind.VENDOR:

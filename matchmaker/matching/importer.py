@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from .. import taxonomy
 from ..extensions import db
-from ..models import DEPLOYMENT_MODES, VOUCHER_KINDS, Demand, Offering, Organization, OrgKind, PostingStatus
+from ..models import Demand, Offering, Organization, OrgKind, PostingStatus
+from ..vocabulary import DEMAND, DEPLOYMENT_MODES, DETECT_LANGUAGE, OFFERING, TEXT_LANGUAGES, VOUCHER_KINDS
 
 REQUIRED = ("ref", "title", "description")
 COMMON = ("organization", "language", "scenarios")
@@ -40,8 +41,7 @@ OPTIONAL = {
         "capacity",
     ),
 }
-LANGUAGES = ("zh-Hant", "zh-Hans", "en", "")
-DEFAULT_ORGANIZATION = {"demand": "Imported demands", "offering": "Imported offerings"}
+DEFAULT_ORGANIZATION = {DEMAND: "Imported demands", OFFERING: "Imported offerings"}
 
 
 class ImportFailed(Exception):
@@ -132,8 +132,8 @@ def _validate(kind: str, row: dict) -> tuple[dict, list[str]]:
     clean = {c: _text(row.get(c)) for c in REQUIRED}
     clean["organization"] = _text(row.get("organization")) or DEFAULT_ORGANIZATION[kind]
     clean["language"] = _text(row.get("language"))
-    if clean["language"] not in LANGUAGES:
-        problems.append(f"language must be one of zh-Hant, zh-Hans, en, got {clean['language']!r}")
+    if clean["language"] not in (DETECT_LANGUAGE, *TEXT_LANGUAGES):
+        problems.append(f"language must be one of {', '.join(TEXT_LANGUAGES)}, got {clean['language']!r}")
     clean["scenarios"] = _check_keys(_list(row.get("scenarios")), taxonomy.scenarios(), "scenario", problems)
     (_demand_fields if kind == "demand" else _offering_fields)(row, clean, problems)
     return clean, problems

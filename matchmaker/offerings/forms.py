@@ -6,7 +6,8 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from .. import taxonomy
 from ..domain.postings import OfferingInput
-from ..postings_forms import DEPLOYMENT_LABELS, REGIONS, PostingForm, options
+from ..postings_forms import PostingForm, options
+from ..vocabulary import DEPLOYMENT_LABELS, REGION_LABELS, REGIONS
 
 
 class OfferingForm(PostingForm):
@@ -29,7 +30,7 @@ class OfferingForm(PostingForm):
         super().__init__(*args, **kwargs)
         self.industries_served.choices = options(taxonomy.industry_choices())
         self.deployment_modes.choices = options(DEPLOYMENT_LABELS)
-        self.regions.choices = options(REGIONS)
+        self.regions.choices = options(REGION_LABELS)
 
     def load_extra(self, posting) -> None:
         """Split stored regions into the fixed choices and the free-text cities."""

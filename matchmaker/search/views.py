@@ -4,9 +4,10 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_babel import _
 
 from ..access import login_required, wants_json
+from ..vocabulary import DEMAND, OFFERING, POSTING_KINDS
 
 bp = Blueprint("search", __name__, url_prefix="/search")
-KINDS = {"all": ("demand", "offering"), "demands": ("demand",), "offerings": ("offering",)}
+KINDS = {"all": POSTING_KINDS, "demands": (DEMAND,), "offerings": (OFFERING,)}
 MAX_QUERY = 500
 
 
