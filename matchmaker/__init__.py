@@ -39,6 +39,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.user_loader(_load_user)
     _connect_matching()
+    _connect_notifications()
 
 
 def _connect_matching() -> None:
@@ -47,6 +48,14 @@ def _connect_matching() -> None:
     from .signals import posting_saved
 
     posting_saved.connect(on_posting_saved, weak=False)
+
+
+def _connect_notifications() -> None:
+    """Tell the people a match step concerns, in the app and by email, whenever the workflow takes one."""
+    from .notifications.messages import on_match_changed
+    from .signals import match_changed
+
+    match_changed.connect(on_match_changed, weak=False)
 
 
 def _load_user(user_id: str):
