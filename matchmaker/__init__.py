@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.user_loader(_load_user)
     _connect_matching()
+    _connect_notifications()
 
 
 def _connect_matching() -> None:
@@ -50,6 +51,14 @@ def _connect_matching() -> None:
     from .signals import postings_saved
 
     postings_saved.connect(on_postings_saved, weak=False)
+
+
+def _connect_notifications() -> None:
+    """Tell the people a match step concerns, in the app and by email, whenever the workflow takes one."""
+    from .notifications.messages import on_match_changed
+    from .signals import match_changed
+
+    match_changed.connect(on_match_changed, weak=False)
 
 
 def _load_user(user_id: str):
@@ -70,7 +79,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the project's CLI commands to `flask`/`matchmaker`."""
-    from .commands import COMMANDS
+    from .cli import COMMANDS
 
     for command in COMMANDS:
         app.cli.add_command(command)

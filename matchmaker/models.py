@@ -12,32 +12,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 
+# The enums live with the other vocabularies; they are imported here for the columns and for importers.
+from .vocabulary import DEMAND, OFFERING, MatchStatus, OrgKind, PostingStatus, Role
+
 
 def utcnow() -> datetime:
     """Return the current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
-
-
-class OrgKind(str, enum.Enum):
-    MANUFACTURER = "manufacturer"
-    VENDOR = "vendor"
-    AGENCY = "agency"
-
-
-class Role(str, enum.Enum):
-    MEMBER = "member"
-    CURATOR = "curator"
-    ADMIN = "admin"
-
-
-class PostingStatus(str, enum.Enum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    CLOSED = "closed"
-
-
-DEPLOYMENT_MODES = ("on_premises", "edge", "cloud")
-VOUCHER_KINDS = ("compute", "model", "training")
 
 
 def _enum(kind: type[enum.Enum], length: int = 20) -> sa.Enum:
@@ -157,7 +138,7 @@ class Demand(PostingMixin, db.Model):
     organization: Mapped[Organization] = relationship()
     author: Mapped[User | None] = relationship()
 
-    kind = "demand"
+    kind = DEMAND
 
     @property
     def industries(self) -> list[str]:
@@ -182,7 +163,7 @@ class Offering(PostingMixin, db.Model):
     organization: Mapped[Organization] = relationship()
     author: Mapped[User | None] = relationship()
 
-    kind = "offering"
+    kind = OFFERING
 
     @property
     def industries(self) -> list[str]:
@@ -199,19 +180,6 @@ class IndexChange(db.Model):
     posting_kind: Mapped[str] = mapped_column(sa.String(10))
     posting_id: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-
-
-class MatchStatus(str, enum.Enum):
-    PROPOSED = "proposed"
-    SHORTLISTED = "shortlisted"
-    REJECTED = "rejected"
-    INTRODUCED = "introduced"
-    DECLINED = "declined"
-    EXPIRED = "expired"
-    CONNECTED = "connected"
-    PILOT_STARTED = "pilot_started"
-    CONTRACT_SIGNED = "contract_signed"
-    NO_DEAL = "no_deal"
 
 
 class Match(db.Model):

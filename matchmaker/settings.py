@@ -19,10 +19,12 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
+from .vocabulary import DEFAULT_LOCALE
+from .vocabulary import UI_LOCALES as LOCALES
+
 ENV_PREFIX = "MATCHMAKER_"
 DEFAULT = "default"
 ENVIRONMENT = "environment"
-LOCALES = ("en", "zh_Hant", "zh_Hans")
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 MASK = "***"
@@ -271,7 +273,7 @@ SETTINGS: tuple[Setting, ...] = (
         "BABEL_DEFAULT_LOCALE",
         "MATCHMAKER_DEFAULT_LOCALE",
         "str",
-        "en",
+        DEFAULT_LOCALE,
         "language for people who chose none and for emails to them: `en`, `zh_Hant` or `zh_Hans`",
         choices=LOCALES,
     ),

@@ -5,8 +5,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-LANGS = ("zh_Hant", "zh_Hans", "en")
-
 
 @dataclass(frozen=True)
 class Term:

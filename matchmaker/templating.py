@@ -4,7 +4,7 @@ from flask import Flask, request, url_for
 from flask_login import current_user
 
 from . import taxonomy
-from .models import DEPLOYMENT_MODES, VOUCHER_KINDS
+from .vocabulary import DEPLOYMENT_MODES, POSTING_KIND_LABELS, POSTING_STATUS_LABELS, VOUCHER_KINDS
 
 
 def init_templating(app: Flask) -> None:
@@ -12,7 +12,13 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["scenario_label"] = scenario_label
     app.jinja_env.filters["industry_label"] = industry_label
     app.jinja_env.filters["money"] = money
-    app.jinja_env.globals.update(deployment_modes=DEPLOYMENT_MODES, voucher_kinds=VOUCHER_KINDS)
+    app.jinja_env.globals.update(
+        deployment_modes=DEPLOYMENT_MODES,
+        voucher_kinds=VOUCHER_KINDS,
+        # globals, unlike a view's context, reach the macros templates import
+        posting_kind_labels=POSTING_KIND_LABELS,
+        posting_status_labels=POSTING_STATUS_LABELS,
+    )
     app.jinja_env.globals["page_url"] = page_url
     app.context_processor(_unread_notifications)
     app.context_processor(lambda: {"url_rules": {rule.endpoint for rule in app.url_map.iter_rules()}})

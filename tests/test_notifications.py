@@ -10,7 +10,9 @@ from aiosmtpd.controller import Controller
 
 from matchmaker import mailer
 from matchmaker.extensions import db
-from matchmaker.models import Notification, OutboundEmail
+from matchmaker.models import Match, MatchEvent, MatchStatus, Notification, OutboundEmail
+from matchmaker.notifications.messages import on_match_changed
+from matchmaker.signals import match_changed
 
 from .conftest import PERSONAS
 from .test_privacy import step
@@ -223,3 +225,79 @@ def test_retry_gives_up_after_max_attempts(app, match_id, inbox):
 def test_retry_command_says_when_mail_is_not_configured(app, runner):
     result = runner.invoke(args=["mail", "retry"])
     assert result.exit_code != 0 and "MAIL_SERVER is not configured" in result.output
+
+
+# ---------------------------------------------------------------- the workflow's announcement and its receivers
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count(model.id)))
+
+
+def test_the_workflow_steps_alone_when_nobody_listens(app, match_id):
+    match_changed.disconnect(on_match_changed)
+    try:
+        step(app, match_id, "curator", "introduce")
+    finally:
+        match_changed.connect(on_match_changed, weak=False)
+    with app.app_context():
+        assert db.session.get(Match, match_id).status is MatchStatus.INTRODUCED
+        assert count(MatchEvent) == 1 and count(Notification) == 0 and count(OutboundEmail) == 0
+
+
+def test_the_announcement_carries_the_step_and_follow_ups_run_after_commit(app, match_id):
+    seen = []
+
+    def receiver(match, *, event, actor, side):
+        seen.append((match.id, event.action, event.to_status, actor.email, side, db.session().in_transaction()))
+        return lambda: seen.append(("after", _committed_events(app, match.id)))
+
+    with match_changed.connected_to(receiver):
+        step(app, match_id, "curator", "introduce")
+        step(app, match_id, "vendor", "accept")
+    assert seen == [
+        (match_id, "introduce", "introduced", PERSONAS["curator"][0], None, True),
+        ("after", 1),
+        (match_id, "accept", "introduced", PERSONAS["vendor"][0], "offering", True),
+        ("after", 2),
+    ]
+
+
+def _committed_events(app, match_id: int) -> int:
+    """Count the match's audit rows through a connection of its own, which sees only what is committed."""
+    with db.engine.connect() as connection:
+        return connection.scalar(sa.select(sa.func.count(MatchEvent.id)).where(MatchEvent.match_id == match_id))
+
+
+def test_a_receiver_that_fails_undoes_the_whole_step_and_runs_no_follow_up(app, match_id):
+    follow_ups = []
+
+    def failing(match, **_):
+        raise RuntimeError("receiver broke")
+
+    def later(match, **_):
+        return lambda: follow_ups.append(match.id)
+
+    with (
+        match_changed.connected_to(later),
+        match_changed.connected_to(failing),
+        pytest.raises(RuntimeError, match="receiver broke"),
+    ):
+        step(app, match_id, "curator", "introduce")
+    assert follow_ups == []
+    with app.app_context():
+        assert db.session.get(Match, match_id).status is MatchStatus.PROPOSED
+        assert count(MatchEvent) == 0 and count(Notification) == 0 and count(OutboundEmail) == 0
+
+
+def test_a_follow_up_that_fails_is_logged_and_the_step_stands(app, match_id, caplog):
+    def receiver(match, **_):
+        return lambda: 1 / 0
+
+    caplog.set_level(logging.ERROR, logger="matchmaker.domain.workflow")
+    with match_changed.connected_to(receiver):
+        step(app, match_id, "curator", "introduce")
+    assert any("Follow-up of a match step" in record.getMessage() for record in caplog.records)
+    with app.app_context():
+        assert db.session.get(Match, match_id).status is MatchStatus.INTRODUCED
+        assert count(Notification) == 2

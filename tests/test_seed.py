@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from matchmaker.cli_seed import DEFAULT_SEED_DIR
+from matchmaker.cli.seed import DEFAULT_SEED_DIR
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Match, Offering, Organization, OrgKind, PostingStatus, User
 from matchmaker.seeding import FILES, load_seed

@@ -7,10 +7,11 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from ..access import admin_required
-from ..domain.accounts import KIND_LABELS, ROLE_LABELS, approve_curator, pending_curator_requests
+from ..domain.accounts import approve_curator, pending_curator_requests
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Organization, User
+from ..vocabulary import ORG_KIND_LABELS, ROLE_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -29,7 +30,7 @@ def index():
         "admin/index.html",
         users=users,
         pending=pending_curator_requests(),
-        kind_labels=KIND_LABELS,
+        kind_labels=ORG_KIND_LABELS,
         role_labels=ROLE_LABELS,
     )
 

@@ -5,7 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from ..domain.accounts import KIND_LABELS, MIN_PASSWORD_LENGTH
+from ..domain.accounts import MIN_PASSWORD_LENGTH
+from ..vocabulary import ORG_KIND_LABELS
 
 
 def strip(value):
@@ -37,7 +38,7 @@ class RegistrationForm(FlaskForm):
     organization_kind = RadioField(
         _l("Your organisation is a"),
         validators=[DataRequired()],
-        choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
+        choices=[SelectChoice(kind.value, label) for kind, label in ORG_KIND_LABELS.items()],
     )
     organization_name = StringField(
         _l("Organisation name"), filters=[strip], validators=[DataRequired(), Length(max=200)]

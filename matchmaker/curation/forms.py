@@ -5,8 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..domain.workflow import REJECT_REASONS
 from ..postings.forms import options
+from ..vocabulary import REJECT_REASON_LABELS
 
 BULK_ACTIONS = [
     ("shortlist", _l("入圍 Shortlist")),
@@ -20,7 +20,7 @@ class BulkDecisionForm(FlaskForm):
 
     action = SelectField(_l("Action"), choices=options(BULK_ACTIONS), validators=[DataRequired()])
     reason = SelectField(
-        _l("Reason (required to reject)"), choices=options([("", "—"), *REJECT_REASONS]), validators=[Optional()]
+        _l("Reason (required to reject)"), choices=options({"": "—", **REJECT_REASON_LABELS}), validators=[Optional()]
     )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
     next = HiddenField()

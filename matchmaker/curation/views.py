@@ -13,7 +13,8 @@ from ..domain.assignment import DEFAULT_PER_DEMAND, apply_assignment, load_probl
 from ..domain.errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Demand, Match, MatchStatus, Offering
-from ..postings.forms import VOUCHER_LABELS, options
+from ..postings.forms import options
+from ..vocabulary import MATCH_STATUS_LABELS, VOUCHER_LABELS
 from .forms import BULK_ACTIONS, ApplyAssignmentForm, BulkDecisionForm, ManualPairForm, NoteForm
 
 bp = Blueprint("curation", __name__, url_prefix="/curation")
@@ -42,7 +43,7 @@ def queue():
         filters=filters,
         form=form,
         sort_labels=SORT_LABELS,
-        status_labels=workflow.STATUS_LABELS,
+        status_labels=MATCH_STATUS_LABELS,
         scenario_choices=taxonomy.scenario_choices(),
         industry_choices=taxonomy.industry_choices(),
         voucher_labels=VOUCHER_LABELS,
@@ -118,7 +119,7 @@ def match_detail(match_id: int):
         note_form=NoteForm(),
         decision_form=decision_form,
         actions=decision_form.action.choices,
-        status_labels=workflow.STATUS_LABELS,
+        status_labels=MATCH_STATUS_LABELS,
         reason_label=workflow.reason_label,
     )
 
@@ -223,7 +224,7 @@ def _history(posting):
         "curation/history.html",
         posting=posting,
         matches=curation.history_of(posting),
-        status_labels=workflow.STATUS_LABELS,
+        status_labels=MATCH_STATUS_LABELS,
         reason_label=workflow.reason_label,
     )
 

@@ -12,16 +12,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import Organization, OrgKind, Role, User
+from ..vocabulary import ORG_KIND_LABELS
 from .errors import PermissionDenied, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 10
 ADMIN_ORGANIZATION = "Matchmaker Administration"
-KIND_LABELS = {
-    OrgKind.MANUFACTURER: _("廠商 Manufacturer"),
-    OrgKind.VENDOR: _("AI 供應商 Vendor"),
-    OrgKind.AGENCY: _("推廣機構 Agency"),
-}
-ROLE_LABELS = {Role.MEMBER: _("Member"), Role.CURATOR: _("Curator"), Role.ADMIN: _("Administrator")}
 # Checked against when the email is unknown, so a failed sign-in takes as long either way.
 _DUMMY_HASH = generate_password_hash("not a real password")
 
@@ -152,8 +147,8 @@ def _organization_for(name: str, kind: OrgKind, city: str = "") -> Organization:
                 "%(name)s is already registered as %(existing)s, not %(chosen)s. "
                 "Choose %(existing)s to join it, or register under another name.",
                 name=organization.name,
-                existing=KIND_LABELS[organization.kind],
-                chosen=KIND_LABELS[kind],
+                existing=ORG_KIND_LABELS[organization.kind],
+                chosen=ORG_KIND_LABELS[kind],
             ),
             field="organization_name",
         )

@@ -12,7 +12,8 @@ from dataclasses import dataclass, fields
 import sqlalchemy as sa
 
 from .. import taxonomy
-from ..models import VOUCHER_KINDS, Demand, PostingStatus, User
+from ..models import Demand, PostingStatus, User
+from ..vocabulary import VOUCHER_KINDS
 
 ANY_VOUCHER = "any"
 # What a posting list may show besides the published postings; the first entry is the default.

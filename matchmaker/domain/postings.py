@@ -15,24 +15,12 @@ from flask_babel import lazy_gettext as _
 
 from .. import taxonomy
 from ..extensions import db
-from ..models import (
-    DEPLOYMENT_MODES,
-    VOUCHER_KINDS,
-    Demand,
-    Offering,
-    Organization,
-    OrgKind,
-    PostingStatus,
-    User,
-    utcnow,
-)
+from ..models import Demand, Offering, Organization, OrgKind, PostingStatus, User, utcnow
 from ..signals import postings_saved
+from ..vocabulary import DEPLOYMENT_MODES, DETECT_LANGUAGE, TEXT_LANGUAGES, VOUCHER_KINDS
 from .errors import FieldError, IllegalTransition, PermissionDenied, ValidationFailed
 
 Posting = Demand | Offering
-
-# Posting text languages as BCP 47 tags, as the matching engine detects them ("" = detect).
-LANGUAGES = ("", "en", "zh-Hant", "zh-Hans")
 
 # Closing is final; nothing leaves CLOSED.
 TRANSITIONS = {
@@ -87,7 +75,7 @@ def _check_text(data: DemandInput | OfferingInput) -> Iterator[FieldError]:
     for name in ("title", "description"):
         if not (getattr(data, name) or "").strip():
             yield FieldError(name, _("This field is required."))
-    if data.language not in LANGUAGES:
+    if data.language != DETECT_LANGUAGE and data.language not in TEXT_LANGUAGES:
         yield FieldError("language", _("Unknown language %(language)s.", language=data.language))
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..vocabulary import DEMAND, OFFERING, POSTING_KINDS
+
 # What the search box may look through, by the `kind` the page asks for.
-KINDS = {"all": ("demand", "offering"), "demands": ("demand",), "offerings": ("offering",)}
+KINDS = {"all": POSTING_KINDS, "demands": (DEMAND,), "offerings": (OFFERING,)}
 MAX_QUERY = 500
 
 

@@ -1,4 +1,4 @@
-"""The match lifecycle: one transition table, and the audit, notifications and emails every step leaves.
+"""The match lifecycle: one transition table, and the audit trail every step leaves.
 
 proposed ──shortlist──▶ shortlisted
 proposed|shortlisted ──reject──▶ rejected
@@ -9,6 +9,9 @@ introduced ──decline──▶ declined
 introduced ──expire──▶ expired                          (system, once expires_at has passed)
 connected ──pilot_started──▶ pilot_started
 connected|pilot_started ──contract_signed|no_deal──▶ contract_signed|no_deal
+
+Each step is announced on `signals.match_changed` inside its transaction; telling people about it
+(notifications and email) is the notifications package's business, not the domain's.
 """
 
 from __future__ import annotations
@@ -18,63 +21,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
-from flask_babel import force_locale
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
-from werkzeug.routing import BuildError
 
 from ..extensions import db
-from ..models import Match, MatchEvent, MatchStatus, Notification, OutboundEmail, PostingStatus, Role, User, utcnow
+from ..models import Match, MatchEvent, MatchStatus, PostingStatus, User, utcnow
+from ..signals import match_changed
+from ..vocabulary import DECLINE_REASON_LABELS, NO_DEAL_REASON_LABELS, POSTING_KINDS, REJECT_REASON_LABELS
 from .errors import IllegalTransition, PermissionDenied, ValidationFailed
 
 log = logging.getLogger(__name__)
 
 S = MatchStatus
 CURATOR, PARTY, SYSTEM = "curator", "party", "system"
-SIDES = ("demand", "offering")
+SIDES = POSTING_KINDS  # a match has a demand side and an offering side
 PENDING, ACCEPTED, DECLINED = "pending", "accepted", "declined"
-
-DECLINE_REASONS = [
-    ("not_relevant", _l("與需求無關 Not relevant to us")),
-    ("budget", _l("預算不符 Budget does not fit")),
-    ("timing", _l("時間不符 Timing does not fit")),
-    ("capacity", _l("暫無產能 No capacity at the moment")),
-    ("capability", _l("能力不足 Capability gap")),
-    ("deployment", _l("部署或地點不符 Deployment or location does not fit")),
-    ("already_engaged", _l("已有合作方 Already working with someone else")),
-    ("other", _l("其他 Other")),
-]
-REJECT_REASONS = [
-    ("poor_fit", _l("匹配度低 Poor fit")),
-    ("scenario_mismatch", _l("場景不符 Scenario mismatch")),
-    ("incomplete_posting", _l("資料不完整 Posting is incomplete")),
-    ("duplicate", _l("重複 Duplicate")),
-    ("conflict_of_interest", _l("利益衝突 Conflict of interest")),
-    ("other", _l("其他 Other")),
-]
-NO_DEAL_REASONS = [
-    ("price", _l("價格 Price")),
-    ("technical_fit", _l("技術不符 Technical fit")),
-    ("data", _l("數據不足 Data not available")),
-    ("timing", _l("時間 Timing")),
-    ("priorities", _l("優先次序改變 Changed priorities")),
-    ("other", _l("其他 Other")),
-]
-
-STATUS_LABELS = {
-    S.PROPOSED: _l("已提議 Proposed"),
-    S.SHORTLISTED: _l("已入圍 Shortlisted"),
-    S.REJECTED: _l("已否決 Rejected"),
-    S.INTRODUCED: _l("已引薦 Introduced"),
-    S.DECLINED: _l("已婉拒 Declined"),
-    S.EXPIRED: _l("已過期 Expired"),
-    S.CONNECTED: _l("已對接 Connected"),
-    S.PILOT_STARTED: _l("試點中 Pilot started"),
-    S.CONTRACT_SIGNED: _l("已簽約 Contract signed"),
-    S.NO_DEAL: _l("未成交 No deal"),
-}
 
 # Once both sides have opted in, they may see each other's contact details for good.
 CONTACT_STATES = frozenset({S.CONNECTED, S.PILOT_STARTED, S.CONTRACT_SIGNED, S.NO_DEAL})
@@ -88,7 +51,7 @@ class Transition:
     sources: frozenset[MatchStatus]
     target: MatchStatus
     actors: frozenset[str]
-    reasons: tuple = ()  # when not empty, a reason key from these choices is required
+    reasons: tuple = ()  # (key, label) pairs; when not empty, one of these keys is required
     label: object = ""
 
 
@@ -101,12 +64,19 @@ TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
         _t("shortlist", {S.PROPOSED}, S.SHORTLISTED, {CURATOR, SYSTEM}, label=_l("入圍 Shortlist")),
-        _t("reject", {S.PROPOSED, S.SHORTLISTED}, S.REJECTED, {CURATOR, SYSTEM}, REJECT_REASONS, _l("否決 Reject")),
+        _t(
+            "reject",
+            {S.PROPOSED, S.SHORTLISTED},
+            S.REJECTED,
+            {CURATOR, SYSTEM},
+            REJECT_REASON_LABELS.items(),
+            _l("否決 Reject"),
+        ),
         _t("introduce", {S.PROPOSED, S.SHORTLISTED}, S.INTRODUCED, {CURATOR, SYSTEM}, label=_l("引薦 Introduce")),
         _t("express_interest", {S.PROPOSED}, S.INTRODUCED, {PARTY}, label=_l("表達興趣 Express interest")),
         # accept leads to connected once the other side has accepted too; see _accept.
         _t("accept", {S.INTRODUCED}, S.CONNECTED, {PARTY}, label=_l("接受 Accept")),
-        _t("decline", {S.INTRODUCED}, S.DECLINED, {PARTY}, DECLINE_REASONS, _l("婉拒 Decline")),
+        _t("decline", {S.INTRODUCED}, S.DECLINED, {PARTY}, DECLINE_REASON_LABELS.items(), _l("婉拒 Decline")),
         _t("expire", {S.INTRODUCED}, S.EXPIRED, {SYSTEM}, label=_l("過期 Expire")),
         _t("pilot_started", {S.CONNECTED}, S.PILOT_STARTED, {PARTY, CURATOR}, label=_l("開始試點 Pilot started")),
         _t(
@@ -121,7 +91,7 @@ TRANSITIONS: dict[str, Transition] = {
             {S.CONNECTED, S.PILOT_STARTED},
             S.NO_DEAL,
             {PARTY, CURATOR},
-            NO_DEAL_REASONS,
+            NO_DEAL_REASON_LABELS.items(),
             _l("未成交 No deal"),
         ),
     )
@@ -174,7 +144,7 @@ def available_actions(match: Match, actor: User | None) -> list[str]:
 def apply(
     match: Match, action: str, actor: User | None, *, reason: str = "", note: str = "", side: str | None = None
 ) -> Match:
-    """Apply an action to a match, record it, notify everyone concerned, and commit."""
+    """Apply an action to a match, record it, announce it on `match_changed`, and commit."""
     return _apply(match, action, actor, reason=reason, note=(note or "").strip(), side=side, now=utcnow())
 
 
@@ -200,15 +170,24 @@ def _apply(match, action, actor, *, reason, note, side, now) -> Match:
             created_at=now,
         )
         db.session.add(event)
-        emails = _notify(match, event, actor, acting_side)
-        db.session.flush()
-        email_ids = [email.id for email in emails]
+        replies = match_changed.send(match, event=event, actor=actor, side=acting_side)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    _deliver_after_commit(email_ids)
+    _after_commit(replies)
     return match
+
+
+def _after_commit(replies: list[tuple]) -> None:
+    """Run the follow-up work match_changed receivers returned, now that the step has committed."""
+    for receiver, follow_up in replies:
+        if not callable(follow_up):
+            continue
+        try:
+            follow_up()
+        except Exception:  # the step is committed; its follow-ups must never undo or break it
+            log.exception("Follow-up of a match step by %r failed", receiver)
 
 
 def _check_actor(transition: Transition, match: Match, actor: User | None, side: str | None) -> str | None:
@@ -403,106 +382,3 @@ def expire_overdue(now: datetime | None = None) -> int:
             continue
         expired += 1
     return expired
-
-
-# ---------------------------------------------------------------- notifications and emails
-
-
-def _notify(match: Match, event: MatchEvent, actor: User | None, acting_side: str | None) -> list[OutboundEmail]:
-    """Add a notification and a queued email for everyone the step concerns; return the emails."""
-    link = _match_link(match)
-    emails = []
-    # whoever completes a connection gets the contact details by email like the other side
-    everyone = event.action == "accept" and match.status is S.CONNECTED
-    for user in _audience(match, None if everyone else actor):
-        with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-            message = _message(match, event, actor, acting_side)
-            subject = _(
-                "Matchmaker: %(demand)s — %(status)s", demand=match.demand.title, status=STATUS_LABELS[match.status]
-            )
-            body = _email_body(match, user, message, link)
-        db.session.add(Notification(user_id=user.id, message=message, link=link))
-        email = OutboundEmail(recipient=user.email, subject=subject[:300], body=body)
-        db.session.add(email)
-        emails.append(email)
-    return emails
-
-
-def _audience(match: Match, actor: User | None) -> list[User]:
-    """Return the members of both organizations, and curators unless a curator acted; never the actor."""
-    org_ids = (match.demand.organization_id, match.offering.organization_id)
-    condition = User.organization_id.in_(org_ids)
-    if actor is None or not actor.is_curator:
-        condition = condition | User.role.in_((Role.CURATOR, Role.ADMIN))
-    users = db.session.scalars(sa.select(User).where(condition).order_by(User.id)).all()
-    return [user for user in users if actor is None or user.id != actor.id]
-
-
-_MESSAGES = {
-    "shortlist": _l("A curator shortlisted “%(demand)s” with “%(offering)s”."),
-    "reject": _l("A curator set aside the pairing of “%(demand)s” with “%(offering)s”."),
-    "introduce": _l("A curator introduced “%(demand)s” and “%(offering)s”. Please accept or decline by %(deadline)s."),
-    "express_interest": _l(
-        "%(org)s is interested in pairing “%(demand)s” with “%(offering)s”. Please accept or decline by %(deadline)s."
-    ),
-    "accept": _l("%(org)s accepted the introduction of “%(demand)s” and “%(offering)s”."),
-    "connected": _l(
-        "Both sides accepted: “%(demand)s” and “%(offering)s” are connected. Contact details are on the match page."
-    ),
-    "decline": _l("%(org)s declined the introduction of “%(demand)s” and “%(offering)s”."),
-    "expire": _l("The introduction of “%(demand)s” and “%(offering)s” expired before both sides accepted."),
-    "pilot_started": _l("A pilot started for “%(demand)s” with “%(offering)s”."),
-    "contract_signed": _l("A contract was signed for “%(demand)s” with “%(offering)s”."),
-    "no_deal": _l("No deal was reached for “%(demand)s” with “%(offering)s”."),
-}
-
-
-def _message(match: Match, event: MatchEvent, actor: User | None, acting_side: str | None) -> str:
-    """Return the notification text for one step; it names organizations, never their contact details."""
-    key = "connected" if event.action == "accept" and match.status is S.CONNECTED else event.action
-    org = getattr(match, acting_side).organization.name if acting_side else _("A curator")
-    deadline = _aware(match.expires_at).strftime("%Y-%m-%d") if match.expires_at else ""
-    return str(_MESSAGES[key]) % {
-        "demand": match.demand.title,
-        "offering": match.offering.title,
-        "org": org,
-        "deadline": deadline,
-    }
-
-
-def _email_body(match: Match, user: User, message: str, link: str) -> str:
-    """Return an email body; the counterpart's contact details appear only once connected."""
-    lines = [message, "", _("See the match: %(link)s", link=_absolute(link))]
-    side = party_side(user, match)
-    if side and can_see_contacts(match):
-        counterpart = (match.offering if side == "demand" else match.demand).organization
-        lines += [
-            "",
-            _("Contact %(name)s:", name=counterpart.name),
-            _("Email: %(email)s", email=counterpart.contact_email or "—"),
-            _("Phone: %(phone)s", phone=counterpart.contact_phone or "—"),
-        ]
-    return "\n".join(str(line) for line in lines)
-
-
-def _match_link(match: Match) -> str:
-    """Return the path of the match page, also outside a request (commands have no URL adapter)."""
-    try:
-        return url_for("matches.detail", match_id=match.id, _external=False)
-    except (RuntimeError, BuildError):
-        return f"/matches/{match.id}"
-
-
-def _absolute(path: str) -> str:
-    base = current_app.config["MATCHMAKER_BASE_URL"]
-    return base.rstrip("/") + path if base else path
-
-
-def _deliver_after_commit(email_ids: list[int]) -> None:
-    """Send this step's emails now; failures stay queued for `matchmaker mail retry`."""
-    try:
-        from .. import mailer
-
-        mailer.deliver(email_ids)
-    except Exception:  # the step is committed; mail must never undo or break it
-        log.exception("Sending emails for a match step failed; they stay queued")

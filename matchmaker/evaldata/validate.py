@@ -8,6 +8,8 @@ import os
 import sys
 from collections import Counter, defaultdict
 
+from matchmaker.vocabulary import TEXT_LANGUAGES
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIOS = [
     "rd_design",
@@ -33,7 +35,6 @@ SCENARIOS = [
     "customer_service",
     "remote_operations",
 ]
-LANGS = {"zh-Hans", "zh-Hant", "en"}
 # characters that exist in only one of the two scripts (a small spot-check list)
 HANS_ONLY = set(
     "这们个来对时说为会过还没发问题现产线机检测质经营业厂车门电费设备计划单数据报处动应该们见样东买卖长开关间听读写让认识记语车轮运输钢铁铜铝级纸织纺调"
@@ -90,7 +91,7 @@ def check(name, problems):
         problems.append(f"{name}: demands without grade-2 offering {missing}")
     olang = {r["ref"]: r["language"] for r in off}
     for rows, label in ((dem, "demands"), (off, "offerings")):
-        bad = [r["ref"] for r in rows if r["language"] not in LANGS]
+        bad = [r["ref"] for r in rows if r["language"] not in TEXT_LANGUAGES]
         if bad:
             problems.append(f"{name}: bad language in {label} {bad}")
         for r in rows:

@@ -4,9 +4,9 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from ..access import login_required
-from ..domain.accounts import KIND_LABELS, ROLE_LABELS
 from ..domain.dashboard import admin_summary, curation_summary, postings_by_status, published_count
 from ..models import Demand, Offering, OrgKind
+from ..vocabulary import ORG_KIND_LABELS, ROLE_LABELS
 
 bp = Blueprint("main", __name__)
 
@@ -24,7 +24,7 @@ def index():
 def dashboard():
     """Show the signed-in person what needs their attention, by role."""
     user = current_user
-    context = {"kind_labels": KIND_LABELS, "role_labels": ROLE_LABELS}
+    context = {"kind_labels": ORG_KIND_LABELS, "role_labels": ROLE_LABELS}
     if user.kind is OrgKind.MANUFACTURER:
         context["demands"] = postings_by_status(Demand, user.organization_id)
     elif user.kind is OrgKind.VENDOR:

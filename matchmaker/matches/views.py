@@ -17,6 +17,7 @@ from ..domain.errors import DomainError, PermissionDenied, ValidationFailed
 from ..domain.matches import actor_label, can_view, match_json, visible_contacts, visible_matches
 from ..extensions import db
 from ..models import Match, User
+from ..vocabulary import DECLINE_REASON_LABELS, MATCH_STATUS_LABELS, NO_DEAL_REASON_LABELS, REJECT_REASON_LABELS
 
 bp = Blueprint("matches", __name__, url_prefix="/matches")
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def index():
         page=page,
         status=status,
         viewer=user,
-        status_labels=workflow.STATUS_LABELS,
+        status_labels=MATCH_STATUS_LABELS,
         party_side=workflow.party_side,
     )
 
@@ -84,10 +85,10 @@ def detail(match_id: int):
         side=workflow.party_side(user, match),
         contacts=visible_contacts(match, user),
         actions=workflow.available_actions(match, user),
-        status_labels=workflow.STATUS_LABELS,
-        decline_reasons=workflow.DECLINE_REASONS,
-        reject_reasons=workflow.REJECT_REASONS,
-        no_deal_reasons=workflow.NO_DEAL_REASONS,
+        status_labels=MATCH_STATUS_LABELS,
+        decline_reasons=DECLINE_REASON_LABELS,
+        reject_reasons=REJECT_REASON_LABELS,
+        no_deal_reasons=NO_DEAL_REASON_LABELS,
         outcome_actions=workflow.OUTCOME_ACTIONS,
         transitions=workflow.TRANSITIONS,
         actor_label=actor_label,

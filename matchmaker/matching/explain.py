@@ -6,7 +6,10 @@ from .. import taxonomy
 from .facts import PostingFacts
 from .ranking import UNKNOWN
 
-DEPLOYMENT_LABELS = {"on_premises": "on-premises", "edge": "edge", "cloud": "cloud"}
+
+def _modes(modes) -> str:
+    """Name deployment modes in the stored English reasons: by key, "on_premises" written "on-premises"."""
+    return ", ".join(mode.replace("_", "-") for mode in modes)
 
 
 def _money(lo, hi) -> str:
@@ -49,8 +52,7 @@ def _fact(parts: dict, name: str, fit_text: str, misfit_text: str) -> list[dict]
 def explain(demand: PostingFacts, offering: PostingFacts, parts: dict, terms: list[str]) -> list[dict]:
     """Return readable reasons: shared scenarios, key terms, and facts that fit or do not."""
     budget, price = _money(demand.money_min, demand.money_max), _money(offering.money_min, offering.money_max)
-    wanted = ", ".join(DEPLOYMENT_LABELS.get(d, d) for d in demand.deployments)
-    offered = ", ".join(DEPLOYMENT_LABELS.get(d, d) for d in offering.deployments)
+    wanted, offered = _modes(demand.deployments), _modes(offering.deployments)
     industry = taxonomy.industries().get(demand.industries[0]) if demand.industries else None
     reasons = _scenario_reasons(demand, offering) + _term_reasons(terms)
     reasons += _fact(

@@ -11,6 +11,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import Demand, IndexChange, Match, MatchStatus, Offering, PostingStatus
+from ..vocabulary import POSTING_KINDS
 from .engine import get_engine
 from .explain import explain
 from .facts import PostingFacts, demand_facts, offering_facts
@@ -255,7 +256,7 @@ class SearchHit:
     score: float
 
 
-def search(query: str, kinds: tuple[str, ...] = ("demand", "offering"), limit: int = 20) -> list[SearchHit]:
+def search(query: str, kinds: tuple[str, ...] = POSTING_KINDS, limit: int = 20) -> list[SearchHit]:
     """Return published postings that best fit a free-text query in any language."""
     engine = _engine()
     engine.sync()

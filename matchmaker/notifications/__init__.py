@@ -1,1 +1,1 @@
-"""The in-app notification centre: each person's messages about the matches that concern them."""
+"""The in-app notification centre and what match steps tell people: messages, and emails after commit."""

@@ -18,25 +18,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import taxonomy
 from ..domain.postings import DemandInput, OfferingInput
-
-DEPLOYMENT_LABELS = {
-    "on_premises": _l("本地部署 On-premises"),
-    "edge": _l("邊緣部署 Edge"),
-    "cloud": _l("雲端 Cloud"),
-}
-VOUCHER_LABELS = {
-    "compute": _l("算力券 Compute voucher"),
-    "model": _l("模型券 Model voucher"),
-    "training": _l("訓練券 Training voucher"),
-}
-REGIONS = {
-    "Guangdong": _l("廣東 Guangdong"),
-    "Hong Kong": _l("香港 Hong Kong"),
-    "Macau": _l("澳門 Macau"),
-    "Greater Bay Area": _l("大灣區 Greater Bay Area"),
-    "Nationwide": _l("全國 Nationwide"),
-}
-LANGUAGES = {"": _l("Detect automatically"), "zh-Hant": "繁體中文", "zh-Hans": "简体中文", "en": "English"}
+from ..vocabulary import DEPLOYMENT_LABELS, REGION_LABELS, REGIONS, TEXT_LANGUAGE_LABELS, VOUCHER_LABELS
 
 
 class PostingForm(FlaskForm):
@@ -55,7 +37,7 @@ class PostingForm(FlaskForm):
         super().__init__(*args, **kwargs)
         # Choices are read per form so the taxonomy files are only needed once a page is served.
         self.scenarios.choices = options(taxonomy.scenario_choices())
-        self.language.choices = options(LANGUAGES.items())
+        self.language.choices = options(TEXT_LANGUAGE_LABELS)
 
     @classmethod
     def for_posting(cls, posting):
@@ -138,7 +120,7 @@ class OfferingForm(PostingForm):
         super().__init__(*args, **kwargs)
         self.industries_served.choices = options(taxonomy.industry_choices())
         self.deployment_modes.choices = options(DEPLOYMENT_LABELS)
-        self.regions.choices = options(REGIONS)
+        self.regions.choices = options(REGION_LABELS)
 
     def load_extra(self, posting) -> None:
         """Split stored regions into the fixed choices and the free-text cities."""

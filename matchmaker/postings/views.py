@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import taxonomy
@@ -20,13 +19,8 @@ from ..domain.filters import POSTING_LIST_STATUSES, Filters, visible_postings_qu
 from ..domain.matches import matches_of_posting
 from ..extensions import db
 from ..models import Demand, Offering, PostingStatus
-from .forms import DEPLOYMENT_LABELS, REGIONS, VOUCHER_LABELS, DemandForm, OfferingForm, PostingForm
-
-STATUS_LABELS = {
-    PostingStatus.DRAFT.value: _l("草稿 Draft"),
-    PostingStatus.PUBLISHED.value: _l("已發佈 Published"),
-    PostingStatus.CLOSED.value: _l("已關閉 Closed"),
-}
+from ..vocabulary import DEPLOYMENT_LABELS, POSTING_STATUS_LABELS, REGION_LABELS, VOUCHER_LABELS
+from .forms import DemandForm, OfferingForm, PostingForm
 
 
 def viewer():
@@ -149,10 +143,10 @@ class PostingViews:
         return render_template(
             f"postings/{template}",
             kind=self.model.kind,
-            status_labels=STATUS_LABELS,
+            status_labels=POSTING_STATUS_LABELS,
             deployment_labels=DEPLOYMENT_LABELS,
             voucher_labels=VOUCHER_LABELS,
-            region_labels=REGIONS,
+            region_labels=REGION_LABELS,
             scenario_choices=taxonomy.scenario_choices(),
             industry_choices=taxonomy.industry_choices(),
             **context,

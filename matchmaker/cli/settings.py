@@ -4,8 +4,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .config import setting_sources
-from .settings import SETTINGS, markdown_table
+from ..config import setting_sources
+from ..settings import SETTINGS, markdown_table
 
 
 @click.command("settings")

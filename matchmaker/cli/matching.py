@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .extensions import db
-from .models import Demand, Offering, PostingStatus
+from ..extensions import db
+from ..models import Demand, Offering, PostingStatus
 
 
 @click.command("import")
@@ -21,7 +21,7 @@ from .models import Demand, Offering, PostingStatus
 @with_appcontext
 def import_command(kind: str, path: Path, no_propose: bool) -> None:
     """Import demands or offerings from a CSV, XLSX or JSON file, as published postings."""
-    from .domain.importing import ImportFailed, import_postings
+    from ..domain.importing import ImportFailed, import_postings
 
     try:
         result = import_postings(kind[:-1], path, propose=not no_propose, progress=lambda m: click.echo(f"  {m}"))
@@ -44,7 +44,7 @@ def _demand_key(demand: Demand) -> str:
 @with_appcontext
 def match_command(all_demands: bool, demand_ref: str | None, top_k: int, fmt: str) -> None:
     """Print the best offerings for published demands, with scores and reasons."""
-    from .matching.service import explain_pair, top_offerings
+    from ..matching.service import explain_pair, top_offerings
 
     if all_demands == bool(demand_ref):
         raise click.UsageError("Give either --all or --demand REF.")
@@ -87,7 +87,7 @@ def index_group() -> None:
 @with_appcontext
 def index_status() -> None:
     """Show what the index holds and what the database has to index."""
-    from .matching.engine import get_engine
+    from ..matching.engine import get_engine
 
     engine = get_engine(current_app._get_current_object())
     engine.sync()
@@ -112,7 +112,7 @@ def index_status() -> None:
 @with_appcontext
 def index_rebuild() -> None:
     """Embed what the current model has not, rebuild the indexes and write a fresh snapshot."""
-    from .matching.engine import get_engine
+    from ..matching.engine import get_engine
 
     engine = get_engine(current_app._get_current_object())
     result = engine.rebuild(progress=click.echo)
@@ -139,9 +139,9 @@ def index_rebuild() -> None:
 @with_appcontext
 def eval_command(set_names: tuple[str, ...], models: tuple[str, ...], fmt: str) -> None:
     """Print nDCG@10, recall@5 and MRR per language pair for dense, lexical and full ranking."""
-    from .matching.encoders import USE_NAME, load_encoder
-    from .matching.evaluation import builtin_sets, evaluate, format_table, load_set
-    from .matching.ranking import RankingWeights
+    from ..matching.encoders import USE_NAME, load_encoder
+    from ..matching.evaluation import builtin_sets, evaluate, format_table, load_set
+    from ..matching.ranking import RankingWeights
 
     shipped = builtin_sets()
     folders = [shipped.get(name) or Path(name) for name in set_names] or list(shipped.values())

@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from . import SEED_DIR as DEFAULT_SEED_DIR
+from .. import SEED_DIR as DEFAULT_SEED_DIR
 
 
 @click.command("seed")
@@ -20,7 +20,7 @@ from . import SEED_DIR as DEFAULT_SEED_DIR
 @with_appcontext
 def seed_command(seed_dir: Path) -> None:
     """Load seed data; safe to run again, as rows that exist are left alone."""
-    from .seeding import SeedError, load_seed
+    from ..seeding import SeedError, load_seed
 
     try:
         load_seed(seed_dir, echo=click.echo)

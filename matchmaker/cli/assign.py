@@ -6,8 +6,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from .domain.accounts import find_user_by_email
-from .domain.assignment import (
+from ..domain.accounts import find_user_by_email
+from ..domain.assignment import (
     DEFAULT_ALTERNATES,
     DEFAULT_PER_DEMAND,
     AssignmentProblem,

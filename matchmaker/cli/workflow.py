@@ -3,8 +3,8 @@
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from . import mailer
-from .domain.workflow import expire_overdue
+from .. import mailer
+from ..domain.workflow import expire_overdue
 
 
 @click.command("expire")

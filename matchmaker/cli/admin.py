@@ -3,8 +3,8 @@
 import click
 from flask.cli import with_appcontext
 
-from .domain.accounts import ADMIN_ORGANIZATION, create_admin
-from .domain.errors import DomainError
+from ..domain.accounts import ADMIN_ORGANIZATION, create_admin
+from ..domain.errors import DomainError
 
 
 @click.command("create-admin")
