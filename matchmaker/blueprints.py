@@ -8,6 +8,7 @@ from .main.views import bp as main_bp
 from .matches.views import bp as matches_bp
 from .notifications.views import bp as notifications_bp
 from .offerings.views import bp as offerings_bp
+from .organizations.views import bp as organizations_bp
 from .search.views import bp as search_bp
 
 BLUEPRINTS = [
@@ -19,5 +20,6 @@ BLUEPRINTS = [
     search_bp,
     matches_bp,
     notifications_bp,
+    organizations_bp,
     curation_bp,
 ]

@@ -170,7 +170,7 @@ _KINDS: dict[type, _Kind] = {
 
 def is_owner(user: User | None, posting: Posting) -> bool:
     """Return whether the user belongs to the organization that owns the posting."""
-    return user is not None and user.organization_id == posting.organization_id
+    return user is not None and user.organization_id is not None and user.organization_id == posting.organization_id
 
 
 def can_view(user: User | None, posting: Posting) -> bool:
@@ -197,6 +197,8 @@ def _require_owner(user: User, posting: Posting) -> None:
 
 def create_posting(model: type, user: User, data, ref: str | None = None) -> Posting:
     """Save a new draft demand or offering for the user's organization."""
+    if user.organization is None:
+        raise PermissionDenied(_KINDS[model].refusal)
     posting = new_posting(model, user.organization, data, author=user, ref=ref)
     db.session.add(posting)
     _commit(posting)
@@ -343,7 +345,7 @@ def visible_postings_query(model: type, filters: PostingFilters | Mapping, viewe
 def _status_clause(model: type, status: str, viewer: User | None):
     """Published postings for all; drafts and closed ones only for their own organization."""
     if status in (PostingStatus.DRAFT.value, PostingStatus.CLOSED.value):
-        if viewer is None:
+        if viewer is None or viewer.organization_id is None:
             return sa.false()
         return sa.and_(model.status == PostingStatus(status), model.organization_id == viewer.organization_id)
     return model.status == PostingStatus.PUBLISHED

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from ..access import login_required
 from ..domain.accounts import KIND_LABELS, ROLE_LABELS, pending_curator_requests
+from ..domain.memberships import pending_join_request, pending_join_requests
 from ..extensions import db
 from ..models import Demand, Match, MatchStatus, Offering, Organization, OrgKind, PostingStatus, Role, User
 
@@ -28,6 +29,10 @@ def dashboard():
     """Show the signed-in person what needs their attention, by role."""
     user = current_user
     context = {"kind_labels": KIND_LABELS, "role_labels": ROLE_LABELS}
+    if user.organization_id is None:
+        context["join_request"] = pending_join_request(user)
+    else:
+        context["waiting_to_join"] = len(pending_join_requests(user.organization_id))
     if user.kind is OrgKind.MANUFACTURER:
         context["demands"] = postings_by_status(Demand, user.organization_id)
     elif user.kind is OrgKind.VENDOR:
@@ -83,6 +88,7 @@ def admin_summary() -> dict:
         "by_kind": {kind: by_kind.get(kind, 0) for kind in OrgKind},
         "by_role": {role: by_role.get(role, 0) for role in Role},
         "pending": pending_curator_requests(),
+        "join_requests": len(pending_join_requests()),
     }
 
 
