@@ -643,3 +643,42 @@ def test_pages_do_not_break_for_a_person_without_organization(app, client, facto
             assert client.get(url, headers=headers).status_code == 200, url
     for url in ("/demands/new", "/offerings/new", "/organization/", "/curation/", "/admin/"):
         assert client.get(url).status_code == 403, url
+
+
+def test_a_request_to_an_organization_without_members_goes_to_the_admins(app, personas):
+    with app.app_context():
+        db.session.add(Organization(name="Imported Foundry", kind=OrgKind.MANUFACTURER))
+        db.session.commit()
+        register_user(Registration(STRANGER, STRANGER_PASSWORD, "Stranger", "imported foundry", "manufacturer"))
+        notified = db.session.execute(sa.select(Notification.user_id, Notification.link)).all()
+    assert notified == [(personas["admin"], "/admin/")]
+
+
+def csrf_token(page: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def csrf_app_config(app_config):
+    app_config["WTF_CSRF_ENABLED"] = True
+    return app_config
+
+
+def test_membership_changes_need_a_csrf_token(csrf_app_config, app, client, personas, join_request_id):
+    token = csrf_token(client.get("/auth/login").get_data(as_text=True))
+    client.post("/auth/login", data={"email": "factory@test.example", "password": PASSWORD, "csrf_token": token})
+    members_page = client.get("/organization/").get_data(as_text=True)
+    assert f"/organization/requests/{join_request_id}/approve" in members_page
+    before = everything(app)
+    for url in (
+        f"/organization/requests/{join_request_id}/approve",
+        f"/organization/requests/{join_request_id}/decline",
+        "/organization/invitations",
+        f"/organization/members/{personas['manufacturer']}/remove",
+    ):
+        assert client.post(url, data={"email": "x@y.example"}).status_code == 400, url
+    assert everything(app) == before
+    token = csrf_token(members_page)
+    approved = client.post(f"/organization/requests/{join_request_id}/approve", data={"csrf_token": token})
+    assert approved.status_code == 302
+    assert membership(app, STRANGER) == factory_id(app)

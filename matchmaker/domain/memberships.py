@@ -89,6 +89,10 @@ def active_members(organization_id: int) -> list[User]:
     )
 
 
+def _active_admins() -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(User.role == Role.ADMIN, User.active.is_(True))))
+
+
 def _join(user: User, organization: Organization) -> None:
     """Make the user a member; agency members ask for curation as agency registrations do."""
     user.organization = organization
@@ -133,12 +137,21 @@ def file_join_request(user: User, organization: Organization) -> JoinRequest:
     request = JoinRequest(user=user, organization=organization, status=JoinStatus.PENDING)
     db.session.add(request)
     who = f"{user.name} ({user.email})" if user.name else user.email
-    _notify(
-        active_members(organization.id),
-        _l("%(who)s asks to join %(org)s. Approve or decline on your organisation's page."),
-        {"who": who, "org": organization.name},
-        _link("organizations.index", "/organization/"),
-    )
+    members = active_members(organization.id)
+    if members:
+        _notify(
+            members,
+            _l("%(who)s asks to join %(org)s. Approve or decline on your organisation's page."),
+            {"who": who, "org": organization.name},
+            _link("organizations.index", "/organization/"),
+        )
+    else:  # an imported or emptied organisation: only administrators can answer
+        _notify(
+            _active_admins(),
+            _l("%(who)s asks to join %(org)s, which has no active member to answer."),
+            {"who": who, "org": organization.name},
+            _link("admin.index", "/admin/"),
+        )
     return request
 
 
