@@ -52,7 +52,7 @@ def index():
 def approve(user_id: int):
     """Make an agency member a curator."""
     user = db.session.get(User, user_id) or abort(404)
-    return _act(lambda: approve_curator(current_user, user), _("%(email)s is now a curator.", email=user.email))
+    return _act(lambda: approve_curator(_viewer(), user), _("%(email)s is now a curator.", email=user.email))
 
 
 @bp.post("/join-requests/<int:request_id>/approve")
@@ -62,7 +62,7 @@ def approve_join(request_id: int):
     join_request = db.session.get(JoinRequest, request_id) or abort(404)
     user, organization = join_request.user, join_request.organization
     message = _("%(email)s is now a member of %(org)s.", email=user.email, org=organization.name)
-    return _act(lambda: memberships.approve_join_request(current_user, join_request), message)
+    return _act(lambda: memberships.approve_join_request(_viewer(), join_request), message)
 
 
 @bp.post("/join-requests/<int:request_id>/decline")
@@ -71,7 +71,7 @@ def decline_join(request_id: int):
     """Turn down a request to join an organisation."""
     join_request = db.session.get(JoinRequest, request_id) or abort(404)
     message = _("You declined the request from %(email)s.", email=join_request.user.email)
-    return _act(lambda: memberships.decline_join_request(current_user, join_request), message)
+    return _act(lambda: memberships.decline_join_request(_viewer(), join_request), message)
 
 
 @bp.post("/users/<int:user_id>/deactivate")
@@ -79,7 +79,7 @@ def decline_join(request_id: int):
 def deactivate(user_id: int):
     """Stop an account from signing in and end its sessions."""
     user = db.session.get(User, user_id) or abort(404)
-    return _act(lambda: deactivate_user(current_user, user), _("%(email)s is deactivated.", email=user.email))
+    return _act(lambda: deactivate_user(_viewer(), user), _("%(email)s is deactivated.", email=user.email))
 
 
 @bp.post("/users/<int:user_id>/reactivate")
@@ -87,7 +87,7 @@ def deactivate(user_id: int):
 def reactivate(user_id: int):
     """Let a deactivated account sign in again."""
     user = db.session.get(User, user_id) or abort(404)
-    return _act(lambda: reactivate_user(current_user, user), _("%(email)s can sign in again.", email=user.email))
+    return _act(lambda: reactivate_user(_viewer(), user), _("%(email)s can sign in again.", email=user.email))
 
 
 def _act(action: Callable, success: str):
@@ -102,3 +102,8 @@ def _act(action: Callable, success: str):
     else:
         flash(success, "success")
     return redirect(url_for("admin.index"))
+
+
+def _viewer() -> User:
+    """Return the signed-in user itself, not the proxy, for the domain layer."""
+    return current_user._get_current_object()

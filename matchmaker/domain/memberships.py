@@ -134,10 +134,10 @@ def file_join_request(user: User, organization: Organization) -> JoinRequest:
             ),
             field="organization_name",
         )
+    members = active_members(organization.id)  # read before adding, so a new account is written only on commit
     request = JoinRequest(user=user, organization=organization, status=JoinStatus.PENDING)
     db.session.add(request)
     who = f"{user.name} ({user.email})" if user.name else user.email
-    members = active_members(organization.id)
     if members:
         _notify(
             members,
@@ -231,6 +231,8 @@ def _withdraw_pending(user: User, actor: User | None) -> None:
 
 
 # ---------------------------------------------------------------- invitations
+
+_STATUS_LABELS = {"open": _l("open"), "accepted": _l("used"), "revoked": _l("revoked"), "expired": _l("expired")}
 
 
 def hash_token(token: str) -> str:
@@ -466,18 +468,6 @@ def remove_member(actor: User, member: User) -> User:
 
 
 # ---------------------------------------------------------------- helpers
-
-_STATUS_LABELS = {
-    "open": _l("open"),
-    "accepted": _l("used"),
-    "revoked": _l("revoked"),
-    "expired": _l("expired"),
-}
-
-
-def invitation_status_label(invitation: Invitation) -> str:
-    """Return the invitation's status for people."""
-    return str(_STATUS_LABELS[invitation_status(invitation)])
 
 
 def _notify(users: list[User], message, values: dict, link: str) -> None:

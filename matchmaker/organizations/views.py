@@ -34,7 +34,7 @@ def invite():
     if not form.validate_on_submit():
         return _members_page(form), 400
     try:
-        invitation, token = memberships.invite(current_user, form.email.data)
+        invitation, token = memberships.invite(_viewer(), form.email.data)
     except DomainError as error:
         db.session.rollback()
         attach_error(form, error)
@@ -49,7 +49,7 @@ def invite():
 def revoke(invitation_id: int):
     """Withdraw an open invitation of the viewer's organisation."""
     invitation = _own(Invitation, invitation_id)
-    return _act(lambda: memberships.revoke_invitation(current_user, invitation), _("Invitation revoked."))
+    return _act(lambda: memberships.revoke_invitation(_viewer(), invitation), _("Invitation revoked."))
 
 
 @bp.post("/requests/<int:request_id>/approve")
@@ -59,7 +59,7 @@ def approve(request_id: int):
     join_request = _own(JoinRequest, request_id)
     email = join_request.user.email
     return _act(
-        lambda: memberships.approve_join_request(current_user, join_request),
+        lambda: memberships.approve_join_request(_viewer(), join_request),
         _("%(email)s is now a member.", email=email),
     )
 
@@ -71,7 +71,7 @@ def decline(request_id: int):
     join_request = _own(JoinRequest, request_id)
     email = join_request.user.email
     return _act(
-        lambda: memberships.decline_join_request(current_user, join_request),
+        lambda: memberships.decline_join_request(_viewer(), join_request),
         _("You declined the request from %(email)s.", email=email),
     )
 
@@ -84,7 +84,7 @@ def remove(user_id: int):
     email = member.email
     leaving = member.id == current_user.id
     response = _act(
-        lambda: memberships.remove_member(current_user, member),
+        lambda: memberships.remove_member(_viewer(), member),
         _("You left the organisation.") if leaving else _("%(email)s is no longer a member.", email=email),
     )
     if leaving and member.organization_id is None:
@@ -140,12 +140,12 @@ def _act(action, success: str):
 @unaffiliated_required
 def choose():
     """Let a person without an organisation found one, or ask to join a registered one."""
-    pending = memberships.pending_join_request(current_user)
+    pending = memberships.pending_join_request(_viewer())
     form = ChooseOrganizationForm()
     if pending is None and form.validate_on_submit():
         try:
             placed = choose_organization(
-                current_user, form.organization_name.data, form.organization_kind.data, form.city.data or ""
+                _viewer(), form.organization_name.data, form.organization_kind.data, form.city.data or ""
             )
         except DomainError as error:
             db.session.rollback()
@@ -166,7 +166,7 @@ def withdraw():
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        memberships.withdraw_join_request(current_user)
+        memberships.withdraw_join_request(_viewer())
     except NotFound:
         abort(404)
     flash(_("Your request was withdrawn."), "success")
@@ -206,7 +206,7 @@ def _join_signed_in(invitation: Invitation, token: str):
     form = ActionForm()
     if form.validate_on_submit():
         try:
-            memberships.accept_invitation(current_user, token)
+            memberships.accept_invitation(_viewer(), token)
         except DomainError as error:
             db.session.rollback()
             return render_template("organizations/invalid.html", message=error.message), error.status_code
@@ -220,3 +220,8 @@ def _join_signed_in(invitation: Invitation, token: str):
         status = 403
     page = render_template("organizations/accept.html", invitation=invitation, form=form, problem=problem)
     return page, status
+
+
+def _viewer() -> User:
+    """Return the signed-in user itself, not the proxy, for the domain layer."""
+    return current_user._get_current_object()
