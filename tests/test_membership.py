@@ -643,6 +643,7 @@ def test_pages_do_not_break_for_a_person_without_organization(app, client, facto
             assert client.get(url, headers=headers).status_code == 200, url
     for url in ("/demands/new", "/offerings/new", "/organization/", "/curation/", "/admin/"):
         assert client.get(url).status_code == 403, url
+    assert 'id="filter-status"' not in client.get("/demands/").get_data(as_text=True)  # no drafts of their own
 
 
 def test_a_request_to_an_organization_without_members_goes_to_the_admins(app, personas):
