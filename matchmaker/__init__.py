@@ -62,11 +62,12 @@ def _connect_notifications() -> None:
 
 
 def _load_user(user_id: str):
-    """Return the signed-in user for Flask-Login."""
+    """Return the signed-in user for Flask-Login; a deactivated account's session no longer counts."""
     from .extensions import db
     from .models import User
 
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.is_active else None
 
 
 def register_blueprints(app: Flask) -> None:

@@ -63,6 +63,9 @@ def require(predicate):
 
 
 login_required = require(lambda user: True)
+# Members of some organisation; people still waiting to join one see only what is public.
+member_required = require(lambda user: user.organization_id is not None)
+unaffiliated_required = require(lambda user: user.organization_id is None)
 manufacturer_required = require(lambda user: user.kind is OrgKind.MANUFACTURER)
 vendor_required = require(lambda user: user.kind is OrgKind.VENDOR)
 curator_required = require(lambda user: user.is_curator)

@@ -6,6 +6,7 @@ from .curation.views import bp as curation_bp
 from .main.views import bp as main_bp
 from .matches.views import bp as matches_bp
 from .notifications.views import bp as notifications_bp
+from .organizations.views import bp as organizations_bp
 from .postings.views import demands_bp, offerings_bp
 from .search.views import bp as search_bp
 
@@ -18,5 +19,6 @@ BLUEPRINTS = [
     search_bp,
     matches_bp,
     notifications_bp,
+    organizations_bp,
     curation_bp,
 ]

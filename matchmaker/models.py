@@ -54,14 +54,16 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(200), unique=True, index=True)
     name: Mapped[str] = mapped_column(sa.String(120), default="")
     password_hash: Mapped[str] = mapped_column(sa.String(256))
-    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    # None until an invitation is accepted or a join request approved: a name typed at registration is no key.
+    organization_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organization.id"), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role), default=Role.MEMBER)
     curator_requested: Mapped[bool] = mapped_column(default=False)
     phone: Mapped[str] = mapped_column(sa.String(50), default="")
     locale: Mapped[str] = mapped_column(sa.String(10), default="")
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
-    organization: Mapped[Organization] = relationship(back_populates="members")
+    organization: Mapped[Organization | None] = relationship(back_populates="members")
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password."""
@@ -82,9 +84,14 @@ class User(UserMixin, db.Model):
         return self.role in (Role.CURATOR, Role.ADMIN)
 
     @property
-    def kind(self) -> OrgKind:
-        """Return the kind of the user's organization."""
-        return self.organization.kind
+    def is_active(self) -> bool:
+        """Deactivated accounts cannot sign in, and their sessions end (Flask-Login asks this)."""
+        return bool(self.active)
+
+    @property
+    def kind(self) -> OrgKind | None:
+        """Return the kind of the user's organization, or None while they belong to none."""
+        return self.organization.kind if self.organization is not None else None
 
     def __repr__(self) -> str:
         return f"<User {self.email!r} {self.role.value}>"
@@ -271,3 +278,49 @@ class OutboundEmail(db.Model):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class JoinStatus(str, enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class JoinRequest(db.Model):
+    """A person's request to join an organization, which one of its members or an admin decides."""
+
+    __tablename__ = "join_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    status: Mapped[JoinStatus] = mapped_column(_enum(JoinStatus), default=JoinStatus.PENDING, index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    organization: Mapped[Organization] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class Invitation(db.Model):
+    """An invitation for one email address to join an organization; only a hash of its token is kept."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(200), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    organization: Mapped[Organization] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+    accepted_by: Mapped[User | None] = relationship(foreign_keys=[accepted_by_id])

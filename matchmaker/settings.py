@@ -355,6 +355,15 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=365,
     ),
     Setting(
+        "MATCHMAKER_INVITATION_EXPIRY_DAYS",
+        "MATCHMAKER_INVITATION_EXPIRY_DAYS",
+        "int",
+        14,
+        "days an invitation link to join an organisation stays valid",
+        minimum=1,
+        maximum=365,
+    ),
+    Setting(
         "MATCHMAKER_EXPIRY_CHECK_SECONDS",
         "MATCHMAKER_EXPIRY_CHECK_SECONDS",
         "float",

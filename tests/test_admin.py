@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from matchmaker.domain.accounts import Registration, approve_curator, register_user
 from matchmaker.domain.errors import PermissionDenied, ValidationFailed
+from matchmaker.domain.memberships import approve_join_request, pending_join_request
 from matchmaker.extensions import db
 from matchmaker.models import Organization, OrgKind, Role, User
 
@@ -15,13 +16,14 @@ NON_ADMINS = ["manufacturer", "vendor", "curator", "intruder", "vendor_intruder"
 
 @pytest.fixture
 def applicant(app, personas):
-    """Register an agency member who asks to become a curator; return their id."""
+    """Register an agency member who asks to become a curator, let into the agency by a member; return their id."""
     with app.app_context():
         user = register_user(
             Registration(
                 "officer@gba.example", "a long enough pw", "Officer Chan", "GBA Promotion Centre", OrgKind.AGENCY
             )
         )
+        approve_join_request(db.session.get(User, personas["curator"]), pending_join_request(user))
         return user.id
 
 

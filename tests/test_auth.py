@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from matchmaker.domain.accounts import Registration, authenticate, register_user
 from matchmaker.domain.errors import ValidationFailed
 from matchmaker.extensions import db
-from matchmaker.models import Organization, OrgKind, Role, User
+from matchmaker.models import JoinRequest, JoinStatus, Organization, OrgKind, Role, User
 from tests.conftest import PASSWORD, PERSONAS
 
 BAD_LOGIN = "The email or password is not correct."
@@ -61,7 +61,7 @@ def test_register_creates_organisation_and_signs_in(app, client):
     assert "New Person" in dashboard.get_data(as_text=True)
 
 
-def test_register_joins_existing_organisation_of_same_kind(app, client, personas):
+def test_register_with_existing_organisation_name_only_asks_to_join(app, client, personas):
     before = organization_count(app)
     response = client.post(
         "/auth/register",
@@ -70,9 +70,14 @@ def test_register_joins_existing_organisation_of_same_kind(app, client, personas
         ),
     )
     assert response.status_code == 302
-    _, org_name, kind, _, _ = find_user(app, "second@lumen.example")
-    assert (org_name, kind) == ("Lumen Vision AI", OrgKind.VENDOR)
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == "second@lumen.example"))
+        assert user.organization_id is None
+        request = db.session.scalar(sa.select(JoinRequest).where(JoinRequest.user_id == user.id))
+        assert (request.organization.name, request.status) == ("Lumen Vision AI", JoinStatus.PENDING)
     assert organization_count(app) == before
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="join-pending"' in page and "Lumen Vision AI" in page
 
 
 def test_register_refuses_joining_organisation_of_another_kind(app, client, personas):

@@ -179,3 +179,12 @@ def test_existing_rows_are_left_alone(app, runner, seed_copy):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Organization)) == len(
             json.loads((seed_copy / "organizations.json").read_text("utf-8"))
         )
+
+
+def test_seeded_accounts_are_active_members_of_their_organizations(app, seed_copy):
+    for name in ("demands.json", "offerings.json"):
+        (seed_copy / name).write_text("[]", "utf-8")
+    with app.app_context():
+        load_seed(seed_copy, echo=lambda message: None)
+        users = db.session.scalars(sa.select(User)).all()
+        assert users and all(user.organization_id is not None and user.is_active for user in users)

@@ -1,4 +1,8 @@
-"""Accounts: registering people into organisations, signing in, and granting curator and admin roles."""
+"""Accounts: registering people, signing in, granting curator and admin roles, and deactivating accounts.
+
+Registering never makes anyone a member of an organisation that already exists: a new name creates the
+organisation with the person as its first member, a taken name only files a join request (`memberships`).
+"""
 
 from __future__ import annotations
 
@@ -60,20 +64,53 @@ def find_organization(name: str) -> Organization | None:
 
 
 def register_user(registration: Registration) -> User:
-    """Open an account, creating the organisation or joining the existing one of the same kind."""
-    email = _new_email(registration.email)
-    check_password_strength(registration.password)
+    """Open an account: in a new organisation as its first member, or with a request to join an existing one."""
+    user = new_account(registration.email, registration.password, registration.name)
     kind = _organization_kind(registration.organization_kind)
-    organization = _organization_for(registration.organization_name, kind, registration.city)
-    user = User(
-        email=email,
-        name=registration.name.strip(),
-        organization=organization,
-        role=Role.MEMBER,
-        curator_requested=kind is OrgKind.AGENCY,
-    )
-    user.set_password(registration.password)
-    return _save(user)
+    user.curator_requested = kind is OrgKind.AGENCY
+    place_in_organization(user, registration.organization_name, kind, registration.city)
+    return save_account(user)
+
+
+def new_account(email: str, password: str, name: str) -> User:
+    """Return an unsaved member account without an organisation, or raise ValidationFailed on bad input."""
+    email = _new_email(email)
+    check_password_strength(password)
+    user = User(email=email, name=(name or "").strip(), organization=None, role=Role.MEMBER)
+    user.set_password(password)
+    return user
+
+
+def place_in_organization(user: User, name: str, kind: OrgKind | str, city: str = ""):
+    """Found a new organisation with the user as first member, or file a request to join the one of this name.
+
+    Returns the new Organization or the pending JoinRequest; nothing is committed.
+    """
+    from .memberships import file_join_request  # memberships builds on this module
+
+    organization = _organization_for(name, _organization_kind(kind), city)
+    if not sa.inspect(organization).persistent:
+        user.organization = organization
+        return organization
+    return file_join_request(user, organization)
+
+
+def choose_organization(user: User, name: str, kind: OrgKind | str, city: str = ""):
+    """Let a signed-in person without an organisation found one or ask to join one, and commit."""
+    if user.organization_id is not None:
+        raise ValidationFailed(_("You already belong to %(org)s.", org=user.organization.name))
+    kind = _organization_kind(kind)
+    result = place_in_organization(user, name, kind, city)
+    if user.role is Role.MEMBER:
+        user.curator_requested = kind is OrgKind.AGENCY
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ValidationFailed(
+            _("This organisation was registered a moment ago; please submit again."), field="organization_name"
+        ) from None
+    return result
 
 
 def authenticate(email: str, password: str) -> User:
@@ -82,14 +119,43 @@ def authenticate(email: str, password: str) -> User:
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
     elif user.check_password(password or ""):
+        if not user.is_active:  # said only to someone who knows the password
+            raise ValidationFailed(_("This account has been deactivated. Ask an administrator to reactivate it."))
         return user
     raise ValidationFailed(_("The email or password is not correct."))
 
 
+def deactivate_user(admin: User, user: User) -> User:
+    """Stop an account from signing in; its open sessions end at their next request."""
+    _require_admin(admin, _("Only administrators may deactivate accounts."))
+    if user.id == admin.id:
+        raise ValidationFailed(_("You cannot deactivate your own account."))
+    if not user.active:
+        raise ValidationFailed(_("%(email)s is already deactivated.", email=user.email))
+    user.active = False
+    db.session.commit()
+    return user
+
+
+def reactivate_user(admin: User, user: User) -> User:
+    """Let a deactivated account sign in again."""
+    _require_admin(admin, _("Only administrators may reactivate accounts."))
+    if user.active:
+        raise ValidationFailed(_("%(email)s is already active.", email=user.email))
+    user.active = True
+    db.session.commit()
+    return user
+
+
+def _require_admin(actor: User | None, message) -> None:
+    """Raise PermissionDenied unless the actor is an active administrator."""
+    if actor is None or not actor.is_admin or not actor.is_active:
+        raise PermissionDenied(message)
+
+
 def approve_curator(admin: User, user: User) -> User:
     """Make an agency member who asked for it a curator."""
-    if not admin.is_admin:
-        raise PermissionDenied(_("Only administrators may approve curators."))
+    _require_admin(admin, _("Only administrators may approve curators."))
     if user.kind is not OrgKind.AGENCY or not user.curator_requested or user.role is not Role.MEMBER:
         raise ValidationFailed(_("%(email)s has no pending curator request.", email=user.email))
     user.role = Role.CURATOR
@@ -105,14 +171,18 @@ def create_admin(email: str, password: str, organization_name: str = ADMIN_ORGAN
     organization = _organization_for(organization_name, OrgKind.AGENCY)
     user = User(email=email, name=email.split("@")[0], organization=organization, role=Role.ADMIN)
     user.set_password(password)
-    return _save(user)
+    return save_account(user)
 
 
 def pending_curator_requests() -> list[User]:
     """Return the agency members waiting for an administrator to make them curators, oldest first."""
+    # Someone still waiting to join an agency is not yet one of its members, so not yet a candidate.
     return list(
         db.session.scalars(
-            sa.select(User).where(User.curator_requested.is_(True), User.role == Role.MEMBER).order_by(User.id)
+            sa.select(User)
+            .join(User.organization)
+            .where(User.curator_requested.is_(True), User.role == Role.MEMBER, Organization.kind == OrgKind.AGENCY)
+            .order_by(User.id)
         )
     )
 
@@ -134,7 +204,7 @@ def _organization_kind(value: OrgKind | str) -> OrgKind:
 
 
 def _organization_for(name: str, kind: OrgKind, city: str = "") -> Organization:
-    """Return the existing organisation of this name and kind, or a new one."""
+    """Return the existing organisation of this name and kind, or a new unsaved one."""
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(_("Enter your organisation's name."), field="organization_name")
@@ -145,7 +215,7 @@ def _organization_for(name: str, kind: OrgKind, city: str = "") -> Organization:
         raise ValidationFailed(
             _(
                 "%(name)s is already registered as %(existing)s, not %(chosen)s. "
-                "Choose %(existing)s to join it, or register under another name.",
+                "Choose %(existing)s to ask to join it, or register under another name.",
                 name=organization.name,
                 existing=ORG_KIND_LABELS[organization.kind],
                 chosen=ORG_KIND_LABELS[kind],
@@ -155,7 +225,7 @@ def _organization_for(name: str, kind: OrgKind, city: str = "") -> Organization:
     return organization
 
 
-def _save(user: User) -> User:
+def save_account(user: User) -> User:
     """Commit a new user; losing a race for the same email or organisation becomes a ValidationFailed."""
     email = user.email
     db.session.add(user)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Demand, Match, MatchStatus, Offering, Organization, OrgKind, PostingStatus, Role, User
 from .accounts import pending_curator_requests
+from .memberships import pending_join_requests
 
 RECENT_LIMIT = 5
 
@@ -55,6 +56,7 @@ def admin_summary() -> dict:
         "by_kind": {kind: by_kind.get(kind, 0) for kind in OrgKind},
         "by_role": {role: by_role.get(role, 0) for role in Role},
         "pending": pending_curator_requests(),
+        "join_requests": len(pending_join_requests()),
     }
 
 

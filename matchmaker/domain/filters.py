@@ -86,7 +86,7 @@ def json_list_contains(column, value: str):
 def _status_clause(model: type, status: str, viewer: User | None):
     """Published postings for all; drafts and closed ones only for their own organization."""
     if status in (PostingStatus.DRAFT.value, PostingStatus.CLOSED.value):
-        if viewer is None:
+        if viewer is None or viewer.organization_id is None:
             return sa.false()
         return sa.and_(model.status == PostingStatus(status), model.organization_id == viewer.organization_id)
     return model.status == PostingStatus.PUBLISHED

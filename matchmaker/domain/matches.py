@@ -27,7 +27,9 @@ def matches_of_posting(user: User | None, posting: Demand | Offering) -> list[Ma
 def visible_matches(user: User, status: str = "") -> sa.Select:
     """Return the query of matches the user may see, best score first: their organization's, or all for curators."""
     query = sa.select(Match).join(Demand, Match.demand_id == Demand.id).join(Offering, Match.offering_id == Offering.id)
-    if not user.is_curator:
+    if not user.is_curator and user.organization_id is None:
+        query = query.where(sa.false())
+    elif not user.is_curator:
         query = query.where(
             sa.or_(Demand.organization_id == user.organization_id, Offering.organization_id == user.organization_id)
         )
@@ -60,7 +62,9 @@ def actor_label(event: MatchEvent, viewer: User) -> str:
         return _("System")
     if actor.is_curator:
         return actor.name if viewer.is_curator else _("A curator")
-    return f"{actor.organization.name} · {actor.name}" if viewer.is_curator else actor.organization.name
+    # The actor may have left the organisation since.
+    organization = actor.organization.name if actor.organization else _("former member")
+    return f"{organization} · {actor.name}" if viewer.is_curator else organization
 
 
 def match_json(match: Match, viewer: User) -> dict:

@@ -200,7 +200,7 @@ Actor = User | OnBehalfOf
 
 def is_owner(user: User | None, posting: Posting) -> bool:
     """Return whether the user belongs to the organization that owns the posting."""
-    return user is not None and user.organization_id == posting.organization_id
+    return user is not None and user.organization_id is not None and user.organization_id == posting.organization_id
 
 
 def can_view(user: User | None, posting: Posting) -> bool:
@@ -241,6 +241,8 @@ def _require_owner(actor: Actor, posting: Posting) -> None:
 
 def create_posting(model: type, user: User, data, ref: str | None = None) -> Posting:
     """Save a new draft demand or offering for the user's organization."""
+    if user.organization is None:
+        raise PermissionDenied(_KINDS[model].refusal)
     posting = new_posting(model, user.organization, data, author=user, ref=ref)
     db.session.add(posting)
     _commit(posting)

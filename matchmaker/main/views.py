@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from ..access import login_required
 from ..domain.dashboard import admin_summary, curation_summary, postings_by_status, published_count
+from ..domain.memberships import pending_join_request, pending_join_requests
 from ..models import Demand, Offering, OrgKind
 from ..vocabulary import ORG_KIND_LABELS, ROLE_LABELS
 
@@ -25,6 +26,10 @@ def dashboard():
     """Show the signed-in person what needs their attention, by role."""
     user = current_user
     context = {"kind_labels": ORG_KIND_LABELS, "role_labels": ROLE_LABELS}
+    if user.organization_id is None:
+        context["join_request"] = pending_join_request(user)
+    else:
+        context["waiting_to_join"] = len(pending_join_requests(user.organization_id))
     if user.kind is OrgKind.MANUFACTURER:
         context["demands"] = postings_by_status(Demand, user.organization_id)
     elif user.kind is OrgKind.VENDOR:

@@ -83,7 +83,7 @@ def audience(match: Match, actor: User | None) -> list[User]:
     condition = User.organization_id.in_(org_ids)
     if actor is None or not actor.is_curator:
         condition = condition | User.role.in_((Role.CURATOR, Role.ADMIN))
-    users = db.session.scalars(sa.select(User).where(condition).order_by(User.id)).all()
+    users = db.session.scalars(sa.select(User).where(condition, User.active.is_(True)).order_by(User.id)).all()
     return [user for user in users if actor is None or user.id != actor.id]
 
 
