@@ -19,10 +19,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
 
+from matchmaker.domain.memberships import hash_token
 from matchmaker.extensions import db
 from matchmaker.models import (
     Demand,
+    Invitation,
+    JoinRequest,
     Match,
     MatchStatus,
     Notification,
@@ -32,21 +36,28 @@ from matchmaker.models import (
     User,
     utcnow,
 )
+from tests.conftest import PASSWORD, app_with_schema, base_config, make_user
 from tests.conftest import PERSONAS as PERSONA_SPECS
-from tests.conftest import app_with_schema, base_config, make_user
 
 ANON = "anonymous"
 MAKER, MAKER_PEER, VENDOR, VENDOR_PEER = "manufacturer", "intruder", "vendor", "vendor_intruder"
 CURATOR, ADMIN = "curator", "admin"
-PERSONAS = [ANON, MAKER, MAKER_PEER, VENDOR, VENDOR_PEER, CURATOR, ADMIN]
+# Registered with the manufacturer's name, waiting for its members to let them in: no organisation yet.
+PENDING = "pending"
+PENDING_EMAIL = "pending@test.example"
+PERSONAS = [ANON, MAKER, MAKER_PEER, VENDOR, VENDOR_PEER, CURATOR, ADMIN, PENDING]
+MEMBERS = [p for p in PERSONAS if p not in (ANON, PENDING)]
+INVITEE = "invitee@new.example"
+TOKEN = "an-invitation-token-for-the-matrix"
 SIGNED_IN = [p for p in PERSONAS if p != ANON]
 STAFF = (CURATOR, ADMIN)
 
 # Outcomes. Pages and refusals never change the database; DONE must change it; MOVED is a success
 # redirect that may or may not change anything (e.g. re-running matching that finds nothing new).
 OK, DONE, MOVED, KEPT, LOGIN = "200", "done", "moved", "kept", "login"
-FORBIDDEN, MISSING, NOT_ALLOWED = 403, 404, 405
-CHANGES = {DONE}
+DONE_PAGE = "done, page"  # a change answered with a page (200) rather than a redirect
+FORBIDDEN, MISSING, NOT_ALLOWED, CONFLICT = 403, 404, 405, 409
+CHANGES = {DONE, DONE_PAGE}
 MAY_CHANGE = {MOVED}
 
 
@@ -81,6 +92,7 @@ def signed_in(allowed: str | int) -> dict:
 def posting_rules(owner: str, peer: str, other: str, other_peer: str, rules: dict) -> dict:
     """Spell out a posting route's rules by standing (owner, rival of the same kind, other kind, curator)."""
     by_standing = {ANON: ANON, owner: "owner", peer: "rival", other: "stranger", other_peer: "stranger"}
+    by_standing[PENDING] = "stranger"
     by_standing |= {CURATOR: "curator", ADMIN: "curator"}
     return {persona: rules.get(standing, rules.get("*")) for persona, standing in by_standing.items()}
 
@@ -152,6 +164,82 @@ def posting_cases(kind: str) -> dict:
 
 
 PARTIES_DONE = {ANON: LOGIN, MAKER: DONE, VENDOR: DONE, MAKER_PEER: FORBIDDEN, VENDOR_PEER: FORBIDDEN}
+PARTIES_DONE[PENDING] = FORBIDDEN
+
+
+def members_only(allowed: str | int) -> dict:
+    """Members of any organisation get `allowed`; people without one get 403; anonymous visitors log in."""
+    return {ANON: LOGIN, PENDING: FORBIDDEN, **dict.fromkeys(MEMBERS, allowed)}
+
+
+def makers_own(allowed: str | int) -> dict:
+    """The manufacturer's members get `allowed` on their organisation's rows; other members find nothing."""
+    return {**members_only(MISSING), MAKER: allowed}
+
+
+def unaffiliated_only(allowed: str | int) -> dict:
+    """Only people without an organisation get `allowed`; members get 403; anonymous visitors log in."""
+    return {ANON: LOGIN, PENDING: allowed, **dict.fromkeys(MEMBERS, FORBIDDEN)}
+
+
+def invited_registration(t: dict) -> dict:
+    return {
+        "email": INVITEE,
+        "name": "Invitee",
+        "password": "a long enough password",
+        "confirm": "a long enough password",
+    }
+
+
+MEMBERSHIP_CASES: dict[tuple[str, str], Case] = {
+    ("admin.approve_join", "POST"): Case(
+        lambda t: f"/admin/join-requests/{t['join_request']}/approve", {**staff_only(FORBIDDEN), ADMIN: DONE}
+    ),
+    ("admin.decline_join", "POST"): Case(
+        lambda t: f"/admin/join-requests/{t['join_request']}/decline", {**staff_only(FORBIDDEN), ADMIN: DONE}
+    ),
+    ("admin.deactivate", "POST"): Case(
+        lambda t: f"/admin/users/{t['requester']}/deactivate", {**staff_only(FORBIDDEN), ADMIN: DONE}
+    ),
+    ("admin.reactivate", "POST"): Case(
+        lambda t: f"/admin/users/{t['inactive']}/reactivate", {**staff_only(FORBIDDEN), ADMIN: DONE}
+    ),
+    ("organizations.index", "GET"): Case(lambda t: "/organization/", members_only(OK)),
+    # Each member invites into their own organisation; the link is shown on the page (200).
+    ("organizations.invite", "POST"): Case(
+        lambda t: "/organization/invitations", members_only(DONE_PAGE), data=lambda t: {"email": "friend@new.example"}
+    ),
+    ("organizations.revoke", "POST"): Case(
+        lambda t: f"/organization/invitations/{t['invitation']}/revoke", makers_own(DONE)
+    ),
+    ("organizations.approve", "POST"): Case(
+        lambda t: f"/organization/requests/{t['join_request']}/approve", makers_own(DONE)
+    ),
+    ("organizations.decline", "POST"): Case(
+        lambda t: f"/organization/requests/{t['join_request']}/decline", makers_own(DONE)
+    ),
+    ("organizations.remove", "POST"): Case(
+        lambda t: f"/organization/members/{t['colleague']}/remove", makers_own(DONE)
+    ),
+    ("organizations.choose", "GET"): Case(lambda t: "/organization/choose", unaffiliated_only(OK)),
+    # A person whose request is pending is shown it rather than a second form to fill in.
+    ("organizations.choose", "POST"): Case(
+        lambda t: "/organization/choose",
+        unaffiliated_only(OK),
+        data=lambda t: {"organization_name": "Brand New Ceramics", "organization_kind": "manufacturer"},
+    ),
+    ("organizations.withdraw", "POST"): Case(lambda t: "/organization/request/withdraw", unaffiliated_only(DONE)),
+    # The link is for the invited address: members already belong somewhere (409), the pending person is
+    # signed in with another address (403); only the invitee, registering, gets in.
+    ("organizations.join", "GET"): Case(
+        lambda t: f"/organization/join/{TOKEN}", {ANON: OK, PENDING: FORBIDDEN, **dict.fromkeys(MEMBERS, CONFLICT)}
+    ),
+    ("organizations.join", "POST"): Case(
+        lambda t: f"/organization/join/{TOKEN}",
+        {ANON: DONE, PENDING: FORBIDDEN, **dict.fromkeys(MEMBERS, CONFLICT)},
+        data=invited_registration,
+    ),
+}
 
 CASES: dict[tuple[str, str], Case] = {
     ("static", "GET"): Case(lambda t: "/static/style.css", {}, default=OK),
@@ -216,7 +304,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("matches.index", "GET"): Case(lambda t: "/matches/", signed_in(OK)),
     ("matches.detail", "GET"): Case(
         lambda t: f"/matches/{t['connected']}",
-        {ANON: LOGIN, MAKER: OK, VENDOR: OK, MAKER_PEER: FORBIDDEN, VENDOR_PEER: FORBIDDEN, CURATOR: OK, ADMIN: OK},
+        {ANON: LOGIN, MAKER: OK, VENDOR: OK, MAKER_PEER: FORBIDDEN, VENDOR_PEER: FORBIDDEN, CURATOR: OK, ADMIN: OK}
+        | {PENDING: FORBIDDEN},
     ),
     # Only the two parties answer an introduction; curators introduce but do not accept for anyone.
     ("matches.accept", "POST"): Case(
@@ -239,7 +328,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("matches.review", "POST"): Case(
         lambda t: f"/matches/{t['proposed']}/review",
         {ANON: LOGIN, MAKER: FORBIDDEN, VENDOR: FORBIDDEN, MAKER_PEER: FORBIDDEN, VENDOR_PEER: FORBIDDEN}
-        | {CURATOR: DONE, ADMIN: DONE},
+        | {CURATOR: DONE, ADMIN: DONE, PENDING: FORBIDDEN},
         data=lambda t: {"action": "shortlist"},
     ),
     ("notifications.index", "GET"): Case(lambda t: "/notifications/", signed_in(OK)),
@@ -249,6 +338,7 @@ CASES: dict[tuple[str, str], Case] = {
         lambda t: f"/notifications/{t['notification', MAKER]}/read", {ANON: LOGIN, MAKER: DONE}, default=MISSING
     ),
     ("search.search", "GET"): Case(lambda t: "/search/?q=kiln", signed_in(OK)),
+    **MEMBERSHIP_CASES,
     **posting_cases("demands"),
     **posting_cases("offerings"),
 }
@@ -268,7 +358,12 @@ def app(tmp_path_factory):
 def personas(app):
     """Create every persona once; return their user ids by name."""
     with app.app_context():
-        return {name: make_user(*spec).id for name, spec in PERSONA_SPECS.items()}
+        ids = {name: make_user(*spec).id for name, spec in PERSONA_SPECS.items()}
+        pending = User(email=PENDING_EMAIL, name="Pending", organization=None)
+        pending.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
+        db.session.add(pending)
+        db.session.commit()
+        return {**ids, PENDING: pending.id}
 
 
 def _reset(keep_users: set[int]) -> None:
@@ -278,7 +373,7 @@ def _reset(keep_users: set[int]) -> None:
             db.session.execute(table.delete().where(User.id.not_in(keep_users)))
         elif table is not Organization.__table__:
             db.session.execute(table.delete())
-    keep_orgs = sa.select(User.organization_id).where(User.id.in_(keep_users))
+    keep_orgs = sa.select(User.organization_id).where(User.id.in_(keep_users), User.organization_id.is_not(None))
     db.session.execute(sa.delete(Organization).where(Organization.id.not_in(keep_orgs)))
     db.session.commit()
 
@@ -318,6 +413,8 @@ def targets(app, personas) -> dict:
     with app.app_context():
         _reset(set(personas.values()))
         users = {name: db.session.get(User, user_id) for name, user_id in personas.items()}
+        users[PENDING].organization_id = None  # an earlier case may have let them in
+        maker_org = users[MAKER].organization
         for kind, model, owner in (("demands", Demand, MAKER), ("offerings", Offering, VENDOR)):
             for status in PostingStatus:
                 ids[kind, status.value] = _posting(model, users[owner], status, f"{status.value} {kind}").id
@@ -334,8 +431,33 @@ def targets(app, personas) -> dict:
         db.session.add(requester)
         db.session.flush()
         ids["requester"] = requester.id
+        ids.update(_membership_targets(users, maker_org))
         db.session.commit()
     return ids
+
+
+def _membership_targets(users: dict, maker_org: Organization) -> dict:
+    """Insert the pending person's join request, an open invitation, a colleague and a deactivated account."""
+    join_request = JoinRequest(user=users[PENDING], organization=maker_org)
+    invitation = Invitation(
+        organization=maker_org,
+        email=INVITEE,
+        token_hash=hash_token(TOKEN),
+        invited_by=users[MAKER],
+        expires_at=utcnow() + timedelta(days=14),
+    )
+    colleague = User(email="colleague@test.example", organization=maker_org)
+    inactive = User(email="inactive@test.example", organization=maker_org, active=False)
+    for user in (colleague, inactive):
+        user.password_hash = "x"
+    db.session.add_all([join_request, invitation, colleague, inactive])
+    db.session.flush()
+    return {
+        "join_request": join_request.id,
+        "invitation": invitation.id,
+        "colleague": colleague.id,
+        "inactive": inactive.id,
+    }
 
 
 def snapshot() -> dict[str, list[tuple]]:
@@ -369,7 +491,9 @@ def test_route_for_persona(app, client, auth, targets, key, persona):
     _endpoint, method = key
     case = CASES[key]
     expected = case.outcome(persona)
-    if persona != ANON:
+    if persona == PENDING:
+        auth.login(PENDING_EMAIL)
+    elif persona != ANON:
         auth.login_as(persona)
     with app.app_context():
         url, data = case.url(targets), case.data(targets)
@@ -398,7 +522,7 @@ def _check_status(response, expected, url: str) -> None:
     elif expected in (DONE, MOVED, KEPT):
         assert status in (302, 303), (url, status, response.get_data(as_text=True)[:300])
         assert urlsplit(response.headers["Location"]).path != "/auth/login"
-    elif expected == OK:
+    elif expected in (OK, DONE_PAGE):
         assert status == 200, (url, status)
     else:
         assert status == expected, (url, status)

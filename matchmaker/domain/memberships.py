@@ -34,7 +34,7 @@ from ..models import (
     utcnow,
 )
 from .accounts import find_user_by_email, new_account, normalise_email, save_account
-from .errors import NotFound, PermissionDenied, ValidationFailed
+from .errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -322,10 +322,11 @@ def usable_invitation(token: str) -> Invitation:
 def accept_invitation(user: User, token: str) -> Invitation:
     """Let a signed-in person without an organisation join the one that invited their email address."""
     invitation = usable_invitation(token)
+    # Belonging somewhere already is a conflict of state (409), as the invitation page says before the POST.
     if user.organization_id == invitation.organization_id:
-        raise ValidationFailed(_("You are already a member of %(org)s.", org=invitation.organization.name))
+        raise IllegalTransition(_("You are already a member of %(org)s.", org=invitation.organization.name))
     if user.organization_id is not None:
-        raise ValidationFailed(
+        raise IllegalTransition(
             _("You already belong to %(org)s; one account belongs to one organisation.", org=user.organization.name)
         )
     if user.email != invitation.email:
