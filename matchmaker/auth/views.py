@@ -9,6 +9,7 @@ from ..domain.accounts import Registration, authenticate, register_user
 from ..domain.errors import ValidationFailed
 from ..domain.memberships import pending_join_request
 from ..extensions import db
+from ..forms import show_refusal
 from ..models import User
 from .forms import LoginForm, RegistrationForm
 
@@ -30,15 +31,6 @@ def end_deactivated_session() -> None:
         flash(_("Your account has been deactivated. Ask an administrator to reactivate it."), "error")
 
 
-def attach_error(form, error: ValidationFailed) -> None:
-    """Show a domain failure on the field it concerns, or on the form as a whole."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     """Open an account and sign the new person in."""
@@ -58,7 +50,7 @@ def register():
                 )
             )
         except ValidationFailed as error:
-            attach_error(form, error)
+            show_refusal(form, error)
         else:
             login_user(user)
             flash(_("Welcome to Matchmaker, %(name)s.", name=user.name or user.email), "success")
@@ -94,7 +86,7 @@ def login():
         try:
             user = authenticate(form.email.data, form.password.data)
         except ValidationFailed as error:
-            form.form_errors.append(error.message)
+            show_refusal(form, error)
         else:
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")))

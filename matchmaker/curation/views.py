@@ -12,6 +12,7 @@ from ..domain import curation, workflow
 from ..domain.assignment import DEFAULT_PER_DEMAND, apply_assignment, load_problem, solve
 from ..domain.errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
+from ..forms import show_refusal
 from ..models import Demand, Match, MatchStatus, Offering
 from ..postings.forms import options
 from ..vocabulary import MATCH_STATUS_LABELS, VOUCHER_LABELS
@@ -171,7 +172,7 @@ def pair():
                 current_user._get_current_object(), demand, offering, note=form.note.data or ""
             )
         except DomainError as error:
-            form.form_errors.append(error.message)
+            show_refusal(form, error)
         else:
             flash(
                 _("Paired “%(demand)s” with “%(offering)s”.", demand=demand.title, offering=offering.title), "success"

@@ -5,11 +5,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from ..access import member_required, unaffiliated_required
-from ..auth.views import attach_error
 from ..domain import memberships
 from ..domain.accounts import choose_organization
 from ..domain.errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
+from ..forms import show_refusal
 from ..models import Invitation, JoinRequest, User
 from ..vocabulary import ORG_KIND_LABELS, ROLE_LABELS
 from .forms import ActionForm, ChooseOrganizationForm, InvitationForm, InvitedRegistrationForm
@@ -38,7 +38,7 @@ def invite():
         invitation, token = memberships.invite(_viewer(), form.email.data)
     except DomainError as error:
         db.session.rollback()
-        attach_error(form, error)
+        show_refusal(form, error)
         return _members_page(form), error.status_code
     flash(_("Invitation created for %(email)s. Pass on the link below; it is shown only now.", email=invitation.email))
     # The token exists only in this response: only its hash was stored.
@@ -150,7 +150,7 @@ def choose():
             )
         except DomainError as error:
             db.session.rollback()
-            attach_error(form, error)
+            show_refusal(form, error)
         else:
             if isinstance(placed, JoinRequest):
                 flash(_("We asked the members of %(org)s to let you in.", org=placed.organization.name), "success")
@@ -194,7 +194,7 @@ def join(token: str):
             )
         except DomainError as error:
             db.session.rollback()
-            attach_error(form, error)
+            show_refusal(form, error)
         else:
             login_user(user)
             flash(_("Welcome to %(org)s on Matchmaker.", org=invitation.organization.name), "success")

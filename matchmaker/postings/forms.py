@@ -59,13 +59,6 @@ class PostingForm(FlaskForm):
         value = self[name].data
         return value.strip() if isinstance(value, str) else value
 
-    def add_error(self, name: str | None, message: str) -> None:
-        """Show a domain error next to its field, or above the form when no field fits."""
-        if name and name in self:
-            self[name].errors = [*self[name].errors, message]
-        else:
-            self.form_errors.append(message)
-
 
 def options(pairs) -> list[SelectChoice]:
     """Return select options from (value, label) pairs, or from a label mapping."""

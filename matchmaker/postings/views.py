@@ -18,6 +18,7 @@ from ..domain.errors import DomainError, PermissionDenied
 from ..domain.filters import POSTING_LIST_STATUSES, Filters, visible_postings_query
 from ..domain.matches import matches_of_posting
 from ..extensions import db
+from ..forms import show_refusal
 from ..models import Demand, Offering, PostingStatus
 from ..vocabulary import DEPLOYMENT_LABELS, POSTING_STATUS_LABELS, REGION_LABELS, VOUCHER_LABELS
 from .forms import DemandForm, OfferingForm, PostingForm
@@ -101,8 +102,7 @@ class PostingViews:
             posting = action(form.to_input())
         except DomainError as error:
             db.session.rollback()
-            for problem in error.errors:
-                form.add_error(problem.field, problem.message)
+            show_refusal(form, error)
             return None
         if form.publish.data and posting.status is PostingStatus.DRAFT:
             self.transition(posting.id, postings.publish, _("Saved and published."))
