@@ -61,3 +61,20 @@ def test_search_needs_sign_in(client, postings):
 def test_scenario_filter_includes_scenarios_tagged_from_the_text(client, postings):
     page = client.get("/offerings/", query_string={"scenario": "visual_inspection"}).get_data(as_text=True)
     assert "Fabric defect detection" in page and "窯爐故障預警" not in page
+
+
+def test_search_skips_postings_gone_behind_the_index(app, client, auth, personas, postings):
+    """A row removed without the change log (raw SQL, a restore) must not break the page or show up."""
+    import sqlalchemy as sa
+
+    from matchmaker.extensions import db
+
+    auth.login_as("vendor")
+    client.get("/search/", query_string={"q": "fabric"})  # the engine indexes the three postings
+    with app.app_context():
+        db.session.execute(sa.delete(Offering.__table__).where(Offering.__table__.c.id == postings["fabric"]))
+        db.session.commit()
+    page = client.get("/search/", query_string={"q": "fabric defect"})
+    assert page.status_code == 200
+    results = client.get("/search/", query_string={"q": "fabric defect"}, headers={"Accept": "application/json"})
+    assert postings["fabric"] not in [hit["id"] for hit in results.get_json()["results"] if hit["kind"] == "offering"]

@@ -276,6 +276,9 @@ def search(query: str, kinds: tuple[str, ...] = POSTING_KINDS, limit: int = 20) 
         for cand in rank(
             facts, vector, tokens, engine.corpora[kind], lookup, weights().only("dense", "lexical", "scenario")
         )[:limit]:
-            hits.append(SearchHit(kind, db.session.get(model, cand.id), cand.score))
+            posting = db.session.get(model, cand.id)
+            # The index may still hold a row removed behind the change log (raw SQL, a restore): skip it.
+            if posting is not None and posting.is_published:
+                hits.append(SearchHit(kind, posting, cand.score))
     hits.sort(key=lambda h: -h.score)
     return hits[:limit]
