@@ -24,7 +24,6 @@ from ..extensions import db
 from ..models import (
     Invitation,
     JoinRequest,
-    JoinStatus,
     Notification,
     Organization,
     OrgKind,
@@ -33,6 +32,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..vocabulary import INVITATION_STATUS_LABELS, JoinStatus
 from .accounts import find_user_by_email, new_account, normalise_email, save_account
 from .errors import NotFound, PermissionDenied, ValidationFailed
 
@@ -230,8 +230,6 @@ def _withdraw_pending(user: User, actor: User | None) -> None:
 
 # ---------------------------------------------------------------- invitations
 
-_STATUS_LABELS = {"open": _l("open"), "accepted": _l("used"), "revoked": _l("revoked"), "expired": _l("expired")}
-
 
 def hash_token(token: str) -> str:
     """Return the stored form of an invitation token."""
@@ -239,7 +237,7 @@ def hash_token(token: str) -> str:
 
 
 def invitation_status(invitation: Invitation, now: datetime | None = None) -> str:
-    """Return 'accepted', 'revoked', 'expired' or 'open'."""
+    """Return one of `INVITATION_STATUSES`: 'accepted', 'revoked', 'expired' or 'open'."""
     if invitation.accepted_at is not None:
         return "accepted"
     if invitation.revoked_at is not None:
@@ -298,7 +296,7 @@ def revoke_invitation(actor: User, invitation: Invitation) -> Invitation:
     _require_manager(actor, invitation.organization_id)
     status = invitation_status(invitation)
     if status != "open":
-        raise ValidationFailed(_("This invitation is already %(status)s.", status=_STATUS_LABELS[status]))
+        raise ValidationFailed(_("This invitation is already %(status)s.", status=INVITATION_STATUS_LABELS[status]))
     invitation.revoked_at = utcnow()
     db.session.commit()
     return invitation
