@@ -53,6 +53,18 @@ INVITATION_STATUS_LABELS = {
 INVITATION_STATUSES = tuple(INVITATION_STATUS_LABELS)
 
 
+class MembershipStep(str, enum.Enum):
+    """A step `signals.membership_changed` announces."""
+
+    JOIN_REQUESTED = "join_requested"
+    JOIN_APPROVED = "join_approved"
+    JOIN_DECLINED = "join_declined"
+    JOIN_WITHDRAWN = "join_withdrawn"
+    INVITED = "invited"
+    JOINED_BY_INVITATION = "joined_by_invitation"
+    REMOVED = "removed"
+
+
 # ---------------------------------------------------------------- postings
 
 DEMAND, OFFERING = "demand", "offering"
