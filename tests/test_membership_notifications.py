@@ -10,6 +10,7 @@ from matchmaker.domain import memberships
 from matchmaker.extensions import db
 from matchmaker.models import Invitation, Notification, OutboundEmail, User
 from matchmaker.notifications.memberships import invitation_url
+from matchmaker.signals import membership_changed
 
 BASE = "https://matchmaker.example.org"
 
@@ -74,3 +75,24 @@ def test_joining_by_invitation_tells_the_other_members_once(app, personas):
         notes = db.session.execute(sa.select(Notification.user_id, Notification.message, Notification.link)).all()
         assert notes == [(maker.id, "New Hire joined Foshan Weave Textiles by invitation.", "/organization/")]
         assert hire.organization_id == maker.organization_id
+
+
+def test_a_receiver_that_fails_leaves_the_step_undone(app, personas):
+    def broken(organization, **details):
+        raise RuntimeError("a receiver failed")
+
+    with app.app_context():
+        maker = db.session.get(User, personas["manufacturer"])
+        _, token = memberships.invite(maker, "colleague@example.org")
+        colleague = memberships.register_invited(
+            memberships.InvitedRegistration(token, "colleague@example.org", "a long enough pw", "")
+        )
+        before = db.session.scalar(sa.select(sa.func.count(Notification.id)))
+        membership_changed.connect(broken)
+        try:
+            with pytest.raises(RuntimeError):
+                memberships.remove_member(maker, colleague)
+        finally:
+            membership_changed.disconnect(broken)
+        assert colleague.organization_id == maker.organization_id
+        assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == before

@@ -133,7 +133,7 @@ def approve_join_request(actor: User, request: JoinRequest) -> JoinRequest:
         raise ValidationFailed(_("%(email)s already belongs to an organisation.", email=request.user.email))
     _decide(request, actor, JoinStatus.APPROVED)
     _join(request.user, request.organization)
-    _commit(_announce(request.organization, MembershipStep.JOIN_APPROVED, actor, request.user))
+    _announce_and_commit(request.organization, MembershipStep.JOIN_APPROVED, actor, request.user)
     return request
 
 
@@ -141,7 +141,7 @@ def decline_join_request(actor: User, request: JoinRequest) -> JoinRequest:
     """Turn down a request to join; the requester keeps an account without an organisation."""
     _require_manager(actor, request.organization_id)
     _decide(request, actor, JoinStatus.DECLINED)
-    _commit(_announce(request.organization, MembershipStep.JOIN_DECLINED, actor, request.user))
+    _announce_and_commit(request.organization, MembershipStep.JOIN_DECLINED, actor, request.user)
     return request
 
 
@@ -151,7 +151,7 @@ def withdraw_join_request(user: User) -> JoinRequest:
     if request is None:
         raise NotFound(_("You have no join request waiting."))
     _decide(request, user, JoinStatus.WITHDRAWN)
-    _commit(_announce(request.organization, MembershipStep.JOIN_WITHDRAWN, user, user))
+    _announce_and_commit(request.organization, MembershipStep.JOIN_WITHDRAWN, user, user)
     return request
 
 
@@ -243,7 +243,7 @@ def invite(actor: User, email: str) -> tuple[Invitation, str]:
         expires_at=now + timedelta(days=_invitation_days()),
     )
     db.session.add(invitation)
-    _commit(_announce(organization, MembershipStep.INVITED, actor, None, invitation=invitation, token=token))
+    _announce_and_commit(organization, MembershipStep.INVITED, actor, None, invitation=invitation, token=token)
     return invitation, token
 
 
@@ -289,7 +289,9 @@ def accept_invitation(user: User, token: str) -> Invitation:
     _use(invitation, user)
     _withdraw_pending(user, user)
     _join(user, invitation.organization)
-    _commit(_announce(invitation.organization, MembershipStep.JOINED_BY_INVITATION, user, user, invitation=invitation))
+    _announce_and_commit(
+        invitation.organization, MembershipStep.JOINED_BY_INVITATION, user, user, invitation=invitation
+    )
     return invitation
 
 
@@ -360,21 +362,26 @@ def remove_member(actor: User, member: User) -> User:
         )
     member.organization = None
     member.curator_requested = False
-    _commit(_announce(organization, MembershipStep.REMOVED, actor, member))
+    _announce_and_commit(organization, MembershipStep.REMOVED, actor, member)
     return member
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def _announce(organization: Organization, step: MembershipStep, actor: User | None, user: User | None, **details):
+def _announce(
+    organization: Organization, step: MembershipStep, actor: User | None, user: User | None, **details
+) -> list[tuple]:
     """Announce a step on `membership_changed`, inside its transaction; return the receivers' replies."""
     return membership_changed.send(organization, step=step, actor=actor, user=user, **details)
 
 
-def _commit(replies: list[tuple]) -> None:
-    """Commit the step, then run the follow-ups its receivers returned; a failed commit runs none."""
+def _announce_and_commit(
+    organization: Organization, step: MembershipStep, actor: User | None, user: User | None, **details
+) -> None:
+    """Announce the step and commit it with what receivers added, then run their follow-ups; a failure runs none."""
     try:
+        replies = _announce(organization, step, actor, user, **details)
         db.session.commit()
     except Exception:
         db.session.rollback()
