@@ -54,11 +54,13 @@ def _connect_matching() -> None:
 
 
 def _connect_notifications() -> None:
-    """Tell the people a match step concerns, in the app and by email, whenever the workflow takes one."""
+    """Tell the people a match or membership step concerns, in the app and by email, whenever one is taken."""
+    from .notifications.memberships import on_membership_changed
     from .notifications.messages import on_match_changed
-    from .signals import match_changed
+    from .signals import match_changed, membership_changed
 
     match_changed.connect(on_match_changed, weak=False)
+    membership_changed.connect(on_membership_changed, weak=False)
 
 
 def _load_user(user_id: str):

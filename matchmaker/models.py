@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .extensions import db
 
 # The enums live with the other vocabularies; they are imported here for the columns and for importers.
-from .vocabulary import DEMAND, OFFERING, MatchStatus, OrgKind, PostingStatus, Role
+from .vocabulary import DEMAND, OFFERING, JoinStatus, MatchStatus, OrgKind, PostingStatus, Role
 
 
 def utcnow() -> datetime:
@@ -278,13 +278,6 @@ class OutboundEmail(db.Model):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-
-
-class JoinStatus(str, enum.Enum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    DECLINED = "declined"
-    WITHDRAWN = "withdrawn"
 
 
 class JoinRequest(db.Model):

@@ -1,4 +1,4 @@
-"""Signals that decouple postings from the matching engine and the workflow from notifications."""
+"""Signals that decouple postings from the matching engine, and the workflow and memberships from notifications."""
 
 from blinker import Namespace
 
@@ -13,3 +13,11 @@ postings_saved = _signals.signal("postings-saved")
 # and before it commits, so what receivers add commits or rolls back with the step. A receiver may return
 # a callable: the workflow runs it once the step has committed (e.g. to send email), and never if it did not.
 match_changed = _signals.signal("match-changed")
+
+# Sent by domain.memberships with the organisation (as sender), step= (a vocabulary.MembershipStep), actor=
+# (who acted, or None), user= (the person the step is about: who asked, joined or was removed; None for an
+# invitation), and for invitations invitation= and token= (needed for the link; only its hash is stored).
+# Like match_changed it is sent inside the step's transaction; a receiver may return a callable to run once
+# the step has committed. A join request is filed inside its caller's transaction (registration), so its
+# receivers get no such callable run and must add rows only.
+membership_changed = _signals.signal("membership-changed")

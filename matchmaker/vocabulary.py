@@ -33,6 +33,38 @@ class Role(str, enum.Enum):
 
 ROLE_LABELS = {Role.MEMBER: _l("Member"), Role.CURATOR: _l("Curator"), Role.ADMIN: _l("Administrator")}
 
+# ---------------------------------------------------------------- memberships
+
+
+class JoinStatus(str, enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+# What `memberships.invitation_status` says of an invitation; an accepted one reads "used".
+INVITATION_STATUS_LABELS = {
+    "open": _l("open"),
+    "accepted": _l("used"),
+    "revoked": _l("revoked"),
+    "expired": _l("expired"),
+}
+INVITATION_STATUSES = tuple(INVITATION_STATUS_LABELS)
+
+
+class MembershipStep(str, enum.Enum):
+    """A step `signals.membership_changed` announces."""
+
+    JOIN_REQUESTED = "join_requested"
+    JOIN_APPROVED = "join_approved"
+    JOIN_DECLINED = "join_declined"
+    JOIN_WITHDRAWN = "join_withdrawn"
+    INVITED = "invited"
+    JOINED_BY_INVITATION = "joined_by_invitation"
+    REMOVED = "removed"
+
+
 # ---------------------------------------------------------------- postings
 
 DEMAND, OFFERING = "demand", "offering"

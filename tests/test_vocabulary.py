@@ -107,6 +107,8 @@ def test_the_checks_know_every_vocabulary():
         "DECLINE_REASONS",
         "REJECT_REASONS",
         "NO_DEAL_REASONS",
+        "JoinStatus",
+        "INVITATION_STATUSES",
     } <= set(vocabularies())
 
 
@@ -177,6 +179,7 @@ def test_each_vocabulary_has_a_label_for_every_key():
         (vocabulary.DECLINE_REASONS, vocabulary.DECLINE_REASON_LABELS),
         (vocabulary.REJECT_REASONS, vocabulary.REJECT_REASON_LABELS),
         (vocabulary.NO_DEAL_REASONS, vocabulary.NO_DEAL_REASON_LABELS),
+        (vocabulary.INVITATION_STATUSES, vocabulary.INVITATION_STATUS_LABELS),
     ):
         assert list(labels) == list(keys)
 
@@ -195,3 +198,4 @@ def test_the_app_offers_the_ui_locales_and_models_reexport_the_enums(tmp_path):
     assert app.config["LANGUAGES"] == list(vocabulary.UI_LOCALES)
     assert app.config["BABEL_DEFAULT_LOCALE"] == vocabulary.DEFAULT_LOCALE
     assert models.MatchStatus is vocabulary.MatchStatus and models.OrgKind is vocabulary.OrgKind
+    assert models.JoinStatus is vocabulary.JoinStatus

@@ -3,6 +3,9 @@
 A person without an organisation (`User.organization_id` NULL) sees only what is public. Members of an
 organisation invite email addresses, decide its join requests and remove members; administrators may decide
 any join request. Invitation tokens are random and only their SHA-256 is stored.
+
+Each step is announced on `signals.membership_changed` inside its transaction; telling people about it (in
+the app, and the invitation email with its link) is the notifications package's work.
 """
 
 from __future__ import annotations
@@ -14,25 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
-from flask_babel import force_locale
+from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from werkzeug.routing import BuildError
 
 from ..extensions import db
-from ..models import (
-    Invitation,
-    JoinRequest,
-    JoinStatus,
-    Notification,
-    Organization,
-    OrgKind,
-    OutboundEmail,
-    Role,
-    User,
-    utcnow,
-)
+from ..models import Invitation, JoinRequest, Organization, OrgKind, Role, User, utcnow
+from ..signals import membership_changed
+from ..vocabulary import INVITATION_STATUS_LABELS, JoinStatus, MembershipStep
 from .accounts import find_user_by_email, new_account, normalise_email, save_account
 from .errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 
@@ -87,10 +78,6 @@ def active_members(organization_id: int) -> list[User]:
     )
 
 
-def _active_admins() -> list[User]:
-    return list(db.session.scalars(sa.select(User).where(User.role == Role.ADMIN, User.active.is_(True))))
-
-
 def _join(user: User, organization: Organization) -> None:
     """Make the user a member; agency members ask for curation as agency registrations do."""
     user.organization = organization
@@ -119,7 +106,7 @@ def pending_join_requests(organization_id: int | None = None) -> list[JoinReques
 
 
 def file_join_request(user: User, organization: Organization) -> JoinRequest:
-    """Add a pending request for the user to join the organisation and notify its members; nothing is committed."""
+    """Add a pending request for the user to join the organisation and announce it; nothing is committed."""
     if user.organization_id is not None:
         raise ValidationFailed(_("You already belong to an organisation."))
     if pending_join_request(user) is not None:
@@ -132,24 +119,10 @@ def file_join_request(user: User, organization: Organization) -> JoinRequest:
             ),
             field="organization_name",
         )
-    members = active_members(organization.id)  # read before adding, so a new account is written only on commit
     request = JoinRequest(user=user, organization=organization, status=JoinStatus.PENDING)
     db.session.add(request)
-    who = f"{user.name} ({user.email})" if user.name else user.email
-    if members:
-        _notify(
-            members,
-            _l("%(who)s asks to join %(org)s. Approve or decline on your organisation's page."),
-            {"who": who, "org": organization.name},
-            _link("organizations.index", "/organization/"),
-        )
-    else:  # an imported or emptied organisation: only administrators can answer
-        _notify(
-            _active_admins(),
-            _l("%(who)s asks to join %(org)s, which has no active member to answer."),
-            {"who": who, "org": organization.name},
-            _link("admin.index", "/admin/"),
-        )
+    # The caller commits, so follow-ups cannot run here; receivers of a join request add rows only.
+    _announce(organization, MembershipStep.JOIN_REQUESTED, user, user)
     return request
 
 
@@ -160,13 +133,7 @@ def approve_join_request(actor: User, request: JoinRequest) -> JoinRequest:
         raise ValidationFailed(_("%(email)s already belongs to an organisation.", email=request.user.email))
     _decide(request, actor, JoinStatus.APPROVED)
     _join(request.user, request.organization)
-    _notify(
-        [request.user],
-        _l("Your request to join %(org)s was approved. Welcome!"),
-        {"org": request.organization.name},
-        _link("organizations.index", "/organization/"),
-    )
-    db.session.commit()
+    _announce_and_commit(request.organization, MembershipStep.JOIN_APPROVED, actor, request.user)
     return request
 
 
@@ -174,13 +141,7 @@ def decline_join_request(actor: User, request: JoinRequest) -> JoinRequest:
     """Turn down a request to join; the requester keeps an account without an organisation."""
     _require_manager(actor, request.organization_id)
     _decide(request, actor, JoinStatus.DECLINED)
-    _notify(
-        [request.user],
-        _l("Your request to join %(org)s was declined."),
-        {"org": request.organization.name},
-        _link("main.dashboard", "/dashboard"),
-    )
-    db.session.commit()
+    _announce_and_commit(request.organization, MembershipStep.JOIN_DECLINED, actor, request.user)
     return request
 
 
@@ -190,7 +151,7 @@ def withdraw_join_request(user: User) -> JoinRequest:
     if request is None:
         raise NotFound(_("You have no join request waiting."))
     _decide(request, user, JoinStatus.WITHDRAWN)
-    db.session.commit()
+    _announce_and_commit(request.organization, MembershipStep.JOIN_WITHDRAWN, user, user)
     return request
 
 
@@ -230,8 +191,6 @@ def _withdraw_pending(user: User, actor: User | None) -> None:
 
 # ---------------------------------------------------------------- invitations
 
-_STATUS_LABELS = {"open": _l("open"), "accepted": _l("used"), "revoked": _l("revoked"), "expired": _l("expired")}
-
 
 def hash_token(token: str) -> str:
     """Return the stored form of an invitation token."""
@@ -239,7 +198,7 @@ def hash_token(token: str) -> str:
 
 
 def invitation_status(invitation: Invitation, now: datetime | None = None) -> str:
-    """Return 'accepted', 'revoked', 'expired' or 'open'."""
+    """Return one of `INVITATION_STATUSES`: 'accepted', 'revoked', 'expired' or 'open'."""
     if invitation.accepted_at is not None:
         return "accepted"
     if invitation.revoked_at is not None:
@@ -284,12 +243,7 @@ def invite(actor: User, email: str) -> tuple[Invitation, str]:
         expires_at=now + timedelta(days=_invitation_days()),
     )
     db.session.add(invitation)
-    message = _invitation_email(invitation, token)
-    db.session.add(message)
-    db.session.flush()
-    email_id = message.id
-    db.session.commit()
-    _deliver_after_commit([email_id])
+    _announce_and_commit(organization, MembershipStep.INVITED, actor, None, invitation=invitation, token=token)
     return invitation, token
 
 
@@ -298,7 +252,7 @@ def revoke_invitation(actor: User, invitation: Invitation) -> Invitation:
     _require_manager(actor, invitation.organization_id)
     status = invitation_status(invitation)
     if status != "open":
-        raise ValidationFailed(_("This invitation is already %(status)s.", status=_STATUS_LABELS[status]))
+        raise ValidationFailed(_("This invitation is already %(status)s.", status=INVITATION_STATUS_LABELS[status]))
     invitation.revoked_at = utcnow()
     db.session.commit()
     return invitation
@@ -336,8 +290,9 @@ def accept_invitation(user: User, token: str) -> Invitation:
     _use(invitation, user)
     _withdraw_pending(user, user)
     _join(user, invitation.organization)
-    _announce_arrival(user, invitation.organization)
-    db.session.commit()
+    _announce_and_commit(
+        invitation.organization, MembershipStep.JOINED_BY_INVITATION, user, user, invitation=invitation
+    )
     return invitation
 
 
@@ -352,8 +307,12 @@ def register_invited(registration: InvitedRegistration) -> User:
     _join(user, invitation.organization)
     with db.session.no_autoflush:  # the account is written once, by save_account, which handles a lost race
         _use(invitation, user)
-        _announce_arrival(user, invitation.organization)
-    return save_account(user)
+        replies = _announce(
+            invitation.organization, MembershipStep.JOINED_BY_INVITATION, user, user, invitation=invitation
+        )
+    save_account(user)
+    _after_commit(replies)
+    return user
 
 
 def _use(invitation: Invitation, user: User) -> None:
@@ -377,60 +336,8 @@ def _use(invitation: Invitation, user: User) -> None:
     invitation.accepted_by = user
 
 
-def _announce_arrival(user: User, organization: Organization) -> None:
-    others = [member for member in active_members(organization.id) if member is not user]
-    _notify(
-        others,
-        _l("%(who)s joined %(org)s by invitation."),
-        {"who": user.name or user.email, "org": organization.name},
-        _link("organizations.index", "/organization/"),
-    )
-
-
 def _invitation_days() -> int:
     return current_app.config["MATCHMAKER_INVITATION_EXPIRY_DAYS"]
-
-
-def invitation_url(token: str) -> str:
-    """Return the link that lets the invited person register or join."""
-    path = _link("organizations.join", f"/organization/join/{token}", token=token)
-    base = current_app.config["MATCHMAKER_BASE_URL"]
-    if base:
-        return base.rstrip("/") + path
-    try:
-        return url_for("organizations.join", token=token, _external=True)
-    except (RuntimeError, BuildError):
-        return path
-
-
-def _invitation_email(invitation: Invitation, token: str) -> OutboundEmail:
-    """Build the invitation email; it names the organisation and the inviter, and carries the link."""
-    inviter = invitation.invited_by
-    until = _aware(invitation.expires_at).date()
-    subject = _("Matchmaker: an invitation to join %(org)s", org=invitation.organization.name)
-    body = "\n".join(
-        [
-            _(
-                "%(who)s invites you to join %(org)s on Matchmaker.",
-                who=(inviter.name or inviter.email) if inviter else _("A member"),
-                org=invitation.organization.name,
-            ),
-            "",
-            _("Register or join with this link: %(link)s", link=invitation_url(token)),
-            _("The link works once, for this email address, until %(date)s.", date=until),
-        ]
-    )
-    return OutboundEmail(recipient=invitation.email, subject=subject[:300], body=body)
-
-
-def _deliver_after_commit(email_ids: list[int]) -> None:
-    """Send the email now; a failure leaves it queued for `matchmaker mail retry`."""
-    try:
-        from .. import mailer
-
-        mailer.deliver(email_ids)
-    except Exception:  # the invitation is committed and its link shown; mail must not break that
-        log.exception("Sending an invitation email failed; it stays queued")
 
 
 # ---------------------------------------------------------------- removing members
@@ -456,34 +363,42 @@ def remove_member(actor: User, member: User) -> User:
         )
     member.organization = None
     member.curator_requested = False
-    _notify(
-        [member],
-        _l("You are no longer a member of %(org)s."),
-        {"org": organization.name},
-        _link("main.dashboard", "/dashboard"),
-    )
-    db.session.commit()
+    _announce_and_commit(organization, MembershipStep.REMOVED, actor, member)
     return member
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def _notify(users: list[User], message, values: dict, link: str) -> None:
-    """Add an in-app notification for each user, in their own language."""
-    default = current_app.config["BABEL_DEFAULT_LOCALE"]
-    for user in users:
-        with force_locale(user.locale or default):
-            text = str(message) % values
-        db.session.add(Notification(user_id=user.id, message=text, link=link))
+def _announce(
+    organization: Organization, step: MembershipStep, actor: User | None, user: User | None, **details
+) -> list[tuple]:
+    """Announce a step on `membership_changed`, inside its transaction; return the receivers' replies."""
+    return membership_changed.send(organization, step=step, actor=actor, user=user, **details)
 
 
-def _link(endpoint: str, fallback: str, **values) -> str:
-    """Return a path on this site, also outside a request (commands have no URL adapter)."""
+def _announce_and_commit(
+    organization: Organization, step: MembershipStep, actor: User | None, user: User | None, **details
+) -> None:
+    """Announce the step and commit it with what receivers added, then run their follow-ups; a failure runs none."""
     try:
-        return url_for(endpoint, **values, _external=False)
-    except (RuntimeError, BuildError):
-        return fallback
+        replies = _announce(organization, step, actor, user, **details)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    _after_commit(replies)
+
+
+def _after_commit(replies: list[tuple]) -> None:
+    """Run the follow-up work membership_changed receivers returned, now that the step has committed."""
+    for receiver, follow_up in replies:
+        if not callable(follow_up):
+            continue
+        try:
+            follow_up()
+        except Exception:  # the step is committed; its follow-ups must never undo or break it
+            log.exception("Follow-up of a membership step by %r failed", receiver)
 
 
 def _aware(moment: datetime) -> datetime:

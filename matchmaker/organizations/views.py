@@ -11,6 +11,7 @@ from ..domain.errors import DomainError, NotFound, PermissionDenied
 from ..extensions import db
 from ..forms import show_refusal
 from ..models import Invitation, JoinRequest, User
+from ..notifications.memberships import invitation_url
 from ..vocabulary import ORG_KIND_LABELS, ROLE_LABELS
 from .forms import ActionForm, ChooseOrganizationForm, InvitationForm, InvitedRegistrationForm
 
@@ -42,7 +43,7 @@ def invite():
         return _members_page(form), error.status_code
     flash(_("Invitation created for %(email)s. Pass on the link below; it is shown only now.", email=invitation.email))
     # The token exists only in this response: only its hash was stored.
-    return _members_page(InvitationForm(formdata=None), new_link=memberships.invitation_url(token))
+    return _members_page(InvitationForm(formdata=None), new_link=invitation_url(token))
 
 
 @bp.post("/invitations/<int:invitation_id>/revoke")
