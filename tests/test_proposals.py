@@ -6,7 +6,7 @@ from matchmaker.extensions import db
 from matchmaker.matching.service import propose_for_demand, top_offerings
 from matchmaker.models import Demand, Match, MatchStatus, Offering
 
-from .matching_helpers import publish
+from .factories import publish
 
 OFFERINGS = [
     (

@@ -30,7 +30,7 @@ from matchmaker.matching.ranking import FACETS, RankingWeights
 from matchmaker.models import Demand, Match, MatchStatus, Offering, OutboundEmail, utcnow
 
 from .conftest import PERSONAS, _database_url, app_with_schema, base_config, make_user
-from .matching_helpers import HashingEncoder, publish
+from .factories import HashingEncoder, publish
 from .test_notifications import free_port
 from .test_postings import titles
 from .test_proposals import _matches, _seed_offerings, _textile_demand
