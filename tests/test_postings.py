@@ -1,7 +1,9 @@
 """Demands and offerings through the web: post, edit, publish, close, who may, and what lists show."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -26,7 +28,7 @@ class Kind:
     model: type
     poster: str
     rival: str
-    form: callable
+    form: Callable[..., dict[str, Any]]
     low: str
     high: str
 
