@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -105,14 +106,14 @@ class PostingMixin:
     title: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text)
     language: Mapped[str] = mapped_column(sa.String(10), default="")
-    scenarios: Mapped[list] = mapped_column(sa.JSON, default=list)
+    scenarios: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     status: Mapped[PostingStatus] = mapped_column(_enum(PostingStatus), default=PostingStatus.DRAFT, index=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # Matching engine state: tags found in the text, the embedding and the model that made it.
-    auto_scenarios: Mapped[list] = mapped_column(sa.JSON, default=list)
-    auto_industries: Mapped[list] = mapped_column(sa.JSON, default=list)
+    auto_scenarios: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    auto_industries: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     embedding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(sa.String(200))
 
@@ -138,7 +139,7 @@ class Demand(PostingMixin, db.Model):
     budget_max: Mapped[int | None] = mapped_column()
     timeline: Mapped[str] = mapped_column(sa.String(100), default="")
     deployment: Mapped[str] = mapped_column(sa.String(20), default="")
-    vouchers: Mapped[list] = mapped_column(sa.JSON, default=list)
+    vouchers: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     data_available: Mapped[str] = mapped_column(sa.Text, default="")
     expires_on: Mapped[date | None] = mapped_column(sa.Date)
 
@@ -159,11 +160,11 @@ class Offering(PostingMixin, db.Model):
 
     organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
-    industries_served: Mapped[list] = mapped_column(sa.JSON, default=list)
-    deployment_modes: Mapped[list] = mapped_column(sa.JSON, default=list)
+    industries_served: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    deployment_modes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     price_min: Mapped[int | None] = mapped_column()
     price_max: Mapped[int | None] = mapped_column()
-    regions: Mapped[list] = mapped_column(sa.JSON, default=list)
+    regions: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     case_studies: Mapped[str] = mapped_column(sa.Text, default="")
     capacity: Mapped[int] = mapped_column(default=3)
 
@@ -202,8 +203,8 @@ class Match(db.Model):
     source: Mapped[str] = mapped_column(sa.String(20), default="engine")
     score: Mapped[float] = mapped_column(default=0.0)
     rank: Mapped[int | None] = mapped_column()
-    breakdown: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
+    breakdown: Mapped[dict[str, float]] = mapped_column(sa.JSON, default=dict)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     demand_response: Mapped[str] = mapped_column(sa.String(20), default="pending")
     offering_response: Mapped[str] = mapped_column(sa.String(20), default="pending")
     decision_reason: Mapped[str] = mapped_column(sa.String(50), default="")

@@ -29,7 +29,7 @@ TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 MASK = "***"
 
-# Read by the test tooling only (tests/conftest.py, tests/test_browser.py, .ci/run), never by the app;
+# Read by the test tooling only (tests/apps.py, tests/test_browser.py, .ci/run), never by the app;
 # the app accepts them in its environment so that the test suite's own processes start.
 TEST_TOOLING = {
     "MATCHMAKER_TEST_DATABASE_URL": "run the test suite against this database instead of temporary SQLite files",

@@ -6,8 +6,9 @@ import pytest
 
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Offering, Organization, PostingStatus, User, utcnow
-from tests.conftest import PERSONAS as PERSONA_SPECS
-from tests.conftest import app_with_schema, base_config, make_user
+from tests.apps import app_with_schema, base_config
+from tests.factories import PERSONAS as PERSONA_SPECS
+from tests.factories import make_user
 
 ANONYMOUS = "anonymous"
 PERSONAS = [ANONYMOUS, "manufacturer", "vendor", "curator", "admin", "intruder", "vendor_intruder"]

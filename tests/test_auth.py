@@ -9,7 +9,7 @@ from matchmaker.domain.accounts import Registration, authenticate, register_user
 from matchmaker.domain.errors import ValidationFailed
 from matchmaker.extensions import db
 from matchmaker.models import JoinRequest, JoinStatus, Organization, OrgKind, Role, User
-from tests.conftest import PASSWORD, PERSONAS
+from tests.factories import PASSWORD, PERSONAS
 
 BAD_LOGIN = "The email or password is not correct."
 

@@ -36,8 +36,9 @@ from matchmaker.models import (
     User,
     utcnow,
 )
-from tests.conftest import PASSWORD, app_with_schema, base_config, make_user
-from tests.conftest import PERSONAS as PERSONA_SPECS
+from tests.apps import app_with_schema, base_config
+from tests.factories import PASSWORD, make_user
+from tests.factories import PERSONAS as PERSONA_SPECS
 
 ANON = "anonymous"
 MAKER, MAKER_PEER, VENDOR, VENDOR_PEER = "manufacturer", "intruder", "vendor", "vendor_intruder"

@@ -11,7 +11,7 @@ from flask import url_for
 from matchmaker.domain.accounts import Registration, register_user
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Match, MatchStatus, Offering, OrgKind, PostingStatus, User
-from tests.conftest import PERSONAS
+from tests.factories import PERSONAS
 
 PERSONA_NAMES = list(PERSONAS)
 

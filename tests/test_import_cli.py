@@ -10,6 +10,8 @@ from openpyxl import Workbook
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Match, Offering, Organization, PostingStatus
 
+from .factories import demand_form, field_errors
+
 DEMANDS_CSV = """ref,title,description,organization,language,industry,scenarios,city,budget_min,budget_max,deployment,vouchers
 D1,布面瑕疵检测,布面上的跳纱、破洞全靠老师傅肉眼看,Foshan Weave,zh-Hans,17,visual_inspection,佛山,100000,300000,edge,compute;model
 D2,窯爐故障預警,窯爐溫度一波動就出廢品,Zhaoqing Kiln,zh-Hant,30,,肇庆,,,,
@@ -240,8 +242,6 @@ def test_every_problem_on_a_row_is_reported(app, runner, tmp_path):
 
 
 def test_the_web_form_and_the_importer_say_the_same(app, client, auth, personas, tmp_path, runner):
-    from .test_postings import demand_form, field_errors
-
     bad = {"budget_min": "500000", "budget_max": "1000", "expires_on": YESTERDAY}
     auth.login_as("manufacturer")
     page = client.post("/demands/new", data=demand_form(**bad)).get_data(as_text=True)

@@ -16,7 +16,7 @@ from matchmaker.matching.engine import forget_engines, get_engine
 from matchmaker.matching.vector_index import SnapshotError, VectorIndex
 from matchmaker.models import Demand, Offering, PostingStatus
 
-from .matching_helpers import HashingEncoder, publish
+from .factories import HashingEncoder, publish
 
 
 def _unit(rows):

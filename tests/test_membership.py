@@ -29,8 +29,7 @@ from matchmaker.models import (
     utcnow,
 )
 
-from .conftest import PASSWORD, AuthActions, make_user
-from .test_workflow import make_match, persona
+from .factories import PASSWORD, AuthActions, make_match, make_user, persona
 
 VENDOR_EMAIL = "deals@lumen-vision.example"
 VENDOR_PHONE = "+852 2345 6789"

@@ -1,7 +1,6 @@
 """Notifications in the app at every step, and email through a real local SMTP server, failures included."""
 
 import logging
-import socket
 from email import message_from_bytes
 
 import pytest
@@ -14,9 +13,7 @@ from matchmaker.models import Match, MatchEvent, MatchStatus, Notification, Outb
 from matchmaker.notifications.messages import on_match_changed
 from matchmaker.signals import match_changed
 
-from .conftest import PERSONAS
-from .test_privacy import step
-from .test_workflow import make_match, persona
+from .factories import PERSONAS, free_port, make_match, persona, step
 
 EVERYONE = ["manufacturer", "vendor", "curator", "admin", "intruder", "vendor_intruder"]
 
@@ -40,13 +37,6 @@ class Inbox:
 
     def recipients(self) -> list[str]:
         return sorted(to for message in self.messages for to in message["to"])
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_smtp(port: int) -> tuple[Controller, Inbox]:

@@ -1,8 +1,9 @@
 """Demands and offerings through the web: post, edit, publish, close, who may, and what lists show."""
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,49 +14,10 @@ from matchmaker.extensions import db
 from matchmaker.models import Demand, Offering, PostingStatus, User
 from matchmaker.signals import postings_saved
 
-CONTACT_EMAIL = "contact@"  # conftest gives every organisation contact@<kind>.example
+from .factories import demand_form, field_errors, offering_form, titles
+
+CONTACT_EMAIL = "contact@"  # factories.make_user gives every organisation contact@<kind>.example
 CONTACT_PHONE = "+852 5555 0000"
-
-
-def demand_form(**overrides) -> dict:
-    """Return a valid demand form submission, saved as a draft."""
-    data = {
-        "title": "Detect weaving defects on fabric rolls",
-        "description": "Broken threads and stains slip past manual inspection on 12 looms.",
-        "scenarios": ["visual_inspection"],
-        "industry": "17",
-        "city": "Foshan",
-        "budget_min": "100000",
-        "budget_max": "300000",
-        "timeline": "Pilot in 3 months",
-        "deployment": "on_premises",
-        "vouchers": ["compute"],
-        "data_available": "20,000 labelled photos",
-        "expires_on": (date.today() + timedelta(days=60)).isoformat(),
-        "language": "en",
-        "save": "Save as draft",
-    }
-    return {**data, **overrides}
-
-
-def offering_form(**overrides) -> dict:
-    """Return a valid offering form submission, saved as a draft."""
-    data = {
-        "title": "Edge camera inspection for textiles",
-        "description": "Line-scan cameras and a defect model that runs on an edge box beside the loom.",
-        "scenarios": ["visual_inspection"],
-        "industries_served": ["17", "18"],
-        "deployment_modes": ["edge"],
-        "price_min": "80000",
-        "price_max": "250000",
-        "regions": ["Guangdong", "Hong Kong"],
-        "cities": "Shenzhen, Dongguan",
-        "case_studies": "Three mills in Foshan.",
-        "capacity": "4",
-        "language": "en",
-        "save": "Save as draft",
-    }
-    return {**data, **overrides}
 
 
 @dataclass(frozen=True)
@@ -66,7 +28,7 @@ class Kind:
     model: type
     poster: str
     rival: str
-    form: callable
+    form: Callable[..., dict[str, Any]]
     low: str
     high: str
 
@@ -83,13 +45,6 @@ def only(app, model):
         assert len(rows) == 1
         db.session.expunge_all()
         return rows[0]
-
-
-def field_errors(html: str, field_id: str) -> list[str]:
-    """Return the error messages rendered inside the form field holding the input with this id."""
-    blocks = re.split(r'<div class="field', html)
-    block = next(b for b in blocks if f'id="{field_id}"' in b)
-    return re.findall(r'<div class="error" role="alert">(.*?)</div>', block)
 
 
 def make_posting(app, user_id, model, status=PostingStatus.PUBLISHED, **fields) -> int:
@@ -447,13 +402,6 @@ def listed(app, personas):
         scenarios=["energy_management", "digital_twin"],
         regions=["Hong Kong"],
     )
-
-
-def titles(client, url) -> set[str]:
-    """Return the titles of the cards on a list page."""
-    page = client.get(url)
-    assert page.status_code == 200
-    return set(re.findall(r'<h2><a href="[^"]+">(.*?)</a></h2>', page.get_data(as_text=True)))
 
 
 @pytest.mark.parametrize(

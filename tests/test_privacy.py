@@ -7,7 +7,7 @@ from matchmaker.domain import workflow
 from matchmaker.extensions import db
 from matchmaker.models import Match, Notification, OutboundEmail
 
-from .test_workflow import make_match, persona
+from .factories import make_match, persona, step
 
 MAKER = {
     "org_email": "sales@weave-textiles.example",
@@ -55,12 +55,6 @@ def match_id(app, personas):
             user.organization.contact_phone = details["org_phone"]
         db.session.commit()
         return make_match().id
-
-
-def step(app, match_id: int, name: str | None, action: str, **kwargs) -> None:
-    """Apply one workflow step as a persona."""
-    with app.app_context():
-        workflow.apply(db.session.get(Match, match_id), action, persona(name) if name else None, **kwargs)
 
 
 def pages(app, match_id: int, name: str) -> list[str]:

@@ -6,63 +6,22 @@ from matchmaker.extensions import db
 from matchmaker.matching.service import propose_for_demand, top_offerings
 from matchmaker.models import Demand, Match, MatchStatus, Offering
 
-from .matching_helpers import publish
-
-OFFERINGS = [
-    (
-        "HK Textile AI",
-        "紡織面料瑕疵AI視覺檢測",
-        "以線掃相機即時偵測布面跳紗、破洞、油污，適合織布廠及印染廠。",
-        {"regions": ["Greater Bay Area"], "price_min": 150000, "price_max": 400000, "deployment_modes": ["edge"]},
-    ),
-    (
-        "Loom Vision",
-        "Fabric defect detection",
-        "Line-scan cameras and deep learning find broken picks, holes and stains on woven fabric at full loom speed.",
-        {"regions": ["Nationwide"]},
-    ),
-    ("Kiln Watch", "窑炉故障预警", "采集窑炉温度、压力曲线，提前预警烧嘴与风机故障。", {}),
-    ("Power Saver", "Compressed-air energy management", "Meter every compressor and cut the electricity bill.", {}),
-    ("Paper Flow", "ERP 财务软件", "进销存与财务报表一体化管理。", {}),
-]
-
-
-def _seed_offerings():
-    return {title: publish(Offering, org, title, desc, **fields) for org, title, desc, fields in OFFERINGS}
-
-
-def _textile_demand(**fields):
-    return publish(
-        Demand,
-        "Foshan Weave",
-        "布面瑕疵检测",
-        "布面上的跳纱、破洞全靠老师傅肉眼看，每班漏检约3%。",
-        city="佛山",
-        budget_min=100000,
-        budget_max=300000,
-        deployment="edge",
-        industry="17",
-        **fields,
-    )
-
-
-def _matches(demand):
-    return db.session.scalars(sa.select(Match).where(Match.demand_id == demand.id).order_by(Match.score.desc())).all()
+from .factories import matches_of, publish, seed_offerings, textile_demand
 
 
 def test_simplified_demand_finds_traditional_and_english_offerings(app):
     with app.app_context():
-        offerings = _seed_offerings()
-        demand = _textile_demand()
-        top_two = {m.offering_id for m in _matches(demand)[:2]}
+        offerings = seed_offerings()
+        demand = textile_demand()
+        top_two = {m.offering_id for m in matches_of(demand)[:2]}
         assert top_two == {offerings["紡織面料瑕疵AI視覺檢測"].id, offerings["Fabric defect detection"].id}
 
 
 def test_proposals_keep_score_breakdown_and_readable_reasons(app):
     with app.app_context():
-        offerings = _seed_offerings()
-        demand = _textile_demand()
-        best = next(m for m in _matches(demand) if m.offering_id == offerings["紡織面料瑕疵AI視覺檢測"].id)
+        offerings = seed_offerings()
+        demand = textile_demand()
+        best = next(m for m in matches_of(demand) if m.offering_id == offerings["紡織面料瑕疵AI視覺檢測"].id)
         assert best.status is MatchStatus.PROPOSED and best.source == "engine"
         assert {"dense", "lexical", "scenario", "budget", "region", "deployment", "total"} <= set(best.breakdown)
         texts = " | ".join(r["text"] for r in best.reasons)
@@ -83,27 +42,27 @@ def test_misfits_are_explained(app):
             price_max=1200000,
             deployment_modes=["cloud"],
         )
-        demand = _textile_demand()
-        reasons = " | ".join(r["text"] for r in _matches(demand)[0].reasons)
+        demand = textile_demand()
+        reasons = " | ".join(r["text"] for r in matches_of(demand)[0].reasons)
         assert "Does not list 佛山" in reasons and "vs price" in reasons and "offers cloud" in reasons
 
 
 def test_proposals_are_never_duplicated(app):
     with app.app_context():
         app.config["MATCHMAKER_MIN_SCORE"] = 0.0
-        _seed_offerings()
-        demand = _textile_demand()
-        first = len(_matches(demand))
+        seed_offerings()
+        demand = textile_demand()
+        first = len(matches_of(demand))
         assert first == app.config["MATCHMAKER_TOP_K"]
         assert propose_for_demand(demand) == []
-        assert len(_matches(demand)) == first
+        assert len(matches_of(demand)) == first
 
 
 def test_declined_pair_is_never_proposed_again(app):
     with app.app_context():
-        offerings = _seed_offerings()
-        demand = _textile_demand()
-        declined = next(m for m in _matches(demand) if m.offering_id == offerings["Fabric defect detection"].id)
+        offerings = seed_offerings()
+        demand = textile_demand()
+        declined = next(m for m in matches_of(demand) if m.offering_id == offerings["Fabric defect detection"].id)
         declined.status = MatchStatus.DECLINED
         db.session.commit()
         assert offerings["Fabric defect detection"].id not in {c.id for c in top_offerings(demand)}
@@ -119,29 +78,29 @@ def test_declined_pair_is_never_proposed_again(app):
 def test_publishing_an_offering_proposes_it_where_it_ranks_top_k(app):
     with app.app_context():
         app.config["MATCHMAKER_TOP_K"] = 2
-        demand = _textile_demand()
+        demand = textile_demand()
         kiln = publish(Demand, "Zhaoqing Ceramics", "窑炉温度异常", "窑炉温度一波动就出废品，想提前知道烧嘴故障。")
-        assert _matches(demand) == []
+        assert matches_of(demand) == []
         offering = publish(
             Offering,
             "Loom Vision",
             "Fabric defect detection",
             "Find holes and broken picks on woven fabric automatically.",
         )
-        assert [m.offering_id for m in _matches(demand)] == [offering.id]
+        assert [m.offering_id for m in matches_of(demand)] == [offering.id]
         publish(Offering, "Kiln Watch", "窑炉故障预警", "采集窑炉温度曲线，提前预警烧嘴故障。")
-        kiln_matches = _matches(kiln)
+        kiln_matches = matches_of(kiln)
         assert kiln_matches and kiln_matches[0].offering.title == "窑炉故障预警"
 
 
 def test_weak_pairs_are_ranked_but_not_proposed(app):
     with app.app_context():
-        offerings = _seed_offerings()
-        demand = _textile_demand()
+        offerings = seed_offerings()
+        demand = textile_demand()
         ranked = {c.id: c.score for c in top_offerings(demand)}
         erp = offerings["ERP 财务软件"].id
         assert erp in ranked and ranked[erp] < app.config["MATCHMAKER_MIN_SCORE"]
-        proposed = {m.offering_id for m in _matches(demand)}
+        proposed = {m.offering_id for m in matches_of(demand)}
         assert erp not in proposed and proposed == {i for i, s in ranked.items() if s >= 0.6}
 
 
@@ -158,8 +117,8 @@ def test_an_offering_is_never_proposed_to_its_own_organization(app):
 
 def test_decline_penalty_lowers_a_vendor_for_that_scenario(app):
     with app.app_context():
-        offerings = _seed_offerings()
-        demand = _textile_demand()
+        offerings = seed_offerings()
+        demand = textile_demand()
         target = offerings["Fabric defect detection"]
         before = next(c.score for c in top_offerings(demand) if c.id == target.id)
         for number in range(3):

@@ -4,7 +4,7 @@ import pytest
 
 from matchmaker.models import Demand, Offering
 
-from .matching_helpers import publish
+from .factories import publish
 
 
 @pytest.fixture

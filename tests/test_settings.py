@@ -29,12 +29,20 @@ from matchmaker.matching import encoders
 from matchmaker.matching.ranking import FACETS, RankingWeights
 from matchmaker.models import Demand, Match, MatchStatus, Offering, OutboundEmail, utcnow
 
-from .conftest import PERSONAS, _database_url, app_with_schema, base_config, make_user
-from .matching_helpers import HashingEncoder, publish
-from .test_notifications import free_port
-from .test_postings import titles
-from .test_proposals import _matches, _seed_offerings, _textile_demand
-from .test_workflow import make_match, persona
+from .apps import app_with_schema, base_config, database_url
+from .factories import (
+    PERSONAS,
+    HashingEncoder,
+    free_port,
+    make_match,
+    make_user,
+    matches_of,
+    persona,
+    publish,
+    seed_offerings,
+    textile_demand,
+    titles,
+)
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 DEPLOYMENT_VARIABLES = ("DATABASE_URL", "SECRET_KEY")
@@ -43,7 +51,7 @@ DEPLOYMENT_VARIABLES = ("DATABASE_URL", "SECRET_KEY")
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     """Clear the app's variables (the test tooling's stay) and point data, database and instance into tmp_path."""
-    url = _database_url(tmp_path)  # a PostgreSQL schema of its own when the suite runs there
+    url = database_url(tmp_path)  # a PostgreSQL schema of its own when the suite runs there
     for name in list(os.environ):
         if name in DEPLOYMENT_VARIABLES or (name.startswith("MATCHMAKER_") and name not in settings.TEST_TOOLING):
             monkeypatch.delenv(name)
@@ -73,18 +81,18 @@ def with_personas(app) -> None:
 @pytest.mark.parametrize("top_k", [1, 3])
 def test_top_k_limits_proposals_per_demand(env, top_k):
     with env_app(env, MATCHMAKER_TOP_K=str(top_k), MATCHMAKER_MIN_SCORE="0") as app, app.app_context():
-        _seed_offerings()
-        assert len(_matches(_textile_demand())) == top_k
+        seed_offerings()
+        assert len(matches_of(textile_demand())) == top_k
 
 
 def test_min_score_decides_which_ranked_pairs_are_proposed(env):
     with env_app(env, MATCHMAKER_MIN_SCORE="1.7") as app, app.app_context():
-        _seed_offerings()
-        assert _matches(_textile_demand()) == []
+        seed_offerings()
+        assert matches_of(textile_demand()) == []
     env.setenv("MATCHMAKER_MIN_SCORE", "0")
     with app_with_schema(None) as app, app.app_context():
-        _seed_offerings()
-        assert len(_matches(_textile_demand())) == 5  # the default top K, weak pairs included
+        seed_offerings()
+        assert len(matches_of(textile_demand())) == 5  # the default top K, weak pairs included
 
 
 def _fused(weights: RankingWeights, parts: dict) -> float:
@@ -96,8 +104,8 @@ def _fused(weights: RankingWeights, parts: dict) -> float:
 
 def test_ranking_weights_change_the_score(env):
     with env_app(env, MATCHMAKER_RANKING_WEIGHTS='{"lexical": 0, "scenario": 1}') as app, app.app_context():
-        _seed_offerings()
-        best = _matches(_textile_demand())[0]
+        seed_offerings()
+        best = matches_of(textile_demand())[0]
         assert best.breakdown["lexical_used"] > 0 and best.breakdown["scenario"] > 0
         assert best.score == pytest.approx(_fused(RankingWeights(lexical=0, scenario=1), best.breakdown), abs=1e-3)
         assert abs(best.score - _fused(RankingWeights(), best.breakdown)) > 0.3

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from matchmaker.domain import workflow
 from matchmaker.domain.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from matchmaker.extensions import db
-from matchmaker.models import Demand, Match, MatchEvent, MatchStatus, Offering, PostingStatus, User, utcnow
+from matchmaker.models import Match, MatchEvent, MatchStatus, Offering, PostingStatus, utcnow
 
-from .conftest import PERSONAS, app_with_schema, base_config, make_user
+from .apps import app_with_schema, base_config
+from .factories import PERSONAS, make_match, make_pair, make_user, persona
 
 S = MatchStatus
 PERSONA_NAMES = ["manufacturer", "vendor", "curator", "admin", "intruder", "vendor_intruder", "system"]
@@ -18,58 +19,7 @@ PARTIES = {"manufacturer", "vendor"}
 CURATORS = {"curator", "admin"}
 
 
-# ---------------------------------------------------------------- helpers shared with the other workflow tests
-
-
-def persona(name: str) -> User | None:
-    """Return the persona's user (None for the system)."""
-    if name == "system":
-        return None
-    return db.session.scalar(sa.select(User).where(User.email == PERSONAS[name][0]))
-
-
-def make_pair(status=PostingStatus.PUBLISHED) -> tuple[Demand, Offering]:
-    """Create the manufacturer's demand and the vendor's offering."""
-    maker, vendor = persona("manufacturer"), persona("vendor")
-    demand = Demand(
-        title="Fabric defect detection on dyeing line",
-        description="Detect weaving defects.",
-        organization=maker.organization,
-        author=maker,
-        status=status,
-        scenarios=["visual_inspection"],
-    )
-    offering = Offering(
-        title="Lumen inline inspection camera",
-        description="Vision inspection for textiles.",
-        organization=vendor.organization,
-        author=vendor,
-        status=status,
-        scenarios=["visual_inspection"],
-    )
-    db.session.add_all([demand, offering])
-    db.session.commit()
-    return demand, offering
-
-
-def make_match(status: MatchStatus = S.PROPOSED, **fields) -> Match:
-    """Create a match between the manufacturer's demand and the vendor's offering, in the given state."""
-    demand, offering = make_pair()
-    if status is S.INTRODUCED:
-        fields.setdefault("introduced_at", utcnow())
-        fields.setdefault("expires_at", utcnow() + timedelta(days=14))
-    match = Match(
-        demand=demand,
-        offering=offering,
-        status=status,
-        score=0.82,
-        breakdown={"semantic": 0.71, "scenario": 1.0},
-        reasons=[{"kind": "scenario", "text": "Both are about visual inspection"}],
-        **fields,
-    )
-    db.session.add(match)
-    db.session.commit()
-    return match
+# ---------------------------------------------------------------- helpers
 
 
 def events_of(match: Match) -> int:

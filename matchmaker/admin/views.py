@@ -84,7 +84,7 @@ def reactivate(user_id: int):
     return _act(lambda: reactivate_user(_viewer(), user), _("%(email)s can sign in again.", email=user.email))
 
 
-def _act(action: Callable, success: str):
+def _act(action: Callable[[], object], success: str):
     """Run an administrator's change posted with a valid form, flash the outcome and go back to the list."""
     if not ActionForm().validate_on_submit():
         abort(400)

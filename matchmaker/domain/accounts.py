@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import Organization, OrgKind, Role, User
+from ..models import JoinRequest, Organization, OrgKind, Role, User
 from ..vocabulary import ORG_KIND_LABELS
 from .errors import PermissionDenied, ValidationFailed
 
@@ -81,7 +81,7 @@ def new_account(email: str, password: str, name: str) -> User:
     return user
 
 
-def place_in_organization(user: User, name: str, kind: OrgKind | str, city: str = ""):
+def place_in_organization(user: User, name: str, kind: OrgKind | str, city: str = "") -> Organization | JoinRequest:
     """Found a new organisation with the user as first member, or file a request to join the one of this name.
 
     Returns the new Organization or the pending JoinRequest; nothing is committed.
@@ -95,7 +95,7 @@ def place_in_organization(user: User, name: str, kind: OrgKind | str, city: str 
     return file_join_request(user, organization)
 
 
-def choose_organization(user: User, name: str, kind: OrgKind | str, city: str = ""):
+def choose_organization(user: User, name: str, kind: OrgKind | str, city: str = "") -> Organization | JoinRequest:
     """Let a signed-in person without an organisation found one or ask to join one, and commit."""
     if user.organization_id is not None:
         raise ValidationFailed(_("You already belong to %(org)s.", org=user.organization.name))

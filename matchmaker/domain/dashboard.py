@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from ..extensions import db
@@ -17,7 +19,9 @@ def published_count(model: type) -> int:
     return db.session.scalar(sa.select(sa.func.count(model.id)).where(model.status == PostingStatus.PUBLISHED)) or 0
 
 
-def postings_by_status(model: type, organization_id: int) -> dict[PostingStatus, list]:
+def postings_by_status(
+    model: type[Demand] | type[Offering], organization_id: int
+) -> dict[PostingStatus, list[Demand | Offering]]:
     """Return an organisation's demands or offerings grouped by status, newest change first."""
     postings = db.session.scalars(
         sa.select(model).where(model.organization_id == organization_id).order_by(model.updated_at.desc())
@@ -28,7 +32,7 @@ def postings_by_status(model: type, organization_id: int) -> dict[PostingStatus,
     return grouped
 
 
-def curation_summary() -> dict:
+def curation_summary() -> dict[str, Any]:
     """Return what waits for curators: unmatched demands and proposals to review."""
     unmatched = sa.select(Demand).where(
         Demand.status == PostingStatus.PUBLISHED, ~sa.exists().where(Match.demand_id == Demand.id)
@@ -43,7 +47,7 @@ def curation_summary() -> dict:
     }
 
 
-def admin_summary() -> dict:
+def admin_summary() -> dict[str, Any]:
     """Return people counts by organisation kind and role, and the curator requests waiting."""
     by_kind = dict(
         db.session.execute(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 import sqlalchemy as sa
 
 from .. import taxonomy
-from ..models import Demand, PostingStatus, User
+from ..models import Demand, Offering, PostingStatus, User
 from ..vocabulary import VOUCHER_KINDS
 
 ANY_VOUCHER = "any"
@@ -32,7 +32,9 @@ class Filters:
     sort: str = ""
 
     @classmethod
-    def from_args(cls, args: Mapping, statuses: Sequence[str] = ("",), sorts: Sequence[str] = ("",)) -> Filters:
+    def from_args(
+        cls, args: Mapping[str, str], statuses: Sequence[str] = ("",), sorts: Sequence[str] = ("",)
+    ) -> Filters:
         """Read the filters from query arguments; an unknown value falls back to the first one allowed."""
         values = {f.name: str(args.get(f.name) or "").strip() for f in fields(cls)}
         allowed = {
@@ -48,7 +50,7 @@ class Filters:
         return cls(**values)
 
 
-def facet_clauses(model: type, filters: Filters) -> list:
+def facet_clauses(model: type[Demand] | type[Offering], filters: Filters) -> list[sa.ColumnElement[bool]]:
     """Return the SQL conditions narrowing demands or offerings by industry, scenario, city and voucher."""
     clauses = []
     if filters.industry:
@@ -68,7 +70,9 @@ def facet_clauses(model: type, filters: Filters) -> list:
     return clauses
 
 
-def visible_postings_query(model: type, filters: Filters | Mapping, viewer: User | None = None) -> sa.Select:
+def visible_postings_query(
+    model: type[Demand] | type[Offering], filters: Filters | Mapping[str, str], viewer: User | None = None
+) -> sa.Select:
     """Return a select of the postings a viewer may list, narrowed by the filters, newest first."""
     if not isinstance(filters, Filters):
         filters = Filters.from_args(filters, statuses=POSTING_LIST_STATUSES)
@@ -77,7 +81,7 @@ def visible_postings_query(model: type, filters: Filters | Mapping, viewer: User
     return query.order_by(newest.desc(), model.id.desc())
 
 
-def json_list_contains(column, value: str):
+def json_list_contains(column: sa.ColumnExpressionArgument[list[str]], value: str) -> sa.ColumnElement[bool]:
     """Match rows whose JSON list holds value, on SQLite and PostgreSQL alike."""
     # JSON columns are serialised with json.dumps, so the quoted, escaped element appears verbatim in the text.
     return sa.cast(column, sa.Text).contains(json.dumps(value), autoescape=True)

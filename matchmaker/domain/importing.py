@@ -18,6 +18,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _
@@ -49,14 +50,14 @@ class ImportResult:
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
-    postings: list = field(default_factory=list)
+    postings: list[Demand | Offering] = field(default_factory=list)
     proposals: int = 0
 
 
 # ---------------------------------------------------------------- file → rows
 
 
-def read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path) -> list[dict[str, Any]]:
     """Return the file's rows as dicts of cell values, by its extension."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -73,7 +74,7 @@ def read_rows(path: Path) -> list[dict]:
     raise ImportFailed([f"{path.name}: unsupported file type {suffix or '(none)'}; use .csv, .xlsx or .json"])
 
 
-def _read_xlsx(path: Path) -> list[dict]:
+def _read_xlsx(path: Path) -> list[dict[str, Any]]:
     """Return the first sheet's rows below its header row, skipping empty ones."""
     from openpyxl import load_workbook
 
@@ -144,7 +145,12 @@ def _not_date(value: str):
     return _("Not a date like 2027-03-31: %(value)s.", value=value)
 
 
-def _parser(annotation) -> tuple[Callable, Callable | None]:
+# How to read a cell for one field, and what to say about a cell it cannot read.
+Reader = Callable[[object], object]
+Complaint = Callable[[str], str]
+
+
+def _parser(annotation: object) -> tuple[Reader, Complaint | None]:
     """Return how to read a cell for a field of this type, and what to say when it cannot be read."""
     if isinstance(annotation, types.UnionType):  # X | None: read as X, blank means the default
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
@@ -158,7 +164,7 @@ def _parser(annotation) -> tuple[Callable, Callable | None]:
 
 
 @functools.cache
-def _hints(input_class: type) -> dict:
+def _hints(input_class: type) -> dict[str, Any]:
     """Return an input dataclass's field types, resolved once."""
     return typing.get_type_hints(input_class)
 
@@ -168,12 +174,13 @@ def _blank(value) -> bool:
     return value is None or value == [] or (not isinstance(value, list) and _text(value) == "")
 
 
-def parse_row(input_class: type, row: dict) -> tuple[object, list[FieldError]]:
+def parse_row(input_class: type, row: dict[str, Any]) -> tuple[object, list[FieldError]]:
     """Return the domain input a row describes and the cells that could not be read.
 
     A blank or unreadable cell gives the field its default, so the domain still checks every other field.
     """
-    values, problems = {}, []
+    values: dict[str, object] = {}
+    problems: list[FieldError] = []
     for item in fields(input_class):
         column = COLUMNS.get(item.name, item.name)
         cell = row.get(column)
@@ -244,7 +251,7 @@ class _Import:
             postings.stage_publish(actor, posting)
         self.result.postings.append(posting)
 
-    def stage(self, number: int, row: dict) -> None:
+    def stage(self, number: int, row: dict[str, Any]) -> None:
         """Stage one row through the domain, recording its unreadable cells and what the domain refused."""
         ref = _text(row.get("ref"))
         data, errors = parse_row(self.input_class, row)

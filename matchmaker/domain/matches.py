@@ -5,6 +5,8 @@ Contact details of the other party appear only once the match is connected (`wor
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
@@ -38,7 +40,7 @@ def visible_matches(user: User, status: str = "") -> sa.Select:
     return query.order_by(Match.score.desc(), Match.id.desc())
 
 
-def visible_contacts(match: Match, user: User) -> list[dict]:
+def visible_contacts(match: Match, user: User) -> list[dict[str, str]]:
     """Return the contact details the user may see: the counterpart's, only once connected."""
     if not workflow.can_see_contacts(match):
         return []
@@ -67,7 +69,7 @@ def actor_label(event: MatchEvent, viewer: User) -> str:
     return f"{organization} · {actor.name}" if viewer.is_curator else organization
 
 
-def match_json(match: Match, viewer: User) -> dict:
+def match_json(match: Match, viewer: User) -> dict[str, Any]:
     """Return the match as the viewer may see it; contacts are empty until connected."""
     return {
         "id": match.id,
@@ -100,7 +102,7 @@ def match_json(match: Match, viewer: User) -> dict:
     }
 
 
-def _posting_json(posting: Demand | Offering) -> dict:
+def _posting_json(posting: Demand | Offering) -> dict[str, Any]:
     """Return the public face of one side of a match."""
     return {
         "id": posting.id,

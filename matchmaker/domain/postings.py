@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _
@@ -169,7 +170,7 @@ class _Kind:
     """What differs between demands and offerings as far as the lifecycle is concerned."""
 
     org_kind: OrgKind
-    check: Callable
+    check: Callable[[Any, Any], Iterator[FieldError]]
     refusal: str
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..vocabulary import DEMAND, OFFERING, POSTING_KINDS
+
+if TYPE_CHECKING:  # the engine loads only when a search runs
+    from ..matching.service import SearchHit
 
 # What the search box may look through, by the `kind` the page asks for.
 KINDS = {"all": POSTING_KINDS, "demands": (DEMAND,), "offerings": (OFFERING,)}
 MAX_QUERY = 500
 
 
-def search_postings(query: str, kind: str = "all") -> list:
+def search_postings(query: str, kind: str = "all") -> list[SearchHit]:
     """Return the published postings of a kind that best fit the query, best first; none for an empty query."""
     if not query:
         return []

@@ -17,8 +17,10 @@ Each step is announced on `signals.match_changed` inside its transaction; tellin
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -51,7 +53,7 @@ class Transition:
     sources: frozenset[MatchStatus]
     target: MatchStatus
     actors: frozenset[str]
-    reasons: tuple = ()  # (key, label) pairs; when not empty, one of these keys is required
+    reasons: tuple[tuple[str, object], ...] = ()  # (key, label) pairs; when not empty, one of these keys is required
     label: object = ""
 
 
@@ -179,7 +181,7 @@ def _apply(match, action, actor, *, reason, note, side, now) -> Match:
     return match
 
 
-def _after_commit(replies: list[tuple]) -> None:
+def _after_commit(replies: list[tuple[Callable[..., Any], Any]]) -> None:
     """Run the follow-up work match_changed receivers returned, now that the step has committed."""
     for receiver, follow_up in replies:
         if not callable(follow_up):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -125,7 +126,7 @@ class MatchingEngine:
         """Return a posting's stored embedding."""
         return np.frombuffer(posting.embedding, dtype=np.float32).copy()
 
-    def rebuild(self, save: bool = True, progress=None) -> dict:
+    def rebuild(self, save: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, object]:
         """Embed what this model has not embedded yet, and index every published posting afresh."""
         with self._lock:
             embedded = embed_missing(self.encoder, progress)
@@ -191,7 +192,7 @@ class MatchingEngine:
             except OSError as exc:  # a read-only data dir must not break matching
                 log.warning("could not write the index snapshot: %s", exc)
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, object]:
         """Return what the index holds, for `matchmaker index status`."""
         return {
             "fingerprint": self.fingerprint,
@@ -202,7 +203,7 @@ class MatchingEngine:
         }
 
 
-def embed_missing(encoder: Encoder, progress=None, batch_size: int = 64) -> int:
+def embed_missing(encoder: Encoder, progress: Callable[[str], None] | None = None, batch_size: int = 64) -> int:
     """Embed every published posting that lacks an embedding from this encoder; return how many."""
     total = 0
     for kind, model in MODELS.items():

@@ -9,10 +9,14 @@ from __future__ import annotations
 import csv
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
+from .encoders import Encoder
 from .facts import PostingFacts
 from .ranking import RankingWeights
 from .retrieval import PostingCorpus, rank
@@ -119,7 +123,9 @@ def is_cross_language(demand: PostingFacts, grades: dict[str, int], languages: d
     return all(languages.get(r) != demand.language for r, g in grades.items() if g == best)
 
 
-def _index(evalset: EvalSet, encoder, progress=None):
+def _index(
+    evalset: EvalSet, encoder: Encoder, progress: Callable[[str], None] | None = None
+) -> tuple[PostingCorpus, np.ndarray]:
     """Encode and index the set's offerings, and encode its demands."""
     batch = [o.text for o in evalset.offerings]
     corpus = PostingCorpus("offering", encoder.dimension)
@@ -132,12 +138,14 @@ def _index(evalset: EvalSet, encoder, progress=None):
     return corpus, queries
 
 
-def evaluate(evalset: EvalSet, encoder, weights: RankingWeights, progress=None) -> dict:
+def evaluate(
+    evalset: EvalSet, encoder: Encoder, weights: RankingWeights, progress: Callable[[str], None] | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
     """Return metrics per ranker: overall, cross-language and per language pair."""
     corpus, queries = _index(evalset, encoder, progress)
     facts = {o.id: o for o in evalset.offerings}
 
-    def lookup(ids):
+    def lookup(ids: list[int]) -> dict[int, PostingFacts]:
         return {i: facts[i] for i in ids if i in facts}
 
     refs = {o.id: o.ref for o in evalset.offerings}
@@ -162,15 +170,19 @@ def evaluate(evalset: EvalSet, encoder, weights: RankingWeights, progress=None) 
     return results
 
 
+# One demand's result: its language pair, whether it is cross-language, nDCG@10, recall@5 and MRR.
+Row = tuple[str, bool, float, float, float]
+
+
 def _mean(values) -> float:
     values = list(values)
     return sum(values) / len(values) if values else 0.0
 
 
-def _summarise(rows) -> dict:
+def _summarise(rows: list[Row]) -> dict[str, dict[str, float]]:
     """Average metrics overall, on cross-language demands and per language pair."""
 
-    def block(selected):
+    def block(selected: list[Row]) -> dict[str, float]:
         return {
             "n": len(selected),
             "ndcg@10": _mean(r[2] for r in selected),
@@ -184,7 +196,7 @@ def _summarise(rows) -> dict:
     return summary
 
 
-def format_table(backend: str, evalset: str, results: dict) -> str:
+def format_table(backend: str, evalset: str, results: dict[str, dict[str, dict[str, float]]]) -> str:
     """Render the metrics as a plain-text table."""
     lines = [
         f"set: {evalset}   encoder: {backend}",

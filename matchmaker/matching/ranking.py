@@ -73,7 +73,7 @@ class Candidate:
 
     id: int
     score: float
-    breakdown: dict = field(default_factory=dict)
+    breakdown: dict[str, float] = field(default_factory=dict)
 
 
 def _overlap_fit(lo_a, hi_a, lo_b, hi_b) -> float:
@@ -153,6 +153,6 @@ def fuse(
     return ranked
 
 
-def weights_dict(weights: RankingWeights) -> dict:
+def weights_dict(weights: RankingWeights) -> dict[str, float | bool]:
     """Return the weights as a plain mapping, for display."""
     return asdict(weights)

@@ -38,7 +38,9 @@ class PostingCorpus:
         self.lexical.remove(posting_id)
         self.tokens.pop(posting_id, None)
 
-    def signals(self, vector: np.ndarray, tokens: list[str], pool: int = CANDIDATE_POOL):
+    def signals(
+        self, vector: np.ndarray, tokens: list[str], pool: int = CANDIDATE_POOL
+    ) -> tuple[dict[int, float], dict[int, float]]:
         """Return dense and lexical scores for the union of both signals' best candidates."""
         dense = dict(self.vectors.search(vector.reshape(1, -1), pool)[0])
         lexical = self.lexical.scores(tokens)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -72,7 +74,9 @@ def weights() -> RankingWeights:
 
 
 # -- indexing ---------------------------------------------------------------
-def index_postings(postings: list, progress=None, batch_size: int = 64) -> None:
+def index_postings(
+    postings: list[Demand | Offering], progress: Callable[[str], None] | None = None, batch_size: int = 64
+) -> None:
     """Tag, embed and log changed postings so every process re-indexes them."""
     engine = _engine()
     for start in range(0, len(postings), batch_size):
@@ -93,7 +97,7 @@ def index_postings(postings: list, progress=None, batch_size: int = 64) -> None:
     engine.sync()
 
 
-def propose_all(progress=None) -> int:
+def propose_all(progress: Callable[[str], None] | None = None) -> int:
     """Propose the top offerings for every published demand; return how many proposals are new."""
     demands = db.session.scalars(
         sa.select(Demand).where(Demand.status == PostingStatus.PUBLISHED).order_by(Demand.id)
@@ -106,13 +110,19 @@ def propose_all(progress=None) -> int:
     return created
 
 
-def on_postings_saved(sender, postings: list, propose: bool = True, progress=None, **_) -> int:
+def on_postings_saved(
+    sender: object,
+    postings: list[Demand | Offering],
+    propose: bool = True,
+    progress: Callable[[str], None] | None = None,
+    **_: object,
+) -> int:
     """Index committed postings in batches, then propose for the published ones; return how many are new."""
     index_postings(postings, progress=progress)
     return propose_for_changed(postings, progress=progress) if propose else 0
 
 
-def propose_for_changed(postings: list, progress=None) -> int:
+def propose_for_changed(postings: list[Demand | Offering], progress: Callable[[str], None] | None = None) -> int:
     """Propose matches for the published demands and offerings among postings; return how many are new."""
     published = [p for p in postings if p.status is PostingStatus.PUBLISHED]
     offerings = [p for p in published if p.kind == "offering"]
@@ -237,7 +247,7 @@ def _propose(demand: Demand, cand: Candidate) -> Match | None:
     return match
 
 
-def explain_pair(demand: Demand, offering: Offering, cand: Candidate) -> list[dict]:
+def explain_pair(demand: Demand, offering: Offering, cand: Candidate) -> list[dict[str, Any]]:
     """Return the reasons for a ranked pair."""
     engine = _engine()
     d_facts = demand_facts(demand)

@@ -6,6 +6,7 @@ One `PostingViews` per kind, with its model, form and domain functions, fills th
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -19,7 +20,7 @@ from ..domain.filters import POSTING_LIST_STATUSES, Filters, visible_postings_qu
 from ..domain.matches import matches_of_posting
 from ..extensions import db
 from ..forms import show_refusal
-from ..models import Demand, Offering, PostingStatus
+from ..models import Demand, Offering, PostingStatus, User
 from ..vocabulary import DEPLOYMENT_LABELS, POSTING_STATUS_LABELS, REGION_LABELS, VOUCHER_LABELS
 from .forms import DemandForm, OfferingForm, PostingForm
 
@@ -33,11 +34,12 @@ def viewer():
 class PostingViews:
     """The routes of one posting kind, parametrised by what differs between demands and offerings."""
 
-    model: type
+    model: type[Demand] | type[Offering]
     form_class: type[PostingForm]
-    create: Callable
-    update: Callable
-    poster_required: Callable
+    # The input is the kind's own DemandInput or OfferingInput, as the form builds it.
+    create: Callable[[User, Any], postings.Posting]
+    update: Callable[[User, Any, Any], postings.Posting]
+    poster_required: Callable[[Callable[..., Any]], Callable[..., Any]]
 
     def register(self, bp: Blueprint) -> None:
         """Add the six routes to the blueprint."""
@@ -96,7 +98,7 @@ class PostingViews:
 
     # -------------------------------------------------------------- helpers
 
-    def save(self, form: PostingForm, action: Callable):
+    def save(self, form: PostingForm, action: Callable[[Any], postings.Posting]) -> postings.Posting | None:
         """Run a create or update from the form; on refusal put the reason on the form and return None."""
         try:
             posting = action(form.to_input())
@@ -110,7 +112,7 @@ class PostingViews:
             flash(_("Saved."), "success")
         return posting
 
-    def transition(self, id: int, action: Callable, message: str):
+    def transition(self, id: int, action: Callable[[User, postings.Posting], postings.Posting], message: str):
         """Apply a lifecycle step and return to the posting's page."""
         posting = self.owned_or_abort(id)
         try:
