@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Match, Offering, Organization, PostingStatus
 
-from .factories import demand_form, field_errors
+from .factories import demand_form, field_errors, offering_form
 
 DEMANDS_CSV = """ref,title,description,organization,language,industry,scenarios,city,budget_min,budget_max,deployment,vouchers
 D1,布面瑕疵检测,布面上的跳纱、破洞全靠老师傅肉眼看,Foshan Weave,zh-Hans,17,visual_inspection,佛山,100000,300000,edge,compute;model
@@ -318,3 +318,30 @@ def test_an_import_is_announced_once_with_every_posting(app, runner, tmp_path):
         assert _import(runner, tmp_path, "offerings", OFFERINGS).exit_code == 0
         assert _import(runner, tmp_path, "offerings", OFFERINGS, "--no-propose").exit_code == 0
     assert seen == [(["O1", "O2"], True), (["O1", "O2"], False)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "bad"),
+    [
+        ("demands", {"title": "T" * 201, "city": "C" * 81, "timeline": "L" * 101, "budget_min": "-5"}),
+        ("offerings", {"title": "T" * 201, "capacity": "1001", "price_min": "-1"}),
+        ("offerings", {"capacity": "0"}),
+    ],
+    ids=["demand lengths", "offering capacity above", "offering capacity zero"],
+)
+def test_length_and_range_rules_come_from_the_domain_alone(app, client, auth, personas, tmp_path, runner, kind, bad):
+    """The web form has no limits of its own: it says what the importer says, and both refuse."""
+    auth.login_as("manufacturer" if kind == "demands" else "vendor")
+    form = demand_form(**bad) if kind == "demands" else offering_form(**bad)
+    page = client.post(f"/{kind}/new", data=form).get_data(as_text=True)
+    web = {name: field_errors(page, name) for name in bad}
+    assert all(web.values()), web
+    row = {"ref": "R1", "title": "A title", "description": "A description.", **bad}
+    result = _import(runner, tmp_path, kind, [row], "--no-propose")
+    assert result.exit_code != 0
+    imported = [line for line in result.output.splitlines() if line.startswith("row 2")]
+    expected = [f"row 2 (ref R1), column {name}: {m}" for name, messages in web.items() for m in messages]
+    assert sorted(imported) == sorted(expected)
+    with app.app_context():
+        model = Demand if kind == "demands" else Offering
+        assert db.session.scalar(sa.select(sa.func.count(model.id))) == 0

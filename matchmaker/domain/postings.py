@@ -23,6 +23,10 @@ from .errors import FieldError, IllegalTransition, PermissionDenied, ValidationF
 
 Posting = Demand | Offering
 
+# New engagements a vendor may say it can take on at once, and the length of one region's name.
+MAX_CAPACITY = 1000
+MAX_REGION_LENGTH = 80
+
 # Closing is final; nothing leaves CLOSED.
 TRANSITIONS = {
     PostingStatus.DRAFT: {PostingStatus.PUBLISHED, PostingStatus.CLOSED},
@@ -140,6 +144,11 @@ def _check_offering(data: OfferingInput, current: Offering | None = None) -> Ite
     yield from _check_range("price_min", "price_max", data.price_min, data.price_max)
     if data.capacity is None or data.capacity < 1:
         yield FieldError("capacity", _("Capacity must be at least 1."))
+    elif data.capacity > MAX_CAPACITY:
+        yield FieldError("capacity", _("Capacity can be at most %(count)d.", count=MAX_CAPACITY))
+    long_regions = [region for region in data.regions if len(region) > MAX_REGION_LENGTH]
+    if long_regions:
+        yield FieldError("regions", _("Name each region in at most %(count)d characters.", count=MAX_REGION_LENGTH))
 
 
 def _problems(model: type, data, current: Posting | None = None) -> list[FieldError]:

@@ -14,7 +14,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import Optional
 
 from .. import taxonomy
 from ..domain.postings import DemandInput, OfferingInput
@@ -26,8 +26,8 @@ class PostingForm(FlaskForm):
 
     input_class: type
 
-    title = StringField(_l("標題 Title"), validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField(_l("描述 Description"), validators=[DataRequired()])
+    title = StringField(_l("標題 Title"))
+    description = TextAreaField(_l("描述 Description"))
     scenarios = SelectMultipleField(_l("AI 場景 AI scenarios"))
     language = SelectField(_l("語言 Language"), default="")
     save = SubmitField(_l("Save as draft"))
@@ -72,10 +72,10 @@ class DemandForm(PostingForm):
     input_class = DemandInput
 
     industry = SelectField(_l("行業 Industry"), default="")
-    city = StringField(_l("城市 City"), validators=[Length(max=80)])
-    budget_min = IntegerField(_l("預算下限 Budget from (CNY)"), validators=[Optional(), NumberRange(min=0)])
-    budget_max = IntegerField(_l("預算上限 Budget up to (CNY)"), validators=[Optional(), NumberRange(min=0)])
-    timeline = StringField(_l("時間表 Timeline"), validators=[Length(max=100)])
+    city = StringField(_l("城市 City"))
+    budget_min = IntegerField(_l("預算下限 Budget from (CNY)"), validators=[Optional()])
+    budget_max = IntegerField(_l("預算上限 Budget up to (CNY)"), validators=[Optional()])
+    timeline = StringField(_l("時間表 Timeline"))
     deployment = SelectField(_l("部署方式 Deployment"), default="")
     vouchers = SelectMultipleField(_l("補貼券 Vouchers you hold or plan to use"))
     data_available = TextAreaField(_l("可用數據 Data available"))
@@ -100,14 +100,12 @@ class OfferingForm(PostingForm):
 
     industries_served = SelectMultipleField(_l("服務行業 Industries served"))
     deployment_modes = SelectMultipleField(_l("部署方式 Deployment modes"))
-    price_min = IntegerField(_l("價格下限 Price from (CNY)"), validators=[Optional(), NumberRange(min=0)])
-    price_max = IntegerField(_l("價格上限 Price up to (CNY)"), validators=[Optional(), NumberRange(min=0)])
+    price_min = IntegerField(_l("價格下限 Price from (CNY)"), validators=[Optional()])
+    price_max = IntegerField(_l("價格上限 Price up to (CNY)"), validators=[Optional()])
     regions = SelectMultipleField(_l("服務地區 Regions served"))
-    cities = StringField(_l("其他城市 Other cities (comma-separated)"), validators=[Length(max=300)])
+    cities = StringField(_l("其他城市 Other cities (comma-separated)"))
     case_studies = TextAreaField(_l("案例 Case studies"))
-    capacity = IntegerField(
-        _l("可同時承接項目數 Projects you can take on at once"), default=3, validators=[NumberRange(min=1, max=1000)]
-    )
+    capacity = IntegerField(_l("可同時承接項目數 Projects you can take on at once"), default=3, validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
