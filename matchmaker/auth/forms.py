@@ -14,8 +14,8 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class RegistrationForm(FlaskForm):
-    """Open an account for a person and their organisation."""
+class AccountFields(FlaskForm):
+    """The fields that open an account for a person: who they are and their password."""
 
     email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=200)])
     name = StringField(_l("Your name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
@@ -30,11 +30,13 @@ class RegistrationForm(FlaskForm):
     )
     confirm = PasswordField(
         _l("Repeat the password"),
-        validators=[
-            DataRequired(),
-            EqualTo("password", message=_l("The two passwords do not match.")),
-        ],
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords do not match."))],
     )
+
+
+class OrganizationFields(FlaskForm):
+    """The fields that name an organisation to found or to ask to join."""
+
     organization_kind = RadioField(
         _l("Your organisation is a"),
         validators=[DataRequired()],
@@ -44,6 +46,10 @@ class RegistrationForm(FlaskForm):
         _l("Organisation name"), filters=[strip], validators=[DataRequired(), Length(max=200)]
     )
     city = StringField(_l("City"), filters=[strip], validators=[Length(max=80)])
+
+
+class RegistrationForm(AccountFields, OrganizationFields):
+    """Open an account for a person and their organisation."""
 
 
 class LoginForm(FlaskForm):
