@@ -63,28 +63,28 @@ def _t(action, sources, target, actors, reasons=(), label=""):
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
-        _t("shortlist", {S.PROPOSED}, S.SHORTLISTED, {CURATOR, SYSTEM}, label=_l("入圍 Shortlist")),
+        _t("shortlist", {S.PROPOSED}, S.SHORTLISTED, {CURATOR, SYSTEM}, label=_l("Shortlist")),
         _t(
             "reject",
             {S.PROPOSED, S.SHORTLISTED},
             S.REJECTED,
             {CURATOR, SYSTEM},
             REJECT_REASON_LABELS.items(),
-            _l("否決 Reject"),
+            _l("Reject"),
         ),
-        _t("introduce", {S.PROPOSED, S.SHORTLISTED}, S.INTRODUCED, {CURATOR, SYSTEM}, label=_l("引薦 Introduce")),
-        _t("express_interest", {S.PROPOSED}, S.INTRODUCED, {PARTY}, label=_l("表達興趣 Express interest")),
+        _t("introduce", {S.PROPOSED, S.SHORTLISTED}, S.INTRODUCED, {CURATOR, SYSTEM}, label=_l("Introduce")),
+        _t("express_interest", {S.PROPOSED}, S.INTRODUCED, {PARTY}, label=_l("Express interest")),
         # accept leads to connected once the other side has accepted too; see _accept.
-        _t("accept", {S.INTRODUCED}, S.CONNECTED, {PARTY}, label=_l("接受 Accept")),
-        _t("decline", {S.INTRODUCED}, S.DECLINED, {PARTY}, DECLINE_REASON_LABELS.items(), _l("婉拒 Decline")),
-        _t("expire", {S.INTRODUCED}, S.EXPIRED, {SYSTEM}, label=_l("過期 Expire")),
-        _t("pilot_started", {S.CONNECTED}, S.PILOT_STARTED, {PARTY, CURATOR}, label=_l("開始試點 Pilot started")),
+        _t("accept", {S.INTRODUCED}, S.CONNECTED, {PARTY}, label=_l("Accept")),
+        _t("decline", {S.INTRODUCED}, S.DECLINED, {PARTY}, DECLINE_REASON_LABELS.items(), _l("Decline")),
+        _t("expire", {S.INTRODUCED}, S.EXPIRED, {SYSTEM}, label=_l("Expire")),
+        _t("pilot_started", {S.CONNECTED}, S.PILOT_STARTED, {PARTY, CURATOR}, label=_l("Pilot started")),
         _t(
             "contract_signed",
             {S.CONNECTED, S.PILOT_STARTED},
             S.CONTRACT_SIGNED,
             {PARTY, CURATOR},
-            label=_l("簽約 Contract signed"),
+            label=_l("Contract signed"),
         ),
         _t(
             "no_deal",
@@ -92,7 +92,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.NO_DEAL,
             {PARTY, CURATOR},
             NO_DEAL_REASON_LABELS.items(),
-            _l("未成交 No deal"),
+            _l("No deal"),
         ),
     )
 }
