@@ -309,7 +309,7 @@ def test_manufacturer_posts_a_demand_and_a_budget_error_keeps_what_was_typed(per
     expect(card).to_contain_text("Published")
     expect(card).to_contain_text("图案错位、套色不准和色差")
     expect(card.get_by_role("row", name=re.compile("Industry"))).to_contain_text("Textiles")
-    expect(card.get_by_role("row", name=re.compile("AI 場景"))).to_contain_text("Visual inspection")
+    expect(card.get_by_role("row", name=re.compile("AI scenarios"))).to_contain_text("Visual inspection")
     expect(card.get_by_role("row", name=re.compile("City"))).to_contain_text("佛山市南海区")
     expect(card.get_by_role("row", name=re.compile("Budget"))).to_contain_text("CN¥150,000 – CN¥400,000")
     expect(card).to_contain_text(FACTORY_ORG)
@@ -513,9 +513,9 @@ def test_curator_introduces_and_both_sides_accept_until_connected(person, tmp_pa
     expect(events).to_have_count(3)
     for index, (actor, action, change) in enumerate(
         [
-            ("陳嘉欣 Karen Chan", "introduce", "proposed → introduced"),
-            ("梁国华", "accept", "introduced → introduced"),
-            ("王磊", "accept", "introduced → connected"),
+            ("陳嘉欣 Karen Chan", "Introduce", "Proposed → Introduced"),
+            ("梁国华", "Accept", "Introduced → Introduced"),
+            ("王磊", "Accept", "Introduced → Connected"),
         ]
     ):
         cells = events.nth(index).locator("td")
