@@ -3,6 +3,7 @@
 from .admin.views import bp as admin_bp
 from .auth.views import bp as auth_bp
 from .curation.views import bp as curation_bp
+from .i18n import bp as i18n_bp
 from .main.views import bp as main_bp
 from .matches.views import bp as matches_bp
 from .notifications.views import bp as notifications_bp
@@ -13,6 +14,7 @@ from .search.views import bp as search_bp
 BLUEPRINTS = [
     main_bp,
     auth_bp,
+    i18n_bp,
     admin_bp,
     demands_bp,
     offerings_bp,

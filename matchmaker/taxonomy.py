@@ -19,10 +19,6 @@ class Term:
         """Return the label in the locale, falling back to English."""
         return self.labels.get(locale) or self.labels["en"]
 
-    def bilingual(self) -> str:
-        """Return 'Traditional Chinese / English' as the UI shows it before more locales ship."""
-        return f"{self.labels['zh_Hant']} / {self.labels['en']}"
-
 
 def _load(name: str) -> list[dict]:
     """Read a taxonomy data file shipped in the package."""
@@ -44,11 +40,11 @@ def industries() -> dict[str, Term]:
     return {e["code"]: Term(e["code"], e["labels"], e.get("synonyms", {})) for e in _load("industries.json")}
 
 
-def scenario_choices() -> list[tuple[str, str]]:
-    """Return (key, label) pairs for form fields."""
-    return [(key, term.bilingual()) for key, term in scenarios().items()]
+def scenario_choices(locale: str = "en") -> list[tuple[str, str]]:
+    """Return (key, label) pairs for form fields, labelled in the locale."""
+    return [(key, term.label(locale)) for key, term in scenarios().items()]
 
 
-def industry_choices() -> list[tuple[str, str]]:
-    """Return (code, label) pairs for form fields."""
-    return [(code, f"{code} {term.bilingual()}") for code, term in industries().items()]
+def industry_choices(locale: str = "en") -> list[tuple[str, str]]:
+    """Return (code, label) pairs for form fields, labelled in the locale."""
+    return [(code, f"{code} {term.label(locale)}") for code, term in industries().items()]

@@ -1,26 +1,48 @@
-"""Jinja helpers: taxonomy labels, enum labels and unread counts."""
+"""Jinja helpers: taxonomy and enum labels in the reader's language, locale-aware dates and money, unread counts."""
+
+from datetime import date, datetime
 
 from flask import Flask, request, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from . import taxonomy
-from .vocabulary import DEPLOYMENT_MODES, POSTING_KIND_LABELS, POSTING_STATUS_LABELS, VOUCHER_KINDS
+from .i18n import format_money, language_switch
+from .matching.explain import reason_text
+from .vocabulary import (
+    DEPLOYMENT_MODES,
+    MATCH_SOURCE_LABELS,
+    MATCH_STATUS_LABELS,
+    POSTING_KIND_LABELS,
+    POSTING_STATUS_LABELS,
+    VOUCHER_KINDS,
+)
 
 
 def init_templating(app: Flask) -> None:
     """Register filters and globals the templates use."""
-    app.jinja_env.filters["scenario_label"] = scenario_label
-    app.jinja_env.filters["industry_label"] = industry_label
-    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters.update(
+        scenario_label=scenario_label,
+        industry_label=industry_label,
+        money=money,
+        date=show_date,
+        datetime=show_datetime,
+        reason_text=reason_text,
+    )
     app.jinja_env.globals.update(
         deployment_modes=DEPLOYMENT_MODES,
         voucher_kinds=VOUCHER_KINDS,
         # globals, unlike a view's context, reach the macros templates import
         posting_kind_labels=POSTING_KIND_LABELS,
         posting_status_labels=POSTING_STATUS_LABELS,
+        match_status_labels=MATCH_STATUS_LABELS,
+        match_source_labels=MATCH_SOURCE_LABELS,
     )
     app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["action_label"] = action_label
     app.context_processor(_unread_notifications)
+    app.context_processor(language_switch)
     app.context_processor(lambda: {"url_rules": {rule.endpoint for rule in app.url_map.iter_rules()}})
 
 
@@ -31,21 +53,44 @@ def page_url(page: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def action_label(action: str) -> str:
+    """Return the label of a step a match took, as its audit trail shows it."""
+    from .domain.workflow import TRANSITIONS
+
+    if action in TRANSITIONS:
+        return str(TRANSITIONS[action].label)
+    return str(_l("Paired by hand")) if action == "create" else action
+
+
 def scenario_label(key: str) -> str:
-    """Return a scenario's label, or the key if it is unknown."""
+    """Return a scenario's label in the reader's language, or the key if it is unknown."""
     term = taxonomy.scenarios().get(key)
-    return term.bilingual() if term else key
+    return term.label(str(get_locale())) if term else key
 
 
 def industry_label(code: str | None) -> str:
-    """Return an industry division's label, or the code if it is unknown."""
+    """Return an industry division's code and label in the reader's language, or the code if it is unknown."""
     term = taxonomy.industries().get(code or "")
-    return f"{code} {term.bilingual()}" if term else (code or "")
+    return f"{code} {term.label(str(get_locale()))}" if term else (code or "")
 
 
 def money(value: int | None) -> str:
-    """Format a CNY amount for people."""
-    return "—" if value is None else f"¥{value:,}"
+    """Format a CNY amount in the reader's locale, without decimals: amounts are whole yuan."""
+    if value is None:
+        return "—"
+    return format_money(value)
+
+
+def show_date(value: date | datetime | None) -> str:
+    """Format a date (or the date of a moment) in the reader's locale; nothing for none."""
+    if value is None:
+        return ""
+    return format_date(value.date() if isinstance(value, datetime) else value, "medium")
+
+
+def show_datetime(value: datetime | None) -> str:
+    """Format a moment, to the minute, in the reader's locale; nothing for none."""
+    return "" if value is None else format_datetime(value, "short")
 
 
 def _unread_notifications() -> dict:

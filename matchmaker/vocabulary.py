@@ -19,9 +19,9 @@ class OrgKind(str, enum.Enum):
 
 
 ORG_KIND_LABELS = {
-    OrgKind.MANUFACTURER: _l("廠商 Manufacturer"),
-    OrgKind.VENDOR: _l("AI 供應商 Vendor"),
-    OrgKind.AGENCY: _l("推廣機構 Agency"),
+    OrgKind.MANUFACTURER: _l("Manufacturer"),
+    OrgKind.VENDOR: _l("AI vendor"),
+    OrgKind.AGENCY: _l("Agency"),
 }
 
 
@@ -69,7 +69,7 @@ class MembershipStep(str, enum.Enum):
 
 DEMAND, OFFERING = "demand", "offering"
 POSTING_KINDS = (DEMAND, OFFERING)
-POSTING_KIND_LABELS = {DEMAND: _l("需求 Demand"), OFFERING: _l("方案 Offering")}
+POSTING_KIND_LABELS = {DEMAND: _l("Demand"), OFFERING: _l("Offering")}
 
 
 class PostingStatus(str, enum.Enum):
@@ -79,32 +79,34 @@ class PostingStatus(str, enum.Enum):
 
 
 POSTING_STATUS_LABELS = {
-    PostingStatus.DRAFT: _l("草稿 Draft"),
-    PostingStatus.PUBLISHED: _l("已發佈 Published"),
-    PostingStatus.CLOSED: _l("已關閉 Closed"),
+    PostingStatus.DRAFT: _l("Draft"),
+    PostingStatus.PUBLISHED: _l("Published"),
+    PostingStatus.CLOSED: _l("Closed"),
 }
 
 DEPLOYMENT_LABELS = {
-    "on_premises": _l("本地部署 On-premises"),
-    "edge": _l("邊緣部署 Edge"),
-    "cloud": _l("雲端 Cloud"),
+    "on_premises": _l("On-premises"),
+    "edge": _l("Edge"),
+    "cloud": _l("Cloud"),
 }
 DEPLOYMENT_MODES = tuple(DEPLOYMENT_LABELS)
+# The same modes as they read inside a sentence ("Offers edge deployment as wanted").
+DEPLOYMENT_WORDS = {"on_premises": _l("on-premises"), "edge": _l("edge"), "cloud": _l("cloud")}
 
 VOUCHER_LABELS = {
-    "compute": _l("算力券 Compute voucher"),
-    "model": _l("模型券 Model voucher"),
-    "training": _l("訓練券 Training voucher"),
+    "compute": _l("Compute voucher"),
+    "model": _l("Model voucher"),
+    "training": _l("Training voucher"),
 }
 VOUCHER_KINDS = tuple(VOUCHER_LABELS)
 
 # Regions an offering may list; it may name cities besides, which are kept as written.
 REGION_LABELS = {
-    "Guangdong": _l("廣東 Guangdong"),
-    "Hong Kong": _l("香港 Hong Kong"),
-    "Macau": _l("澳門 Macau"),
-    "Greater Bay Area": _l("大灣區 Greater Bay Area"),
-    "Nationwide": _l("全國 Nationwide"),
+    "Guangdong": _l("Guangdong"),
+    "Hong Kong": _l("Hong Kong"),
+    "Macau": _l("Macau"),
+    "Greater Bay Area": _l("Greater Bay Area"),
+    "Nationwide": _l("Nationwide"),
 }
 REGIONS = tuple(REGION_LABELS)
 
@@ -119,14 +121,16 @@ TEXT_LANGUAGES = tuple(LOCALE_OF_LANGUAGE)
 DETECT_LANGUAGE = ""  # a posting whose language is left for the engine to detect
 TEXT_LANGUAGE_LABELS = {
     DETECT_LANGUAGE: _l("Detect automatically"),
-    "zh-Hant": _l("繁體中文"),
-    "zh-Hans": _l("简体中文"),
-    "en": _l("English"),
+    "zh-Hant": "繁體中文",
+    "zh-Hans": "简体中文",
+    "en": "English",
 }
 
 DEFAULT_LOCALE = "en"
 # In the order a browser's equally preferred languages are settled in.
 UI_LOCALES = (DEFAULT_LOCALE, "zh_Hant", "zh_Hans")
+# The language switch names each locale in its own language, so everyone finds theirs.
+UI_LOCALE_NAMES = {"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简体中文"}
 
 
 def locale_of_language(language: str) -> str:
@@ -156,49 +160,52 @@ class MatchStatus(str, enum.Enum):
 
 
 MATCH_STATUS_LABELS = {
-    MatchStatus.PROPOSED: _l("已提議 Proposed"),
-    MatchStatus.SHORTLISTED: _l("已入圍 Shortlisted"),
-    MatchStatus.REJECTED: _l("已否決 Rejected"),
-    MatchStatus.INTRODUCED: _l("已引薦 Introduced"),
-    MatchStatus.DECLINED: _l("已婉拒 Declined"),
-    MatchStatus.EXPIRED: _l("已過期 Expired"),
-    MatchStatus.CONNECTED: _l("已對接 Connected"),
-    MatchStatus.PILOT_STARTED: _l("試點中 Pilot started"),
-    MatchStatus.CONTRACT_SIGNED: _l("已簽約 Contract signed"),
-    MatchStatus.NO_DEAL: _l("未成交 No deal"),
+    MatchStatus.PROPOSED: _l("Proposed"),
+    MatchStatus.SHORTLISTED: _l("Shortlisted"),
+    MatchStatus.REJECTED: _l("Rejected"),
+    MatchStatus.INTRODUCED: _l("Introduced"),
+    MatchStatus.DECLINED: _l("Declined"),
+    MatchStatus.EXPIRED: _l("Expired"),
+    MatchStatus.CONNECTED: _l("Connected"),
+    MatchStatus.PILOT_STARTED: _l("Pilot started"),
+    MatchStatus.CONTRACT_SIGNED: _l("Contract signed"),
+    MatchStatus.NO_DEAL: _l("No deal"),
 }
+
+# Who proposed a match: the engine ranked it, or a curator paired it by hand.
+MATCH_SOURCE_LABELS = {"engine": _l("Engine"), "curator": _l("Curator")}
 
 # Why a party declined an introduction; the ranking learns from these.
 DECLINE_REASON_LABELS = {
-    "not_relevant": _l("與需求無關 Not relevant to us"),
-    "budget": _l("預算不符 Budget does not fit"),
-    "timing": _l("時間不符 Timing does not fit"),
-    "capacity": _l("暫無產能 No capacity at the moment"),
-    "capability": _l("能力不足 Capability gap"),
-    "deployment": _l("部署或地點不符 Deployment or location does not fit"),
-    "already_engaged": _l("已有合作方 Already working with someone else"),
-    "other": _l("其他 Other"),
+    "not_relevant": _l("Not relevant to us"),
+    "budget": _l("Budget does not fit"),
+    "timing": _l("Timing does not fit"),
+    "capacity": _l("No capacity at the moment"),
+    "capability": _l("Capability gap"),
+    "deployment": _l("Deployment or location does not fit"),
+    "already_engaged": _l("Already working with someone else"),
+    "other": _l("Other"),
 }
 DECLINE_REASONS = tuple(DECLINE_REASON_LABELS)
 
 # Why a curator set a proposal aside.
 REJECT_REASON_LABELS = {
-    "poor_fit": _l("匹配度低 Poor fit"),
-    "scenario_mismatch": _l("場景不符 Scenario mismatch"),
-    "incomplete_posting": _l("資料不完整 Posting is incomplete"),
-    "duplicate": _l("重複 Duplicate"),
-    "conflict_of_interest": _l("利益衝突 Conflict of interest"),
-    "other": _l("其他 Other"),
+    "poor_fit": _l("Poor fit"),
+    "scenario_mismatch": _l("Scenario mismatch"),
+    "incomplete_posting": _l("Posting is incomplete"),
+    "duplicate": _l("Duplicate"),
+    "conflict_of_interest": _l("Conflict of interest"),
+    "other": _l("Other"),
 }
 REJECT_REASONS = tuple(REJECT_REASON_LABELS)
 
 # Why a connected pair did not sign.
 NO_DEAL_REASON_LABELS = {
-    "price": _l("價格 Price"),
-    "technical_fit": _l("技術不符 Technical fit"),
-    "data": _l("數據不足 Data not available"),
-    "timing": _l("時間 Timing"),
-    "priorities": _l("優先次序改變 Changed priorities"),
-    "other": _l("其他 Other"),
+    "price": _l("Price"),
+    "technical_fit": _l("Technical fit"),
+    "data": _l("Data not available"),
+    "timing": _l("Timing"),
+    "priorities": _l("Changed priorities"),
+    "other": _l("Other"),
 }
 NO_DEAL_REASONS = tuple(NO_DEAL_REASON_LABELS)

@@ -82,10 +82,10 @@ def test_admin_sees_people_and_pending_requests(client, auth, applicant):
     for text in (
         "factory@test.example",
         "Foshan Weave Textiles",
-        "廠商 Manufacturer",
+        "Manufacturer",
         "Lumen Vision AI",
-        "AI 供應商 Vendor",
-        "推廣機構 Agency",
+        "AI vendor",
+        "Agency",
         "Curator",
         "Administrator",
         "curator requested",
@@ -168,7 +168,7 @@ def test_create_admin_prompts_for_hidden_confirmed_password(app, runner):
         (["--email", "new@platform.example", "--password", "short"], "Use at least 10 characters."),
         (
             ["--email", "new@platform.example", "--password", "a long enough pw", "--organization", "Lumen Vision AI"],
-            "Lumen Vision AI is already registered as AI 供應商 Vendor",
+            "Lumen Vision AI is already registered as AI vendor",
         ),
     ],
 )

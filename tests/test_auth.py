@@ -41,9 +41,9 @@ def organization_count(app) -> int:
 
 def test_register_page_offers_the_three_kinds(client):
     page = client.get("/auth/register").get_data(as_text=True)
-    assert "廠商 Manufacturer" in page
-    assert "AI 供應商 Vendor" in page
-    assert "推廣機構 Agency" in page
+    assert "Manufacturer" in page
+    assert "AI vendor" in page
+    assert "Agency" in page
     assert 'name="organization_name"' in page and 'name="confirm"' in page
 
 
@@ -90,7 +90,7 @@ def test_register_refuses_joining_organisation_of_another_kind(app, client, pers
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Lumen Vision AI is already registered as AI 供應商 Vendor, not 廠商 Manufacturer" in page
+    assert "Lumen Vision AI is already registered as AI vendor, not Manufacturer" in page
     assert "has-error" in page
     assert find_user(app, "sneaky@lumen.example") is None
     assert organization_count(app) == before

@@ -252,6 +252,10 @@ CASES: dict[tuple[str, str], Case] = {
         lambda t: "/auth/login", {ANON: OK}, data=lambda t: {"email": "nobody@x.example", "password": "x"}, default=KEPT
     ),
     ("auth.logout", "POST"): Case(lambda t: "/auth/logout", {}, default=KEPT),
+    # Anyone may choose the interface language; a signed-in person's choice is kept in their profile.
+    ("i18n.switch", "POST"): Case(
+        lambda t: "/language", {**signed_in(DONE), ANON: KEPT}, data=lambda t: {"locale": "zh_Hans", "next": "/"}
+    ),
     ("auth.register", "GET"): Case(lambda t: "/auth/register", {ANON: OK}, default=KEPT),
     ("auth.register", "POST"): Case(
         lambda t: "/auth/register",

@@ -172,14 +172,14 @@ def unread_in_header(page) -> int:
 
 def fill_demand_form(page, *, title, description, scenarios, industry, city, budget_min, budget_max) -> None:
     """Type a demand into the posting form."""
-    page.get_by_label("標題 Title").fill(title)
-    page.get_by_label("描述 Description").fill(description)
-    page.get_by_label("AI 場景 AI scenarios").select_option(scenarios)
-    page.get_by_label("行業 Industry").select_option(industry)
-    page.get_by_label("城市 City").fill(city)
-    page.get_by_label("預算下限 Budget from (CNY)").fill(str(budget_min))
-    page.get_by_label("預算上限 Budget up to (CNY)").fill(str(budget_max))
-    page.get_by_label("語言 Language").select_option("zh-Hans")
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Description").fill(description)
+    page.get_by_label("AI scenarios").select_option(scenarios)
+    page.get_by_label("Industry").select_option(industry)
+    page.get_by_label("City").fill(city)
+    page.get_by_label("Budget from (CNY)").fill(str(budget_min))
+    page.get_by_label("Budget up to (CNY)").fill(str(budget_max))
+    page.get_by_label("Language").select_option("zh-Hans")
 
 
 def post_demand(page, **fields) -> str:
@@ -285,43 +285,43 @@ def test_manufacturer_posts_a_demand_and_a_budget_error_keeps_what_was_typed(per
     page.get_by_role("button", name="Publish").click()
 
     # The refusal sits next to the budget field, and nothing typed is lost.
-    budget_max = page.get_by_label("預算上限 Budget up to (CNY)")
+    budget_max = page.get_by_label("Budget up to (CNY)")
     budget_field = page.locator("div.field.has-error").filter(has=budget_max)
     expect(budget_field.get_by_role("alert")).to_have_text("The minimum cannot be more than the maximum.")
     expect(page.locator("div.field.has-error")).to_have_count(1)
-    expect(page.get_by_label("標題 Title")).to_have_value(demand["title"])
-    expect(page.get_by_label("描述 Description")).to_have_value(demand["description"])
-    expect(page.get_by_label("AI 場景 AI scenarios")).to_have_values(demand["scenarios"])
-    expect(page.get_by_label("行業 Industry")).to_have_value("17")
-    expect(page.get_by_label("城市 City")).to_have_value(demand["city"])
-    expect(page.get_by_label("預算下限 Budget from (CNY)")).to_have_value("500000")
+    expect(page.get_by_label("Title")).to_have_value(demand["title"])
+    expect(page.get_by_label("Description")).to_have_value(demand["description"])
+    expect(page.get_by_label("AI scenarios")).to_have_values(demand["scenarios"])
+    expect(page.get_by_label("Industry")).to_have_value("17")
+    expect(page.get_by_label("City")).to_have_value(demand["city"])
+    expect(page.get_by_label("Budget from (CNY)")).to_have_value("500000")
     expect(budget_max).to_have_value("200000")
-    expect(page.get_by_label("語言 Language")).to_have_value("zh-Hans")
+    expect(page.get_by_label("Language")).to_have_value("zh-Hans")
     assert_renders_cleanly(page)
 
-    page.get_by_label("預算下限 Budget from (CNY)").fill("150000")
+    page.get_by_label("Budget from (CNY)").fill("150000")
     budget_max.fill("400000")
     page.get_by_role("button", name="Publish").click()
 
     expect(page.get_by_role("heading", name=demand["title"], level=1)).to_be_visible()
     expect(page.get_by_role("status").filter(has_text="Saved and published.")).to_be_visible()
     card = page.locator("article.card").first
-    expect(card).to_contain_text("已發佈 Published")
+    expect(card).to_contain_text("Published")
     expect(card).to_contain_text("图案错位、套色不准和色差")
-    expect(card.get_by_role("row", name=re.compile("行業 Industry"))).to_contain_text("紡織業 / Textiles")
-    expect(card.get_by_role("row", name=re.compile("AI 場景"))).to_contain_text("Visual inspection")
-    expect(card.get_by_role("row", name=re.compile("城市 City"))).to_contain_text("佛山市南海区")
-    expect(card.get_by_role("row", name=re.compile("預算 Budget"))).to_contain_text("¥150,000 – ¥400,000")
+    expect(card.get_by_role("row", name=re.compile("Industry"))).to_contain_text("Textiles")
+    expect(card.get_by_role("row", name=re.compile("AI scenarios"))).to_contain_text("Visual inspection")
+    expect(card.get_by_role("row", name=re.compile("City"))).to_contain_text("佛山市南海区")
+    expect(card.get_by_role("row", name=re.compile("Budget"))).to_contain_text("CN¥150,000 – CN¥400,000")
     expect(card).to_contain_text(FACTORY_ORG)
     expect(page.get_by_role("button", name="Publish")).to_have_count(0)  # published: nothing left to publish
     assert_renders_cleanly(page)
     page.screenshot(path=tmp_path / "demand-detail.png", full_page=True)
 
-    page.get_by_role("link", name="« 需求 Demands").click()
-    expect(page.get_by_role("heading", name="需求 Demands", level=1)).to_be_visible()
+    page.get_by_role("link", name="« Demands").click()
+    expect(page.get_by_role("heading", name="Demands", level=1)).to_be_visible()
     listed = page.locator("article.posting").filter(has=page.get_by_role("link", name=demand["title"]))
     expect(listed).to_have_count(1)
-    expect(listed).to_contain_text("¥150,000 – ¥400,000")
+    expect(listed).to_contain_text("CN¥150,000 – CN¥400,000")
     listed.get_by_role("link", name=demand["title"]).click()
     expect(page.get_by_role("heading", name=demand["title"], level=1)).to_be_visible()
 
@@ -337,34 +337,34 @@ def test_vendor_posts_an_english_offering_and_sees_demands_that_fit(person, tmp_
     title = "AI shade and grade sorting for ceramic tiles"
     page.get_by_role("link", name="Post a new offering").click()
     expect(page.get_by_role("heading", name=re.compile("Post an offering"), level=1)).to_be_visible()
-    page.get_by_label("標題 Title").fill(title)
-    page.get_by_label("描述 Description").fill(
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Description").fill(
         "Line-scan cameras above the kiln exit measure colour shade, gloss and surface defects on every glazed "
         "tile and large slab, and a sorting line routes each tile to its shade batch and grade. "
         "Replaces manual grading under a light box."
     )
-    page.get_by_label("AI 場景 AI scenarios").select_option(["intelligent_sorting", "visual_inspection"])
-    page.get_by_label("服務行業 Industries served").select_option(["30"])
-    page.get_by_label("部署方式 Deployment modes").select_option(["on_premises", "edge"])
-    page.get_by_label("價格下限 Price from (CNY)").fill("100000")
-    page.get_by_label("價格上限 Price up to (CNY)").fill("500000")
-    page.get_by_label("服務地區 Regions served").select_option(["Guangdong"])
-    page.get_by_label("其他城市 Other cities (comma-separated)").fill("Foshan, Zhaoqing")
-    page.get_by_label("語言 Language").select_option("en")
+    page.get_by_label("AI scenarios").select_option(["intelligent_sorting", "visual_inspection"])
+    page.get_by_label("Industries served").select_option(["30"])
+    page.get_by_label("Deployment modes").select_option(["on_premises", "edge"])
+    page.get_by_label("Price from (CNY)").fill("100000")
+    page.get_by_label("Price up to (CNY)").fill("500000")
+    page.get_by_label("Regions served").select_option(["Guangdong"])
+    page.get_by_label("Other cities (comma-separated)").fill("Foshan, Zhaoqing")
+    page.get_by_label("Language").select_option("en")
     page.get_by_role("button", name="Publish").click()
 
     expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
     expect(page.get_by_role("status").filter(has_text="Saved and published.")).to_be_visible()
-    expect(page.locator("article.card").first).to_contain_text("已發佈 Published")
+    expect(page.locator("article.card").first).to_contain_text("Published")
     expect(page.locator("article.card").first).to_contain_text("Foshan")
 
-    page.get_by_role("link", name="« 方案 Offerings").click()
+    page.get_by_role("link", name="« Offerings").click()
     listed = page.locator("article.posting").filter(has=page.get_by_role("link", name=title))
     expect(listed).to_have_count(1)
     expect(listed).to_contain_text(VENDOR_ORG)
 
     page.locator("header").get_by_role("link", name="Matches").click()
-    expect(page.get_by_role("heading", name="配對 Matches", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Matches", level=1)).to_be_visible()
     expect(page.get_by_text("Demands that fit your offerings.")).to_be_visible()
     row = find_row(page, title, "瓷砖色号、等级AI自动分选")  # the seeded tile-sorting demand in Foshan
     reasons = row.locator("td").nth(4)
@@ -395,14 +395,14 @@ def test_published_demand_gets_proposals_with_reasons(person, tmp_path):
     page.locator("header").get_by_role("link", name="Matches").click()
     expect(page.get_by_text("Offerings that fit your demands.")).to_be_visible()
     row = find_row(page, title)
-    expect(row.locator("td").nth(3)).to_have_text("已提議 Proposed")
+    expect(row.locator("td").nth(3)).to_have_text("Proposed")
     expect(row.locator("span.tag.scenario").first).to_contain_text("Shared scenarios")
     row.get_by_role("link").nth(1).click()  # the offering's side of the pairing
 
     expect(page.get_by_role("heading", name=re.compile(re.escape(title) + " ⇄ "), level=1)).to_be_visible()
-    expect(page.locator("#match-status")).to_have_text("已提議 Proposed")
+    expect(page.locator("#match-status")).to_have_text("Proposed")
     why = page.locator("#why")
-    expect(why.locator("span.tag.scenario")).to_contain_text("Shared scenarios: 視覺檢測 / Visual inspection")
+    expect(why.locator("span.tag.scenario")).to_contain_text("Shared scenarios: Visual inspection")
     expect(why.locator("span.tag.terms")).to_contain_text("Key terms in both texts:")
     expect(page.locator("#contacts")).to_contain_text("Contact details are shared once both sides accept")
     assert "@" not in page.locator("#contacts").inner_text()
@@ -436,23 +436,23 @@ def test_curator_introduces_and_both_sides_accept_until_connected(person, tmp_pa
     # The curator finds the new proposal in the queue and introduces the two sides.
     curator = person(CURATOR)
     curator.locator("header").get_by_role("link", name="Curation").click()
-    expect(curator.get_by_role("heading", name="審核隊列 Review queue", level=1)).to_be_visible()
-    curator.get_by_label("城市 City").fill(city)
-    expect(curator.get_by_label("排序 Sort")).to_have_value("score")  # best score first
+    expect(curator.get_by_role("heading", name="Review queue", level=1)).to_be_visible()
+    curator.get_by_label("City").fill(city)
+    expect(curator.get_by_label("Sort")).to_have_value("score")  # best score first
     curator.get_by_role("button", name="Filter").click()
     expect(curator).to_have_url(re.compile(r"/curation/\?.*city="))
     expect(curator.locator("tr.queue-row").first).to_contain_text(title)
     row = find_row(curator, title, VENDOR_ORG)  # the vendor's best-scoring offering for the new demand
     offering_title = row.locator("td").nth(2).get_by_role("link").inner_text()
-    row.get_by_role("link", name="已提議 Proposed").click()
+    row.get_by_role("link", name="Proposed").click()
     expect(curator).to_have_url(re.compile(r"/curation/matches/\d+$"))
     match_path = "/matches/" + curator.url.rsplit("/", 1)[1]
-    expect(curator.locator("#match-status")).to_have_text("已提議 Proposed")
-    curator.get_by_label("Action", exact=True).select_option(label="引薦 Introduce")
+    expect(curator.locator("#match-status")).to_have_text("Proposed")
+    curator.get_by_label("Action", exact=True).select_option(label="Introduce")
     curator.get_by_label("Note", exact=True).fill("Both in the GBA; small-sample training fits a short pilot.")
     curator.get_by_role("button", name="Apply").click()
     expect(curator.get_by_role("status").filter(has_text="1 match")).to_be_visible()
-    expect(curator.locator("#match-status")).to_have_text("已引薦 Introduced")
+    expect(curator.locator("#match-status")).to_have_text("Introduced")
 
     # The manufacturer is told, opens the match from the notification, and accepts.
     factory.reload()
@@ -462,14 +462,14 @@ def test_curator_introduces_and_both_sides_accept_until_connected(person, tmp_pa
     expect(notice).to_have_count(1)
     notice.get_by_role("button", name="Open").click()
     expect(factory).to_have_url(re.compile(re.escape(match_path) + "$"))
-    expect(factory.locator("#match-status")).to_have_text("已引薦 Introduced")
+    expect(factory.locator("#match-status")).to_have_text("Introduced")
     expect(factory.locator("#contacts")).to_contain_text("Contact details are shared once both sides accept")
     expect(factory.locator("body")).not_to_contain_text(VENDOR_EMAIL)
     expect(factory.locator("body")).not_to_contain_text(VENDOR_PHONE)
-    factory.get_by_role("button", name="接受 Accept").click()
+    factory.get_by_role("button", name="Accept").click()
     expect(factory.get_by_role("status").filter(has_text="You accepted this introduction.")).to_be_visible()
-    expect(factory.locator("#match-status")).to_have_text("已引薦 Introduced")  # waiting for the vendor
-    expect(factory.get_by_role("button", name="接受 Accept")).to_have_count(0)
+    expect(factory.locator("#match-status")).to_have_text("Introduced")  # waiting for the vendor
+    expect(factory.get_by_role("button", name="Accept")).to_have_count(0)
     expect(factory.locator("body")).not_to_contain_text(VENDOR_EMAIL)
 
     # The vendor hears of the introduction and of the acceptance, still sees no contacts, and accepts.
@@ -481,12 +481,12 @@ def test_curator_introduces_and_both_sides_accept_until_connected(person, tmp_pa
     notice.get_by_role("button", name="Open").click()
     expect(vendor).to_have_url(re.compile(re.escape(match_path) + "$"))
     expect(vendor.get_by_role("heading", level=1)).to_contain_text(offering_title)
-    expect(vendor.locator("#match-status")).to_have_text("已引薦 Introduced")
+    expect(vendor.locator("#match-status")).to_have_text("Introduced")
     expect(vendor.locator("body")).not_to_contain_text(FACTORY_EMAIL)
     expect(vendor.locator("body")).not_to_contain_text(FACTORY_PHONE)
-    vendor.get_by_role("button", name="接受 Accept").click()
+    vendor.get_by_role("button", name="Accept").click()
     expect(vendor.get_by_role("status").filter(has_text="You accepted this introduction.")).to_be_visible()
-    expect(vendor.locator("#match-status")).to_have_text("已對接 Connected")
+    expect(vendor.locator("#match-status")).to_have_text("Connected")
     vendor_contacts = vendor.locator("#contacts")
     expect(vendor_contacts).to_contain_text(FACTORY_ORG)
     expect(vendor_contacts.get_by_role("link", name=FACTORY_EMAIL)).to_have_attribute("href", f"mailto:{FACTORY_EMAIL}")
@@ -496,7 +496,7 @@ def test_curator_introduces_and_both_sides_accept_until_connected(person, tmp_pa
 
     # The manufacturer now sees the vendor's contact details too, and was told of the connection.
     factory.reload()
-    expect(factory.locator("#match-status")).to_have_text("已對接 Connected")
+    expect(factory.locator("#match-status")).to_have_text("Connected")
     factory_contacts = factory.locator("#contacts")
     expect(factory_contacts).to_contain_text(VENDOR_ORG)
     expect(factory_contacts.get_by_role("link", name=VENDOR_EMAIL)).to_be_visible()
@@ -508,14 +508,14 @@ def test_curator_introduces_and_both_sides_accept_until_connected(person, tmp_pa
 
     # The curator's audit trail records each step, who took it and the state it left.
     curator.reload()
-    expect(curator.locator("#match-status")).to_have_text("已對接 Connected")
+    expect(curator.locator("#match-status")).to_have_text("Connected")
     events = curator.locator("#audit tr.event")
     expect(events).to_have_count(3)
     for index, (actor, action, change) in enumerate(
         [
-            ("陳嘉欣 Karen Chan", "introduce", "proposed → introduced"),
-            ("梁国华", "accept", "introduced → introduced"),
-            ("王磊", "accept", "introduced → connected"),
+            ("陳嘉欣 Karen Chan", "Introduce", "Proposed → Introduced"),
+            ("梁国华", "Accept", "Introduced → Introduced"),
+            ("王磊", "Accept", "Introduced → Connected"),
         ]
     ):
         cells = events.nth(index).locator("td")
@@ -546,5 +546,5 @@ def test_search_finds_an_english_offering_from_a_simplified_chinese_query(person
     expect(page.get_by_label(re.compile("What are you looking for"))).to_have_value("废水处理加药优化")
     hits.first.get_by_role("link", name=english).click()
     expect(page.get_by_role("heading", name=english, level=1)).to_be_visible()
-    expect(page.locator("article.card").first).to_contain_text("方案 Offering")
+    expect(page.locator("article.card").first).to_contain_text("Offering")
     assert_renders_cleanly(page)

@@ -380,7 +380,7 @@ def test_match_page_shows_the_audit_trail(curator, board):
     curator.post("/curation/bulk", data={"action": "shortlist", "match_ids": [board["m1"]]})
     curator.post("/curation/bulk", data={"action": "reject", "reason": "duplicate", "match_ids": [board["m1"]]})
     page = curator.get(f"/curation/matches/{board['m1']}").get_data(as_text=True)
-    assert "proposed → shortlisted" in page and "shortlisted → rejected" in page
+    assert "Proposed → Shortlisted" in page and "Shortlisted → Rejected" in page
     assert CURATOR in page and "Duplicate" in page
 
 
@@ -396,7 +396,7 @@ def test_history_lists_every_match_with_its_events(curator, board):
     demand_page = curator.get(f"/curation/demands/{board['fabric']}/history").get_data(as_text=True)
     assert f'id="match-{board["m1"]}"' in demand_page and f'id="match-{board["m3"]}"' in demand_page
     assert f'id="match-{board["m2"]}"' not in demand_page
-    assert "proposed → shortlisted" in demand_page and "shortlisted → rejected" in demand_page
+    assert "Proposed → Shortlisted" in demand_page and "Shortlisted → Rejected" in demand_page
     assert "Poor fit" in demand_page and CURATOR in demand_page
     offering_page = curator.get(f"/curation/offerings/{board['rival']}/history").get_data(as_text=True)
     assert f'id="match-{board["m2"]}"' in offering_page and f'id="match-{board["m3"]}"' in offering_page

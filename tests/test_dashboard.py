@@ -164,7 +164,7 @@ def test_admin_dashboard_counts_people_and_pending_curators(app, client, auth, p
     page = client.get("/dashboard").get_data(as_text=True)
     administration = section(page, "administration")
     assert re.search(r'id="user-count">7<', administration)
-    assert re.search(r'<span class="stat-number">3</span><span class="stat-label">推廣機構 Agency', administration)
+    assert re.search(r'<span class="stat-number">3</span><span class="stat-label">Agency', administration)
     assert "officer@gba.example" in administration and "HK Desk" in administration
     assert f'href="{urls(app, "admin.index")}"' in administration
     assert section(page, "curation") != ""

@@ -9,6 +9,7 @@ from matchmaker.domain import workflow
 from matchmaker.domain.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from matchmaker.extensions import db
 from matchmaker.models import Match, MatchEvent, MatchStatus, Offering, PostingStatus, utcnow
+from matchmaker.vocabulary import MATCH_STATUS_LABELS
 
 from .apps import app_with_schema, base_config
 from .factories import PERSONAS, make_match, make_pair, make_user, persona
@@ -141,7 +142,9 @@ def test_illegal_transition_is_refused_naming_state_and_action(ctx, action, stat
     actor = persona(allowed_persona(workflow.TRANSITIONS[action]))
     with pytest.raises(IllegalTransition) as caught:
         workflow.apply(match, action, actor, **kwargs_for(action))
-    assert action in str(caught.value.message) and status.value in str(caught.value.message)
+    message = str(caught.value.message)  # names the step and the state by their labels, not their keys
+    assert str(workflow.TRANSITIONS[action].label).lower() in message
+    assert str(MATCH_STATUS_LABELS[status]).lower() in message
     assert caught.value.status_code == 409
     db.session.expire_all()
     assert db.session.get(Match, match.id).status is status

@@ -9,6 +9,7 @@ from .. import create_app
 from ..settings import ConfigurationError
 from .admin import create_admin_command
 from .assign import assign_command
+from .i18n import i18n_group
 from .matching import eval_command, import_command, index_group, match_command
 from .seed import seed_command
 from .settings import settings_command
@@ -25,6 +26,7 @@ COMMANDS = [
     mail_group,
     assign_command,
     settings_command,
+    i18n_group,
 ]
 
 

@@ -44,6 +44,7 @@ def _demand_key(demand: Demand) -> str:
 @with_appcontext
 def match_command(all_demands: bool, demand_ref: str | None, top_k: int, fmt: str) -> None:
     """Print the best offerings for published demands, with scores and reasons."""
+    from ..matching.explain import reason_text
     from ..matching.service import explain_pair, top_offerings
 
     if all_demands == bool(demand_ref):
@@ -65,7 +66,7 @@ def match_command(all_demands: bool, demand_ref: str | None, top_k: int, fmt: st
                 {
                     "offering_ref": offering.ref or f"offering-{offering.id}",
                     "score": round(cand.score, 4),
-                    "reasons": [r["text"] for r in explain_pair(demand, offering, cand)],
+                    "reasons": [reason_text(r) for r in explain_pair(demand, offering, cand)],
                 }
             )
         output[_demand_key(demand)] = ranked

@@ -9,9 +9,9 @@ from ..postings.forms import options
 from ..vocabulary import REJECT_REASON_LABELS
 
 BULK_ACTIONS = [
-    ("shortlist", _l("入圍 Shortlist")),
-    ("reject", _l("否決 Reject")),
-    ("introduce", _l("引薦 Introduce")),
+    ("shortlist", _l("Shortlist")),
+    ("reject", _l("Reject")),
+    ("introduce", _l("Introduce")),
 ]
 
 

@@ -1,9 +1,9 @@
 """The curator workspace: every route here is for curators and administrators only."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import taxonomy
@@ -45,8 +45,8 @@ def queue():
         form=form,
         sort_labels=SORT_LABELS,
         status_labels=MATCH_STATUS_LABELS,
-        scenario_choices=taxonomy.scenario_choices(),
-        industry_choices=taxonomy.industry_choices(),
+        scenario_choices=taxonomy.scenario_choices(str(get_locale())),
+        industry_choices=taxonomy.industry_choices(str(get_locale())),
         voucher_labels=VOUCHER_LABELS,
     )
 

@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import JoinRequest, Organization, OrgKind, Role, User
-from ..vocabulary import ORG_KIND_LABELS
+from ..vocabulary import ORG_KIND_LABELS, UI_LOCALES
 from .errors import PermissionDenied, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 10
@@ -123,6 +123,15 @@ def authenticate(email: str, password: str) -> User:
             raise ValidationFailed(_("This account has been deactivated. Ask an administrator to reactivate it."))
         return user
     raise ValidationFailed(_("The email or password is not correct."))
+
+
+def choose_locale(user: User, locale: str) -> User:
+    """Keep the interface language a person chose in their profile, and commit."""
+    if locale not in UI_LOCALES:
+        raise ValidationFailed(_("Unknown language %(language)s.", language=locale), field="locale")
+    user.locale = locale
+    db.session.commit()
+    return user
 
 
 def deactivate_user(admin: User, user: User) -> User:

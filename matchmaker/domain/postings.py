@@ -18,7 +18,7 @@ from .. import taxonomy
 from ..extensions import db
 from ..models import Demand, Offering, Organization, OrgKind, PostingStatus, User, utcnow
 from ..signals import postings_saved
-from ..vocabulary import DEPLOYMENT_MODES, DETECT_LANGUAGE, TEXT_LANGUAGES, VOUCHER_KINDS
+from ..vocabulary import DEPLOYMENT_MODES, DETECT_LANGUAGE, POSTING_STATUS_LABELS, TEXT_LANGUAGES, VOUCHER_KINDS
 from .errors import FieldError, IllegalTransition, PermissionDenied, ValidationFailed
 
 Posting = Demand | Offering
@@ -361,7 +361,11 @@ def _move(posting: Posting, target: PostingStatus) -> None:
     """Change status if the lifecycle allows it."""
     if target not in TRANSITIONS[posting.status]:
         raise IllegalTransition(
-            _("A %(current)s posting cannot become %(target)s.", current=posting.status.value, target=target.value)
+            _(
+                "A %(current)s posting cannot become %(target)s.",
+                current=str(POSTING_STATUS_LABELS[posting.status]).lower(),
+                target=str(POSTING_STATUS_LABELS[target]).lower(),
+            )
         )
     posting.status = target
 

@@ -31,7 +31,14 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import Match, MatchEvent, MatchStatus, PostingStatus, User, utcnow
 from ..signals import match_changed
-from ..vocabulary import DECLINE_REASON_LABELS, NO_DEAL_REASON_LABELS, POSTING_KINDS, REJECT_REASON_LABELS
+from ..vocabulary import (
+    DECLINE_REASON_LABELS,
+    MATCH_STATUS_LABELS,
+    NO_DEAL_REASON_LABELS,
+    POSTING_KIND_LABELS,
+    POSTING_KINDS,
+    REJECT_REASON_LABELS,
+)
 from .errors import IllegalTransition, PermissionDenied, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -65,28 +72,28 @@ def _t(action, sources, target, actors, reasons=(), label=""):
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
-        _t("shortlist", {S.PROPOSED}, S.SHORTLISTED, {CURATOR, SYSTEM}, label=_l("入圍 Shortlist")),
+        _t("shortlist", {S.PROPOSED}, S.SHORTLISTED, {CURATOR, SYSTEM}, label=_l("Shortlist")),
         _t(
             "reject",
             {S.PROPOSED, S.SHORTLISTED},
             S.REJECTED,
             {CURATOR, SYSTEM},
             REJECT_REASON_LABELS.items(),
-            _l("否決 Reject"),
+            _l("Reject"),
         ),
-        _t("introduce", {S.PROPOSED, S.SHORTLISTED}, S.INTRODUCED, {CURATOR, SYSTEM}, label=_l("引薦 Introduce")),
-        _t("express_interest", {S.PROPOSED}, S.INTRODUCED, {PARTY}, label=_l("表達興趣 Express interest")),
+        _t("introduce", {S.PROPOSED, S.SHORTLISTED}, S.INTRODUCED, {CURATOR, SYSTEM}, label=_l("Introduce")),
+        _t("express_interest", {S.PROPOSED}, S.INTRODUCED, {PARTY}, label=_l("Express interest")),
         # accept leads to connected once the other side has accepted too; see _accept.
-        _t("accept", {S.INTRODUCED}, S.CONNECTED, {PARTY}, label=_l("接受 Accept")),
-        _t("decline", {S.INTRODUCED}, S.DECLINED, {PARTY}, DECLINE_REASON_LABELS.items(), _l("婉拒 Decline")),
-        _t("expire", {S.INTRODUCED}, S.EXPIRED, {SYSTEM}, label=_l("過期 Expire")),
-        _t("pilot_started", {S.CONNECTED}, S.PILOT_STARTED, {PARTY, CURATOR}, label=_l("開始試點 Pilot started")),
+        _t("accept", {S.INTRODUCED}, S.CONNECTED, {PARTY}, label=_l("Accept")),
+        _t("decline", {S.INTRODUCED}, S.DECLINED, {PARTY}, DECLINE_REASON_LABELS.items(), _l("Decline")),
+        _t("expire", {S.INTRODUCED}, S.EXPIRED, {SYSTEM}, label=_l("Expire")),
+        _t("pilot_started", {S.CONNECTED}, S.PILOT_STARTED, {PARTY, CURATOR}, label=_l("Pilot started")),
         _t(
             "contract_signed",
             {S.CONNECTED, S.PILOT_STARTED},
             S.CONTRACT_SIGNED,
             {PARTY, CURATOR},
-            label=_l("簽約 Contract signed"),
+            label=_l("Contract signed"),
         ),
         _t(
             "no_deal",
@@ -94,7 +101,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.NO_DEAL,
             {PARTY, CURATOR},
             NO_DEAL_REASON_LABELS.items(),
-            _l("未成交 No deal"),
+            _l("No deal"),
         ),
     )
 }
@@ -196,7 +203,9 @@ def _check_actor(transition: Transition, match: Match, actor: User | None, side:
     """Return the side the actor acts for; raise PermissionDenied if they may not do this."""
     acting_side = party_side(actor, match)
     if side is not None and (side not in SIDES or side != acting_side):
-        raise PermissionDenied(_("You do not act for the %(side)s side of this match.", side=side))
+        raise PermissionDenied(
+            _("You do not act for the %(side)s side of this match.", side=_word(POSTING_KIND_LABELS.get(side, side)))
+        )
     if actor is None:
         allowed = SYSTEM in transition.actors
     else:
@@ -204,7 +213,7 @@ def _check_actor(transition: Transition, match: Match, actor: User | None, side:
             CURATOR in transition.actors and actor.is_curator
         )
     if not allowed:
-        raise PermissionDenied(_("You may not %(action)s this match.", action=transition.action))
+        raise PermissionDenied(_("You may not %(action)s this match.", action=_word(transition.label)))
     if transition.action == "express_interest" and not current_app.config["MATCHMAKER_DIRECT_INTEREST"]:
         raise PermissionDenied(_("Expressing interest directly is turned off here; a curator makes introductions."))
     return acting_side
@@ -213,12 +222,12 @@ def _check_actor(transition: Transition, match: Match, actor: User | None, side:
 def _check_state(transition: Transition, match: Match, actor: User | None, now: datetime) -> None:
     """Raise IllegalTransition unless the match's current state allows the action."""
     if match.status not in transition.sources:
-        allowed = ", ".join(sorted(s.value for s in transition.sources))
+        allowed = ", ".join(_word(MATCH_STATUS_LABELS[s]) for s in sorted(transition.sources, key=lambda s: s.value))
         raise IllegalTransition(
             _(
                 "Cannot %(action)s a match that is %(status)s; that is possible only when it is %(allowed)s.",
-                action=transition.action,
-                status=match.status.value,
+                action=_word(transition.label),
+                status=_word(MATCH_STATUS_LABELS[match.status]),
                 allowed=allowed,
             )
         )
@@ -365,8 +374,16 @@ def _check_pairable(demand, offering) -> None:
     existing = db.session.scalar(sa.select(Match).where(Match.demand_id == demand.id, Match.offering_id == offering.id))
     if existing is not None:
         raise ValidationFailed(
-            _("This demand and offering are already paired (the match is %(status)s).", status=existing.status.value)
+            _(
+                "This demand and offering are already paired (the match is %(status)s).",
+                status=_word(MATCH_STATUS_LABELS[existing.status]),
+            )
         )
+
+
+def _word(label) -> str:
+    """Return a label as a word inside a sentence: lower case in English, as it is in Chinese."""
+    return str(label).lower()
 
 
 def expire_overdue(now: datetime | None = None) -> int:

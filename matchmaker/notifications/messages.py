@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import current_app, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
@@ -109,7 +109,7 @@ def _message(match: Match, event: MatchEvent, side: str | None) -> str:
     """Return the notification text for one step; it names organizations, never their contact details."""
     key = "connected" if event.action == "accept" and match.status is MatchStatus.CONNECTED else event.action
     org = getattr(match, side).organization.name if side else _("A curator")
-    deadline = match.expires_at.strftime("%Y-%m-%d") if match.expires_at else ""
+    deadline = format_date(match.expires_at, "medium") if match.expires_at else ""
     return str(_MESSAGES[key]) % {
         "demand": match.demand.title,
         "offering": match.offering.title,

@@ -2,6 +2,7 @@
 
 from dataclasses import fields
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -26,17 +27,17 @@ class PostingForm(FlaskForm):
 
     input_class: type
 
-    title = StringField(_l("標題 Title"))
-    description = TextAreaField(_l("描述 Description"))
-    scenarios = SelectMultipleField(_l("AI 場景 AI scenarios"))
-    language = SelectField(_l("語言 Language"), default="")
+    title = StringField(_l("Title"))
+    description = TextAreaField(_l("Description"))
+    scenarios = SelectMultipleField(_l("AI scenarios"))
+    language = SelectField(_l("Language"), default="")
     save = SubmitField(_l("Save as draft"))
     publish = SubmitField(_l("Publish"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Choices are read per form so the taxonomy files are only needed once a page is served.
-        self.scenarios.choices = options(taxonomy.scenario_choices())
+        self.scenarios.choices = options(taxonomy.scenario_choices(str(get_locale())))
         self.language.choices = options(TEXT_LANGUAGE_LABELS)
 
     @classmethod
@@ -71,20 +72,20 @@ class DemandForm(PostingForm):
 
     input_class = DemandInput
 
-    industry = SelectField(_l("行業 Industry"), default="")
-    city = StringField(_l("城市 City"))
-    budget_min = IntegerField(_l("預算下限 Budget from (CNY)"), validators=[Optional()])
-    budget_max = IntegerField(_l("預算上限 Budget up to (CNY)"), validators=[Optional()])
-    timeline = StringField(_l("時間表 Timeline"))
-    deployment = SelectField(_l("部署方式 Deployment"), default="")
-    vouchers = SelectMultipleField(_l("補貼券 Vouchers you hold or plan to use"))
-    data_available = TextAreaField(_l("可用數據 Data available"))
-    expires_on = DateField(_l("截止日期 Open until"), validators=[Optional()])
+    industry = SelectField(_l("Industry"), default="")
+    city = StringField(_l("City"))
+    budget_min = IntegerField(_l("Budget from (CNY)"), validators=[Optional()])
+    budget_max = IntegerField(_l("Budget up to (CNY)"), validators=[Optional()])
+    timeline = StringField(_l("Timeline"))
+    deployment = SelectField(_l("Deployment"), default="")
+    vouchers = SelectMultipleField(_l("Vouchers you hold or plan to use"))
+    data_available = TextAreaField(_l("Data available"))
+    expires_on = DateField(_l("Open until"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.industry.choices = options([("", _l("— 未指定 Not specified —")), *taxonomy.industry_choices()])
-        self.deployment.choices = options({"": _l("不限 No preference"), **DEPLOYMENT_LABELS})
+        self.industry.choices = options([("", _l("— Not specified —")), *taxonomy.industry_choices(str(get_locale()))])
+        self.deployment.choices = options({"": _l("No preference"), **DEPLOYMENT_LABELS})
         self.vouchers.choices = options(VOUCHER_LABELS)
 
     def value_of(self, name: str):
@@ -98,18 +99,18 @@ class OfferingForm(PostingForm):
 
     input_class = OfferingInput
 
-    industries_served = SelectMultipleField(_l("服務行業 Industries served"))
-    deployment_modes = SelectMultipleField(_l("部署方式 Deployment modes"))
-    price_min = IntegerField(_l("價格下限 Price from (CNY)"), validators=[Optional()])
-    price_max = IntegerField(_l("價格上限 Price up to (CNY)"), validators=[Optional()])
-    regions = SelectMultipleField(_l("服務地區 Regions served"))
-    cities = StringField(_l("其他城市 Other cities (comma-separated)"))
-    case_studies = TextAreaField(_l("案例 Case studies"))
-    capacity = IntegerField(_l("可同時承接項目數 Projects you can take on at once"), default=3, validators=[Optional()])
+    industries_served = SelectMultipleField(_l("Industries served"))
+    deployment_modes = SelectMultipleField(_l("Deployment modes"))
+    price_min = IntegerField(_l("Price from (CNY)"), validators=[Optional()])
+    price_max = IntegerField(_l("Price up to (CNY)"), validators=[Optional()])
+    regions = SelectMultipleField(_l("Regions served"))
+    cities = StringField(_l("Other cities (comma-separated)"))
+    case_studies = TextAreaField(_l("Case studies"))
+    capacity = IntegerField(_l("Projects you can take on at once"), default=3, validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.industries_served.choices = options(taxonomy.industry_choices())
+        self.industries_served.choices = options(taxonomy.industry_choices(str(get_locale())))
         self.deployment_modes.choices = options(DEPLOYMENT_LABELS)
         self.regions.choices = options(REGION_LABELS)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -149,8 +150,8 @@ class PostingViews:
             deployment_labels=DEPLOYMENT_LABELS,
             voucher_labels=VOUCHER_LABELS,
             region_labels=REGION_LABELS,
-            scenario_choices=taxonomy.scenario_choices(),
-            industry_choices=taxonomy.industry_choices(),
+            scenario_choices=taxonomy.scenario_choices(str(get_locale())),
+            industry_choices=taxonomy.industry_choices(str(get_locale())),
             **context,
         )
 

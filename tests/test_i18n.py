@@ -1,0 +1,319 @@
+"""The interface in English, Traditional and Simplified Chinese: catalogues, locale choice, and pages that speak it."""
+
+import re
+import shutil
+from collections import Counter
+from functools import cache
+from html import unescape
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+from babel.messages.pofile import read_po, write_po
+from flask_babel import force_locale
+
+from matchmaker import taxonomy
+from matchmaker.cli import i18n as catalogues
+from matchmaker.extensions import db
+from matchmaker.i18n import locale_of_tag
+from matchmaker.matching.explain import reason_text
+from matchmaker.models import Demand, Match, MatchEvent, MatchNote, Notification, Offering, Organization, User
+from matchmaker.templating import money
+
+from .apps import app_with_schema, base_config
+
+LOG_IN = {"en": "Log in", "zh_Hant": "登入", "zh_Hans": "登录"}
+HTML_LANG = {"en": "en", "zh_Hant": "zh-Hant", "zh_Hans": "zh-Hans"}
+
+
+def html_lang(page: str) -> str:
+    """Return the lang attribute of a page's <html> element."""
+    return re.search(r'<html lang="([^"]*)"', page).group(1)
+
+
+# ---------------------------------------------------------------- catalogues
+
+
+def test_catalogues_are_complete_compiled_and_current():
+    assert catalogues.problems() == []
+
+
+@pytest.fixture
+def catalogue_copy(tmp_path, monkeypatch):
+    """Point the catalogue check at a copy of the catalogues that a test may break."""
+    copy = tmp_path / "translations"
+    shutil.copytree(catalogues.TRANSLATIONS_DIR, copy)
+    monkeypatch.setattr(catalogues, "TRANSLATIONS_DIR", copy)
+    monkeypatch.setattr(catalogues, "POT_FILE", copy / "messages.pot")
+    return copy
+
+
+def rewrite_po(path, change) -> None:
+    """Rewrite a catalogue after change(catalog)."""
+    with path.open("rb") as file:
+        catalog = read_po(file)
+    change(catalog)
+    with path.open("wb") as file:
+        write_po(file, catalog)
+
+
+def test_the_check_finds_untranslated_and_fuzzy_messages(catalogue_copy):
+    def spoil(catalog):
+        catalog["Draft"].string = ""
+        catalog["Published"].flags.add("fuzzy")
+
+    rewrite_po(catalogue_copy / "zh_Hant" / "LC_MESSAGES" / "messages.po", spoil)
+    found = catalogues.problems()
+    assert "zh_Hant: untranslated: 'Draft'" in found and "zh_Hant: fuzzy: 'Published'" in found
+    assert "zh_Hant: messages.mo is out of date: run `matchmaker i18n compile`" in found
+
+
+def test_the_check_finds_catalogues_stale_against_the_code(catalogue_copy):
+    rewrite_po(catalogue_copy / "messages.pot", lambda catalog: catalog.delete("Draft"))
+    rewrite_po(catalogue_copy / "zh_Hans" / "LC_MESSAGES" / "messages.po", lambda catalog: catalog.delete("Draft"))
+    found = catalogues.problems()
+    assert "messages.pot is stale: run `matchmaker i18n update`" in found
+    assert any(problem.startswith("zh_Hans: 1 messages missing, 0 obsolete") for problem in found)
+
+
+def test_i18n_check_command_reports_success(runner):
+    result = runner.invoke(args=["i18n", "check"])
+    assert result.exit_code == 0, result.output
+    assert "complete and up to date" in result.output
+
+
+# ---------------------------------------------------------------- choosing the locale
+
+
+@pytest.mark.parametrize(
+    ("header", "locale"),
+    [
+        ("zh-CN", "zh_Hans"),
+        ("zh-SG", "zh_Hans"),
+        ("zh-Hans", "zh_Hans"),
+        ("zh-Hans-HK", "zh_Hans"),
+        ("zh", "zh_Hans"),
+        ("zh-HK", "zh_Hant"),
+        ("zh-TW", "zh_Hant"),
+        ("zh-MO", "zh_Hant"),
+        ("zh-Hant", "zh_Hant"),
+        ("zh-hant-cn", "zh_Hant"),
+        ("en-GB", "en"),
+        ("fr-FR, zh-TW;q=0.8, en;q=0.5", "zh_Hant"),
+        ("en;q=0.4, zh-CN;q=0.9", "zh_Hans"),
+        ("de, fr", "en"),
+        (None, "en"),
+    ],
+)
+def test_accept_language_picks_the_locale_and_html_lang(client, header, locale):
+    page = client.get("/", headers={"Accept-Language": header} if header else {}).get_data(as_text=True)
+    assert html_lang(page) == HTML_LANG[locale]
+    assert LOG_IN[locale] in page
+
+
+def test_browser_tags_map_onto_ui_locales():
+    assert [locale_of_tag(tag) for tag in ("zh_CN", "ZH-HK", "en-US", "ja")] == ["zh_Hans", "zh_Hant", "en", None]
+
+
+def test_the_top_bar_offers_each_language_in_its_own_name(client):
+    page = client.get("/").get_data(as_text=True)
+    switch = re.search(r'<form[^>]*id="language-switch".*?</form>', page, re.S).group(0)
+    assert "English" in switch and "繁體中文" in switch and "简体中文" in switch
+
+
+def test_the_switch_persists_in_the_session_over_the_browser_language(client):
+    response = client.post("/language", data={"locale": "zh_Hant", "next": "/demands/?page=1"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/demands/?page=1")
+    page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert html_lang(page) == "zh-Hant" and "登入" in page
+
+
+def test_the_switch_ignores_unknown_locales_and_foreign_next(client):
+    response = client.post("/language", data={"locale": "fr", "next": "https://evil.example/"})
+    assert urlsplit(response.headers["Location"]).netloc in ("", "localhost")
+    assert html_lang(client.get("/").get_data(as_text=True)) == "en"
+
+
+def test_the_switch_is_kept_in_a_signed_in_profile(app, client, auth, personas):
+    auth.login_as("manufacturer")
+    client.post("/language", data={"locale": "zh_Hans", "next": "/dashboard"})
+    with app.app_context():
+        assert db.session.get(User, personas["manufacturer"]).locale == "zh_Hans"
+    auth.logout()
+
+    other_browser = app.test_client()
+    other_browser.post("/auth/login", data={"email": "factory@test.example", "password": "correct horse battery"})
+    page = other_browser.get("/dashboard", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert html_lang(page) == "zh-Hans" and "工作台" in page
+
+
+# ---------------------------------------------------------------- labels, reasons, dates and money
+
+
+def test_taxonomy_labels_follow_the_reader(app):
+    term = taxonomy.scenarios()["visual_inspection"]
+    with app.test_request_context("/"):
+        for locale in ("en", "zh_Hant", "zh_Hans"):
+            with force_locale(locale):
+                label = app.jinja_env.filters["scenario_label"]("visual_inspection")
+                assert label == term.labels[locale] and " / " not in label
+
+
+def test_reasons_are_stored_without_text_and_read_in_each_language(app):
+    reason = {"kind": "scenario", "key": "shared_scenarios", "params": {"scenarios": ["visual_inspection"]}}
+    label = taxonomy.scenarios()["visual_inspection"].labels
+    budget = {"kind": "fit", "key": "budget_fit", "params": {"budget": [100000, 300000], "price": [150000, None]}}
+    with app.test_request_context("/"):
+        assert reason_text(reason) == f"Shared scenarios: {label['en']}"
+        assert reason_text(budget) == "Budget CN¥100,000–CN¥300,000 fits price from CN¥150,000"
+        with force_locale("zh_Hans"):
+            assert reason_text(reason) == f"共同场景：{label['zh_Hans']}"
+            assert reason_text(budget) == "预算 ¥100,000–¥300,000 与价格 ¥150,000 起 相符"
+        with force_locale("zh_Hant"):
+            assert reason_text(reason) == f"共同場景：{label['zh_Hant']}"
+        assert (
+            reason_text({"kind": "terms", "text": "Key terms in both texts: kiln"}) == "Key terms in both texts: kiln"
+        )
+
+
+def test_money_and_dates_follow_the_locale(app):
+    from datetime import date
+
+    with app.test_request_context("/"):
+        assert money(1200000) == "CN¥1,200,000" and money(None) == "—"
+        assert app.jinja_env.filters["date"](date(2027, 3, 31)) == "Mar 31, 2027"
+        with force_locale("zh_Hans"):
+            assert money(1200000) == "¥1,200,000"
+            assert app.jinja_env.filters["date"](date(2027, 3, 31)) == "2027年3月31日"
+
+
+# ---------------------------------------------------------------- every page a persona reaches, in Chinese
+
+DEMO_PERSONAS = ("factory@matchmaker.test", "vendor@matchmaker.test", "curator@hkpromo.test", "admin@matchmaker.test")
+MAX_PAGES = 60  # per persona and language, breadth first from the dashboard
+PER_KIND = 3  # pages of one kind (/matches/<id>, …) visited: they share a template
+# Latin words a Chinese page may show: names of the languages, the product and units, and formats.
+ALLOWED_WORDS = {"English", "Matchmaker", "AI", "CN", "CNY", "Ctrl", "GB", "per", "demand", "No", "ERP", "MES"}
+KNOWN_LABELS = ("Draft", "Published", "Post a demand", "Proposed", "Dashboard", "Log out", "Why it fits", "Status")
+
+
+class _Text(HTMLParser):
+    """Collect a page's visible text nodes and the texts of its placeholders and titles."""
+
+    def __init__(self):
+        super().__init__()
+        self.nodes: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "textarea"):
+            self._skip += 1
+        for name, value in attrs:
+            if name in ("placeholder", "title", "aria-label") and value:
+                self.nodes.append(value)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "textarea"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip and data.strip():
+            self.nodes.append(data.strip())
+
+
+def user_content() -> list[str]:
+    """Return every text people typed or the seed brought, longest first: it stays in its own language."""
+    texts = set()
+    for model, columns in (
+        (Organization, ("name", "city", "contact_email", "contact_phone")),
+        (User, ("name", "email")),
+        (Demand, ("title", "description", "city", "timeline", "data_available")),
+        (Offering, ("title", "description", "case_studies")),
+        (Notification, ("message",)),
+        (MatchEvent, ("note",)),
+        (MatchNote, ("body",)),
+    ):
+        for row in db.session.execute(sa.select(*(getattr(model, c) for c in columns))):
+            texts.update(str(value) for value in row if value)
+    for regions in db.session.scalars(sa.select(Offering.regions)):
+        texts.update(regions or [])
+    for reasons in db.session.scalars(sa.select(Match.reasons)):  # key terms found in both postings' texts
+        texts.update(term for reason in reasons or [] for term in reason.get("terms", []))
+    return sorted(texts, key=len, reverse=True)
+
+
+def ui_text(page: str, content: list[str]) -> list[str]:
+    """Return the page's text nodes with the user content taken out (whole words only, so labels stay)."""
+    parser = _Text()
+    parser.feed(page)
+    pattern = _content_pattern(tuple(content))
+    nodes = []
+    for node in map(unescape, parser.nodes):
+        stripped = node.rstrip(".…").strip()
+        if any(stripped in text for text in content):  # user content, whole or truncated
+            continue
+        nodes.append(pattern.sub(" ", node))
+    return nodes
+
+
+@cache
+def _content_pattern(content: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(rf"(?<![A-Za-z]){re.escape(text)}(?![A-Za-z])" for text in content if len(text) > 1))
+
+
+def links(page: str) -> list[str]:
+    """Return the same-site GET links of a page."""
+    found = []
+    for href in re.findall(r'<a [^>]*href="([^"#]+)"', page):
+        parts = urlsplit(unescape(href))
+        if not parts.netloc and parts.path.startswith("/") and not parts.path.startswith("/static"):
+            found.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return found
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    """Create one app loaded with the demo data for the page sweep."""
+    with app_with_schema(base_config(tmp_path_factory.mktemp("sweep"))) as app:
+        result = app.test_cli_runner().invoke(args=["seed"])
+        assert result.exit_code == 0, result.output
+        yield app
+
+
+def sweep(app, email: str, locale: str) -> dict[str, str]:
+    """Sign in, choose the locale with the switch, and fetch the pages reachable from the dashboard."""
+    client = app.test_client()
+    client.post("/auth/login", data={"email": email, "password": "demo-password"})
+    client.post("/language", data={"locale": locale, "next": "/dashboard"})
+    pages, queue, kinds = {}, ["/dashboard"], Counter()
+    while queue and len(pages) < MAX_PAGES:
+        path = queue.pop(0)
+        kind = re.sub(r"\d+", "N", path)
+        if path in pages or kinds[kind] >= PER_KIND:
+            continue
+        kinds[kind] += 1
+        response = client.get(path)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        pages[path] = response.get_data(as_text=True)
+        queue += [link for link in links(pages[path]) if link not in pages and "page=" not in link]
+    return pages
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("locale", ["zh_Hant", "zh_Hans"])
+@pytest.mark.parametrize("email", DEMO_PERSONAS)
+def test_chinese_pages_show_no_english_interface(demo_app, email, locale):
+    pages = sweep(demo_app, email, locale)
+    assert "/dashboard" in pages and len(pages) >= 5
+    with demo_app.app_context():
+        content = user_content()
+    english = []
+    for path, page in pages.items():
+        assert html_lang(page) == HTML_LANG[locale], path
+        text = " ".join(ui_text(page, content))
+        english += [f"{path}: {label!r}" for label in KNOWN_LABELS if re.search(rf"\b{re.escape(label)}\b", text)]
+        words = set(re.findall(r"[A-Za-z][A-Za-z_’'-]*[A-Za-z]", text)) - ALLOWED_WORDS
+        english += [f"{path}: {word!r}" for word in sorted(words)]
+    assert english == [], "\n".join(english)
