@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from . import taxonomy
 from .i18n import format_money, language_switch
-from .matching.explain import reason_text
+from .matching.explain import reason_text, visible_reasons
 from .vocabulary import (
     DEPLOYMENT_MODES,
     MATCH_SOURCE_LABELS,
@@ -29,6 +29,7 @@ def init_templating(app: Flask) -> None:
         date=show_date,
         datetime=show_datetime,
         reason_text=reason_text,
+        visible_reasons=visible_reasons,
     )
     app.jinja_env.globals.update(
         deployment_modes=DEPLOYMENT_MODES,

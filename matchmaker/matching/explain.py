@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from .. import taxonomy
 from ..i18n import format_money
 from ..vocabulary import DEPLOYMENT_WORDS
+from .distinctive import shown_terms
 from .facts import PostingFacts
 from .ranking import UNKNOWN
 
@@ -42,8 +43,7 @@ def _scenario_reasons(demand: PostingFacts, offering: PostingFacts) -> list[dict
 
 
 def _term_reasons(terms: list[str]) -> list[dict]:
-    # Bare numbers and single letters match by accident; they explain nothing.
-    terms = [t for t in terms if not t.isdigit() and (len(t) > 1 or not t.isascii())][:6]
+    terms = shown_terms(terms)[:6]
     if not terms:
         return []
     return [{"kind": "terms", "terms": terms, "key": "shared_terms", "params": {"terms": terms}}]
@@ -77,6 +77,11 @@ def explain(demand: PostingFacts, offering: PostingFacts, parts: dict, terms: li
     return reasons
 
 
+def visible_reasons(reasons: list[dict] | None) -> list[dict]:
+    """Return the stored reasons worth showing: a key-terms reason stored with only fragments is left out."""
+    return [r for r in reasons or [] if r.get("key") != "shared_terms" or shown_terms(r["params"].get("terms", []))]
+
+
 def reason_text(reason: dict) -> str:
     """Return a stored reason as a sentence in the current locale."""
     key, params = reason.get("key"), reason.get("params") or {}
@@ -96,7 +101,7 @@ def _fill(key: str, params: dict) -> dict:
         names = [catalogue[k].label(locale) if k in catalogue else k for k in params.get("scenarios", [])]
         return {"scenarios": "; ".join(names)}
     if key == "shared_terms":
-        return {"terms": ", ".join(params.get("terms", []))}
+        return {"terms": ", ".join(shown_terms(params.get("terms", [])))}
     if key == "industry_fit":
         term = taxonomy.industries().get(params.get("industry") or "")
         return {"industry": term.label(locale) if term else ""}

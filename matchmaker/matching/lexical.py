@@ -8,6 +8,8 @@ from collections import Counter
 import bm25s
 import numpy as np
 
+from .distinctive import distinctive_terms
+
 
 class LexicalIndex:
     """Keyword relevance of postings to a query, keyed by database id."""
@@ -65,13 +67,11 @@ class LexicalIndex:
         hits = np.nonzero(raw > 0)[0]
         return {ids[i]: float(raw[i]) for i in hits}
 
-    def matched_terms(self, query_tokens: list[str], doc_id: int, common_share: float = 0.2) -> list[str]:
+    def matched_terms(self, query_tokens: list[str], doc_id: int) -> list[str]:
         """Return the query's distinctive terms that also occur in a posting, rarest first.
 
-        Terms found in more than common_share of postings (e.g. 'ai', 'system') explain nothing.
+        Fragments, function words and terms found in most postings (e.g. 'ai', '系统') explain nothing.
         """
         doc = set(self._tokens.get(doc_id, ()))
-        shared = list(dict.fromkeys(t for t in query_tokens if t in doc))
-        limit = max(2, common_share * len(self._tokens))
-        frequency = self._document_frequency
-        return sorted((t for t in shared if frequency[t] <= limit), key=lambda t: frequency[t])
+        shared = [t for t in query_tokens if t in doc]
+        return distinctive_terms(shared, self._document_frequency, len(self._tokens))
