@@ -209,3 +209,15 @@ NO_DEAL_REASON_LABELS = {
     "other": _l("Other"),
 }
 NO_DEAL_REASONS = tuple(NO_DEAL_REASON_LABELS)
+
+# The parts of a match's score, as the curator's decision page names them (matching/ranking.py computes them).
+SCORE_PART_LABELS = {
+    "dense": _l("Meaning"),
+    "lexical": _l("Shared words"),
+    "scenario": _l("Scenarios"),
+    "industry": _l("Industry"),
+    "region": _l("Region"),
+    "budget": _l("Budget and price"),
+    "deployment": _l("Deployment"),
+    "capacity": _l("Capacity"),
+}

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from .. import taxonomy
 from ..access import curator_required, safe_next
-from ..domain import curation, workflow
+from ..domain import curation, review, workflow
 from ..domain.assignment import DEFAULT_PER_DEMAND, apply_assignment, load_problem, solve
 from ..domain.errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
@@ -107,8 +107,9 @@ def _decide_all(ids: list[int], action: str, reason: str, note: str) -> tuple[in
 @bp.route("/matches/<int:match_id>")
 @curator_required
 def match_detail(match_id: int):
-    """Show a match with its audit trail, private notes and the curator actions possible now."""
+    """Show a match to decide from: both texts side by side, terms marked, the score in words, the actions."""
     match = _get_match(match_id)
+    demand_text, offering_text = review.review_texts(match)
     notes = curation.notes_of(match)
     possible = set(workflow.available_actions(match, current_user._get_current_object()))
     decision_form = BulkDecisionForm(next=request.path)
@@ -122,6 +123,11 @@ def match_detail(match_id: int):
         actions=decision_form.action.choices,
         status_labels=MATCH_STATUS_LABELS,
         reason_label=workflow.reason_label,
+        demand_text=demand_text,
+        offering_text=offering_text,
+        components=review.score_components(match),
+        overall_fit=review.overall_fit(match),
+        feedback_penalty=review.feedback_penalty(match),
     )
 
 
