@@ -1,6 +1,6 @@
 """The curator workspace: every route here is for curators and administrators only."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +15,9 @@ from ..extensions import db
 from ..forms import show_refusal
 from ..models import Demand, Match, MatchStatus, Offering
 from ..postings.forms import options
+from ..spreadsheet import csv_text
 from ..vocabulary import MATCH_STATUS_LABELS, VOUCHER_LABELS
+from .analytics import TABLES
 from .forms import BULK_ACTIONS, ApplyAssignmentForm, BulkDecisionForm, ManualPairForm, NoteForm
 
 bp = Blueprint("curation", __name__, url_prefix="/curation")
@@ -288,3 +290,24 @@ def apply_assign():
 def stats():
     """Show per scenario how many matches were introduced, accepted, declined and rejected."""
     return render_template("curation/stats.html", rates=curation.acceptance_by_scenario())
+
+
+@bp.route("/analytics")
+@curator_required
+def analytics():
+    """Show demand against supply, the supply gaps, the match funnel and activity by city, as charts and tables."""
+    return render_template("curation/analytics.html", tables=[build() for build in TABLES.values()])
+
+
+@bp.route("/analytics/<name>.csv")
+@curator_required
+def analytics_csv(name: str):
+    """Download one analytics table as CSV that Excel opens with its Chinese intact."""
+    if name not in TABLES:
+        abort(404)
+    table = TABLES[name]()
+    return Response(
+        csv_text(table.header, table.rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={name}.csv"},
+    )
