@@ -38,22 +38,21 @@ def test_no_terms_leave_the_text_whole():
 # ---------------------------------------------------------------- which terms, on both sides
 
 
+def _posting(model, org_name: str, kind: OrgKind, text: str):
+    """Return an unsaved published visual-inspection posting whose first line is its title."""
+    return model(
+        title=text.split("\n")[0],
+        description=text,
+        organization=organization(org_name, kind),
+        status=PostingStatus.PUBLISHED,
+        scenarios=["visual_inspection"],
+    )
+
+
 def _pair(app, demand_text: str, offering_text: str, **match_fields) -> int:
     with app.app_context():
-        demand = Demand(
-            title=demand_text.split("\n")[0],
-            description=demand_text,
-            organization=organization("Foshan Weave Textiles", OrgKind.MANUFACTURER),
-            status=PostingStatus.PUBLISHED,
-            scenarios=["visual_inspection"],
-        )
-        offering = Offering(
-            title=offering_text.split("\n")[0],
-            description=offering_text,
-            organization=organization("Lumen Vision AI", OrgKind.VENDOR),
-            status=PostingStatus.PUBLISHED,
-            scenarios=["visual_inspection"],
-        )
+        demand = _posting(Demand, "Foshan Weave Textiles", OrgKind.MANUFACTURER, demand_text)
+        offering = _posting(Offering, "Lumen Vision AI", OrgKind.VENDOR, offering_text)
         match = Match(demand=demand, offering=offering, score=0.9, **match_fields)
         db.session.add(match)
         db.session.commit()

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..matching.text import normalize, to_simplified
 
@@ -71,6 +72,7 @@ def _one_to_one(char: str) -> str:
     return converted if len(converted) == 1 else char
 
 
+@lru_cache(maxsize=8192)  # the taxonomy's words are looked up in every text of every decision page
 def _pattern(term: str) -> re.Pattern:
     """Match a Chinese term anywhere, a Latin term as a whole word with its plural forms."""
     if _CJK.search(term) or not term:
