@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH = 360
-LABEL_HEIGHT = 16
-BAR_HEIGHT = 12
+LABEL_HEIGHT = 18
+BAR_HEIGHT = 14
 ROW_GAP = 10
 VALUE_ROOM = 44  # room right of the longest bar for its number
-FONT_SIZE = 11  # matches static/analytics.css
+FONT_SIZE = 13  # matches static/analytics.css
 
 
 @dataclass(frozen=True)
