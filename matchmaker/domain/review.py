@@ -8,6 +8,7 @@ are what lets a Simplified demand's 缺陷检测 correspond to an English offeri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -77,6 +78,7 @@ def _key_terms(match: Match) -> list[str]:
     return shown_terms(stored)
 
 
+@cache
 def _taxonomy_words() -> list[list[str]]:
     """Return, per scenario and industry, its labels and synonyms in every language, longest first."""
     terms = [*taxonomy.scenarios().values(), *taxonomy.industries().values()]
