@@ -75,7 +75,8 @@ admin_required = require(lambda user: user.is_admin)
 def render_error(error: HTTPException):
     """Render an HTTP error in the client's preferred form."""
     code = getattr(error, "code", 500) or 500
-    message = getattr(error, "description", "") if code != 500 else ""
+    # A rate limit's or a size limit's own wording is not for people; the page says what to do.
+    message = getattr(error, "description", "") if code not in (413, 429, 500) else ""
     if wants_json():
         return jsonify(error=getattr(error, "name", "error").lower().replace(" ", "_"), message=message), code
     return render_template("errors/error.html", code=code, message=message), code
