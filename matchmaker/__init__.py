@@ -91,10 +91,13 @@ def register_commands(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """Render errors as pages for browsers and as JSON for API clients."""
-    from .access import render_error
+    from flask_wtf.csrf import CSRFError
+
+    from .access import render_csrf_error, render_error
 
     for code in (400, 403, 404, 405, 409, 413, 429, 500):
         app.register_error_handler(code, render_error)
+    app.register_error_handler(CSRFError, render_csrf_error)
 
 
 def register_template_helpers(app: Flask) -> None:

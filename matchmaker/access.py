@@ -4,6 +4,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -80,3 +81,11 @@ def render_error(error: HTTPException):
     if wants_json():
         return jsonify(error=getattr(error, "name", "error").lower().replace(" ", "_"), message=message), code
     return render_template("errors/error.html", code=code, message=message), code
+
+
+def render_csrf_error(error: HTTPException):
+    """Refuse a form sent without this site's token (stale, or from another site), saying what to do."""
+    error.description = _(
+        "This form has expired or was not sent from a page of this site. Reload the page and send it again."
+    )
+    return render_error(error)

@@ -160,7 +160,7 @@ def forgot_password():
             ),
             "success",
         )
-        return redirect(url_for("auth.login"))
+        return redirect(url_for("auth.forgot_password"))
     return render_template("auth/forgot.html", form=form)
 
 
@@ -213,12 +213,13 @@ def change_password():
     """Change the signed-in person's password; every other session of theirs ends, this one goes on."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        user = current_user._get_current_object()
         try:
-            passwords.change_password(current_user, form.current_password.data, form.password.data)
+            passwords.change_password(user, form.current_password.data, form.password.data)
         except ValidationFailed as error:
             show_refusal(form, error)
         else:
-            login_user(current_user, remember=False)  # this session carries the new session version
+            login_user(user)  # this session carries the new session version; the others no longer match
             flash(_("Your password was changed. Your other sessions were signed out."), "success")
             return redirect(url_for("auth.profile"))
     profile_form = ProfileForm(obj=current_user, formdata=None)
