@@ -31,7 +31,11 @@ class AccountFields(FlaskForm):
     )
     confirm = PasswordField(
         _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords do not match."))],
+        validators=[
+            DataRequired(),
+            Length(max=MAX_PASSWORD_LENGTH),
+            EqualTo("password", message=_l("The two passwords do not match.")),
+        ],
     )
 
 
@@ -83,7 +87,11 @@ class NewPasswordFields(FlaskForm):
     )
     confirm = PasswordField(
         _l("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords do not match."))],
+        validators=[
+            DataRequired(),
+            Length(max=MAX_PASSWORD_LENGTH),
+            EqualTo("password", message=_l("The two passwords do not match.")),
+        ],
     )
 
 
