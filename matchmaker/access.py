@@ -73,6 +73,14 @@ curator_required = require(lambda user: user.is_curator)
 admin_required = require(lambda user: user.is_admin)
 
 
+def may_see_confidential(posting) -> bool:
+    """Return whether the viewer may see a posting's confidential parts: its organisation's members and curators."""
+    user = current_user
+    if not user or not user.is_authenticated:
+        return False
+    return user.is_curator or (user.organization_id is not None and user.organization_id == posting.organization_id)
+
+
 def render_error(error: HTTPException):
     """Render an HTTP error in the client's preferred form."""
     code = getattr(error, "code", 500) or 500

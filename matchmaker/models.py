@@ -146,6 +146,8 @@ class Demand(PostingMixin, db.Model):
     city: Mapped[str] = mapped_column(sa.String(80), default="")
     budget_min: Mapped[int | None] = mapped_column()
     budget_max: Mapped[int | None] = mapped_column()
+    # Shown only to the organisation's own members and to curators; matching still uses it.
+    budget_confidential: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     timeline: Mapped[str] = mapped_column(sa.String(100), default="")
     deployment: Mapped[str] = mapped_column(sa.String(20), default="")
     vouchers: Mapped[list[str]] = mapped_column(sa.JSON, default=list)

@@ -2,9 +2,9 @@
 page each persona can reach by following links from the dashboard, their notifications and their emails are
 searched for them.
 
-Private: the curators' notes on a match (curators and admins only), and each organisation's and person's
-contact details (the organisation's own members, and the other side once a match is connected; here the
-match is only introduced, so nobody else).
+Private: the curators' notes on a match (curators and admins only), a budget marked confidential (the
+factory's members and curators), and each organisation's and person's contact details (the organisation's own
+members, and the other side once a match is connected; here the match is only introduced, so nobody else).
 """
 
 import re
@@ -24,9 +24,12 @@ CONTACTS = {
     "manufacturer": ["MAKER-ORG-MAIL-MARKER@x.example", "+86 0000 1111 MAKER", "+86 2222 3333 MAKERUSER"],
     "vendor": ["VENDOR-ORG-MAIL-MARKER@x.example", "+852 0000 4444 VENDOR", "+852 5555 6666 VENDORUSER"],
 }
+BUDGET = (7_654_321, 8_765_432)  # amounts found nowhere else, in both the plain and the grouped form
+BUDGET_MARKERS = [f"{amount:,}" for amount in BUDGET] + [str(amount) for amount in BUDGET]
 # Who may see each marker: the curators see notes; an organisation's members see their own contacts.
 ALLOWED = {
     NOTE: {"curator", "admin"},
+    **{marker: {"manufacturer", "curator", "admin"} for marker in BUDGET_MARKERS},
     **{marker: {"manufacturer"} for marker in CONTACTS["manufacturer"]},
     **{marker: {"vendor"} for marker in CONTACTS["vendor"]},
 }
@@ -44,7 +47,11 @@ def planted(app, client, personas):
             user.organization.contact_email = org_email
             user.organization.contact_phone = org_phone
         db.session.commit()
-        match_id = make_match(MatchStatus.SHORTLISTED).id
+        match = make_match(MatchStatus.SHORTLISTED)
+        match.demand.budget_min, match.demand.budget_max = BUDGET
+        match.demand.budget_confidential = True
+        db.session.commit()
+        match_id = match.id
     AuthActions(client).login_as("curator")
     assert (
         client.post(f"/curation/matches/{match_id}/notes", data={"body": f"Budget is soft. {NOTE}"}).status_code == 302
@@ -108,3 +115,20 @@ def test_private_fields_reach_only_those_who_may_see_them(app, planted, name):
         assert leaks == [], f"{name} sees {marker} on {leaks}"
     if name in ("curator", "admin"):
         assert any(NOTE in body for body in pages.values()), "the curators' page with the note was not reached"
+    if name in ("manufacturer", "curator", "admin"):
+        assert any(BUDGET_MARKERS[0] in body for body in pages.values()), "those who may see the budget do"
+
+
+def test_reasons_for_the_other_side_leave_a_confidential_budget_out(app):
+    from matchmaker.matching.explain import explain
+    from matchmaker.matching.facts import PostingFacts
+
+    demand = PostingFacts(id=1, kind="demand", money_min=BUDGET[0], money_max=BUDGET[1], money_confidential=True)
+    offering = PostingFacts(id=2, kind="offering", money_min=1, money_max=BUDGET[1])
+    reasons = explain(demand, offering, {"budget": 1.0}, [])
+    budget = [reason for reason in reasons if reason["facet"] == "budget"]
+    assert budget and str(BUDGET[0]) not in repr(budget)
+    public = explain(
+        PostingFacts(id=1, kind="demand", money_min=BUDGET[0], money_max=BUDGET[1]), offering, {"budget": 1.0}, []
+    )
+    assert str(BUDGET[0]) in repr(public), "without the mark, the budget is a reason like any other"

@@ -48,6 +48,7 @@ class DemandInput:
     city: str = ""
     budget_min: int | None = None
     budget_max: int | None = None
+    budget_confidential: bool = False
     timeline: str = ""
     deployment: str = ""
     vouchers: list[str] = field(default_factory=list)
