@@ -14,29 +14,39 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class AccountFields(FlaskForm):
-    """The fields that open an account for a person: who they are and their password."""
-
-    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=200)])
-    name = StringField(_l("Your name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
-    password = PasswordField(
-        _l("Password"),
+def new_password_field(label) -> PasswordField:
+    """Return a field for a new password, of the length the password rules allow (the domain checks the rest)."""
+    return PasswordField(
+        label,
         validators=[
             DataRequired(),
             Length(
                 min=MIN_PASSWORD_LENGTH, message=_l("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH)
             ),
-            Length(max=MAX_PASSWORD_LENGTH),
+            Length(max=MAX_PASSWORD_LENGTH, message=_l("Use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH)),
         ],
     )
-    confirm = PasswordField(
-        _l("Repeat the password"),
+
+
+def repeat_password_field(label) -> PasswordField:
+    """Return the field that repeats the new password."""
+    return PasswordField(
+        label,
         validators=[
             DataRequired(),
             Length(max=MAX_PASSWORD_LENGTH),
             EqualTo("password", message=_l("The two passwords do not match.")),
         ],
     )
+
+
+class AccountFields(FlaskForm):
+    """The fields that open an account for a person: who they are and their password."""
+
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=200)])
+    name = StringField(_l("Your name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
+    password = new_password_field(_l("Password"))
+    confirm = repeat_password_field(_l("Repeat the password"))
 
 
 class OrganizationFields(FlaskForm):
@@ -74,25 +84,8 @@ class ForgotPasswordForm(FlaskForm):
 class NewPasswordFields(FlaskForm):
     """A new password, typed twice."""
 
-    password = PasswordField(
-        _l("New password"),
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=MAX_PASSWORD_LENGTH,
-                message=_l("Use from %(min)d to %(max)d characters.", min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH),
-            ),
-        ],
-    )
-    confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[
-            DataRequired(),
-            Length(max=MAX_PASSWORD_LENGTH),
-            EqualTo("password", message=_l("The two passwords do not match.")),
-        ],
-    )
+    password = new_password_field(_l("New password"))
+    confirm = repeat_password_field(_l("Repeat the new password"))
 
 
 class ResetPasswordForm(NewPasswordFields):
