@@ -133,14 +133,14 @@ def invitation_email(invitation: Invitation, token: str) -> OutboundEmail:
     return OutboundEmail(recipient=invitation.email, subject=subject[:300], body=body)
 
 
-def deliver(email_ids: list[int]) -> None:
+def deliver(email_ids: list[int], what: str = "an invitation email") -> None:
     """Send the email now; a failure leaves it queued for `matchmaker mail retry`."""
     try:
         from .. import mailer
 
         mailer.deliver(email_ids)
     except Exception:  # the step is committed; mail must not break it
-        log.exception("Sending an email failed; it stays queued")
+        log.exception("Sending %s failed; it stays queued", what)
 
 
 def _notify(users: list[User], message, values: dict, link: str) -> None:

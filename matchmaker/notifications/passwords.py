@@ -16,7 +16,7 @@ def send_password_reset(user: User, token: str) -> None:
     email = password_reset_email(user, token)
     db.session.add(email)
     db.session.commit()
-    deliver([email.id])
+    deliver([email.id], what="a password reset email")
 
 
 def password_reset_email(user: User, token: str) -> OutboundEmail:
