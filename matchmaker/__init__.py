@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the application from its named steps; raise ConfigurationError on a bad setting."""
     app = Flask(__name__, instance_relative_config=True, template_folder=str(TEMPLATE_DIR))
     load_config(app, test_config)
+    register_security(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
@@ -28,19 +29,28 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def register_security(app: Flask) -> None:
+    """Set the cookies' flags and the security headers every response carries."""
+    from .security import init_security
+
+    init_security(app)
+
+
 def register_extensions(app: Flask) -> None:
     """Bind every extension to the app."""
     from . import models  # noqa: F401  (models must be known before migrations look)
-    from .extensions import babel, csrf, db, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
+    from .sessions import load_user
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.user_loader(_load_user)
+    login_manager.user_loader(load_user)
     _connect_matching()
     _connect_notifications()
 
@@ -63,15 +73,6 @@ def _connect_notifications() -> None:
     membership_changed.connect(on_membership_changed, weak=False)
 
 
-def _load_user(user_id: str):
-    """Return the signed-in user for Flask-Login; a deactivated account's session no longer counts."""
-    from .extensions import db
-    from .models import User
-
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.is_active else None
-
-
 def register_blueprints(app: Flask) -> None:
     """Mount one blueprint per feature."""
     from .blueprints import BLUEPRINTS
@@ -90,10 +91,13 @@ def register_commands(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """Render errors as pages for browsers and as JSON for API clients."""
-    from .access import render_error
+    from flask_wtf.csrf import CSRFError
 
-    for code in (400, 403, 404, 405, 409, 413, 500):
+    from .access import render_csrf_error, render_error
+
+    for code in (400, 403, 404, 405, 409, 413, 429, 500):
         app.register_error_handler(code, render_error)
+    app.register_error_handler(CSRFError, render_csrf_error)
 
 
 def register_template_helpers(app: Flask) -> None:

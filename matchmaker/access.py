@@ -4,6 +4,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -72,10 +73,27 @@ curator_required = require(lambda user: user.is_curator)
 admin_required = require(lambda user: user.is_admin)
 
 
+def may_see_confidential(posting) -> bool:
+    """Return whether the viewer may see a posting's confidential parts: its organisation's members and curators."""
+    user = current_user
+    if not user or not user.is_authenticated:
+        return False
+    return user.is_curator or (user.organization_id is not None and user.organization_id == posting.organization_id)
+
+
 def render_error(error: HTTPException):
     """Render an HTTP error in the client's preferred form."""
     code = getattr(error, "code", 500) or 500
-    message = getattr(error, "description", "") if code != 500 else ""
+    # A rate limit's or a size limit's own wording is not for people; the page says what to do.
+    message = getattr(error, "description", "") if code not in (413, 429, 500) else ""
     if wants_json():
         return jsonify(error=getattr(error, "name", "error").lower().replace(" ", "_"), message=message), code
     return render_template("errors/error.html", code=code, message=message), code
+
+
+def render_csrf_error(error: HTTPException):
+    """Refuse a form sent without this site's token (stale, or from another site), saying what to do."""
+    error.description = _(
+        "This form has expired or was not sent from a page of this site. Reload the page and send it again."
+    )
+    return render_error(error)

@@ -24,6 +24,8 @@ FRAMEWORK_CONFIG = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "WTF_CSRF_TIME_LIMIT": None,
     "LANGUAGES": list(settings.LOCALES),
+    # Each app says it: Flask-Limiter's one instance would otherwise inherit the last app's choice.
+    "RATELIMIT_ENABLED": True,
 }
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -62,13 +63,21 @@ class User(UserMixin, db.Model):
     phone: Mapped[str] = mapped_column(sa.String(50), default="")
     locale: Mapped[str] = mapped_column(sa.String(10), default="")
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Part of the id sessions and remember-me cookies carry: raising it on a password change ends them all.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     organization: Mapped[Organization | None] = relationship(back_populates="members")
 
-    def set_password(self, password: str) -> None:
-        """Store a salted hash of the password."""
-        self.password_hash = generate_password_hash(password)
+    def set_password(self, password: str, *, end_sessions: bool = True) -> None:
+        """Store a salted hash of the password, made the configured way; end every open session unless told not to."""
+        self.password_hash = generate_password_hash(password, method=current_app.config["MATCHMAKER_PASSWORD_HASH"])
+        if end_sessions:
+            self.session_version = (self.session_version or 0) + 1
+
+    def get_id(self) -> str:
+        """Return the id sessions carry (Flask-Login): the account's and its session version, as `7-2`."""
+        return f"{self.id}-{self.session_version or 0}"
 
     def check_password(self, password: str) -> bool:
         """Return whether the password matches the stored hash."""
@@ -137,6 +146,8 @@ class Demand(PostingMixin, db.Model):
     city: Mapped[str] = mapped_column(sa.String(80), default="")
     budget_min: Mapped[int | None] = mapped_column()
     budget_max: Mapped[int | None] = mapped_column()
+    # Shown only to the organisation's own members and to curators; matching still uses it.
+    budget_confidential: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     timeline: Mapped[str] = mapped_column(sa.String(100), default="")
     deployment: Mapped[str] = mapped_column(sa.String(20), default="")
     vouchers: Mapped[list[str]] = mapped_column(sa.JSON, default=list)

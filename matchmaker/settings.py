@@ -234,6 +234,32 @@ def _check_model(name: str) -> None:
         raise Invalid("a model name or path, not an empty one")
 
 
+def _check_password_hash(method: str) -> None:
+    """Refuse a hashing method werkzeug does not know."""
+    from werkzeug.security import generate_password_hash
+
+    try:
+        generate_password_hash("probe", method=method)
+    except (ValueError, TypeError):
+        raise Invalid("a werkzeug password hashing method such as scrypt or pbkdf2:sha256:600000") from None
+
+
+def _check_rate_limit(text: str) -> None:
+    """Refuse a rate limit the limits library cannot read."""
+    from limits import parse_many
+
+    try:
+        parse_many(text)
+    except ValueError:
+        raise Invalid("a rate limit such as `30 per minute` or `10/minute;100/hour`") from None
+
+
+def _check_storage_url(url: str) -> None:
+    """Refuse a rate limit storage other than memory or Redis."""
+    if urlsplit(url).scheme not in ("memory", "redis", "rediss"):
+        raise Invalid("memory:// or a redis:// URL")
+
+
 # ---------------------------------------------------------------- the declaration
 
 SETTINGS: tuple[Setting, ...] = (
@@ -394,6 +420,84 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds to wait for the SMTP server",
         minimum=0.1,
         maximum=600,
+    ),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        "MATCHMAKER_SESSION_COOKIE_SECURE",
+        "bool",
+        False,
+        "send the session and remember-me cookies over HTTPS only; turn on when the site is served over HTTPS",
+    ),
+    Setting(
+        "MATCHMAKER_PROXY_HOPS",
+        "MATCHMAKER_PROXY_HOPS",
+        "int",
+        0,
+        "reverse proxies in front of the app whose `X-Forwarded-For`/`-Proto`/`-Host` headers are trusted "
+        "(0: none, the app faces the clients itself)",
+        minimum=0,
+        maximum=5,
+    ),
+    Setting(
+        "MAX_CONTENT_LENGTH",
+        "MATCHMAKER_MAX_UPLOAD_BYTES",
+        "int",
+        8 * 1024 * 1024,
+        "largest request body (a form or an uploaded file) accepted, in bytes; larger ones get a 413 page",
+        minimum=1024,
+    ),
+    Setting(
+        "MATCHMAKER_PASSWORD_HASH",
+        "MATCHMAKER_PASSWORD_HASH",
+        "str",
+        "scrypt",
+        "how passwords are hashed (a werkzeug method such as `scrypt` or `pbkdf2:sha256:600000`); a stored "
+        "hash made another way is replaced at the person's next sign-in",
+        check=_check_password_hash,
+    ),
+    Setting(
+        "MATCHMAKER_PASSWORD_RESET_HOURS",
+        "MATCHMAKER_PASSWORD_RESET_HOURS",
+        "int",
+        2,
+        "hours a password reset link stays valid; it also stops working once used",
+        minimum=1,
+        maximum=72,
+    ),
+    Setting(
+        "MATCHMAKER_LOGIN_RATE_LIMIT",
+        "MATCHMAKER_LOGIN_RATE_LIMIT",
+        "str",
+        "30 per minute",
+        "sign-in, registration and password reset attempts one IP address may make, e.g. `30 per minute`",
+        check=_check_rate_limit,
+    ),
+    Setting(
+        "MATCHMAKER_LOCKOUT_FAILURES",
+        "MATCHMAKER_LOCKOUT_FAILURES",
+        "int",
+        5,
+        "failed sign-ins to one email address after which it is locked out for a while",
+        minimum=1,
+        maximum=1000,
+    ),
+    Setting(
+        "MATCHMAKER_LOCKOUT_MINUTES",
+        "MATCHMAKER_LOCKOUT_MINUTES",
+        "int",
+        15,
+        "minutes the failed sign-ins are counted over, and an email address stays locked out",
+        minimum=1,
+        maximum=1440,
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        "MATCHMAKER_RATELIMIT_STORAGE_URL",
+        "str",
+        "memory://",
+        "where sign-in attempts are counted: `memory://` (each process on its own) or a Redis URL such as "
+        "`redis://localhost:6379/0`, shared by every process",
+        check=_check_storage_url,
     ),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}

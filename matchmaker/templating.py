@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from . import taxonomy
+from .access import may_see_confidential
 from .i18n import format_money, language_switch
 from .matching.explain import reason_text, visible_reasons
 from .vocabulary import (
@@ -41,6 +42,7 @@ def init_templating(app: Flask) -> None:
         match_source_labels=MATCH_SOURCE_LABELS,
     )
     app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["may_see_confidential"] = may_see_confidential
     app.jinja_env.globals["action_label"] = action_label
     app.context_processor(_unread_notifications)
     app.context_processor(language_switch)

@@ -46,6 +46,10 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
         "DATA_DIR": str(tmp_path / "data"),
         "SERVER_NAME": "localhost",
+        # Hundreds of sign-ins from one address: tests of throttling turn it back on.
+        "RATELIMIT_ENABLED": False,
+        # One hashing round keeps those sign-ins fast (tests/factories.py hashes the personas' passwords so).
+        "MATCHMAKER_PASSWORD_HASH": "pbkdf2:sha256:1",
     }
 
 

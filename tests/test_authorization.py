@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from matchmaker.domain.memberships import hash_token
+from matchmaker.domain.passwords import reset_token
 from matchmaker.extensions import db
 from matchmaker.models import (
     Demand,
@@ -58,7 +59,8 @@ STAFF = (CURATOR, ADMIN)
 OK, DONE, MOVED, KEPT, LOGIN = "200", "done", "moved", "kept", "login"
 DONE_PAGE = "done, page"  # a change answered with a page (200) rather than a redirect
 FORBIDDEN, MISSING, NOT_ALLOWED, CONFLICT = 403, 404, 405, 409
-CHANGES = {DONE, DONE_PAGE}
+DONE_SIGNED_OUT = "done, sign in again"  # a change that ends the session and sends the person to sign in
+CHANGES = {DONE, DONE_PAGE, DONE_SIGNED_OUT}
 MAY_CHANGE = {MOVED}
 
 
@@ -270,6 +272,29 @@ CASES: dict[tuple[str, str], Case] = {
         },
         default=KEPT,
     ),
+    # Anyone may ask for a reset link, for any address: the answer is the same, and only the owner gets the email.
+    ("auth.forgot_password", "GET"): Case(lambda t: "/auth/forgot", {}, default=OK),
+    ("auth.forgot_password", "POST"): Case(
+        lambda t: "/auth/forgot", {}, data=lambda t: {"email": "colleague@test.example"}, default=DONE
+    ),
+    # Whoever holds a valid link may use it (it went to the owner's inbox); using it changes the password.
+    ("auth.reset_password", "GET"): Case(lambda t: f"/auth/reset/{t['reset_token']}", {}, default=OK),
+    ("auth.reset_password", "POST"): Case(
+        lambda t: f"/auth/reset/{t['reset_token']}",
+        {},
+        data=lambda t: {"password": "a fresh kiln password", "confirm": "a fresh kiln password"},
+        default=DONE_SIGNED_OUT,
+    ),
+    ("auth.profile", "GET"): Case(lambda t: "/auth/profile", signed_in(OK)),
+    ("auth.profile", "POST"): Case(
+        lambda t: "/auth/profile", signed_in(DONE), data=lambda t: {"name": "Renamed Person", "locale": "zh_Hant"}
+    ),
+    # Set to the same password again: a new hash and session version, and later cases still sign in.
+    ("auth.change_password", "POST"): Case(
+        lambda t: "/auth/password",
+        signed_in(DONE),
+        data=lambda t: {"current_password": PASSWORD, "password": PASSWORD, "confirm": PASSWORD},
+    ),
     ("admin.index", "GET"): Case(lambda t: "/admin/", {**staff_only(FORBIDDEN), ADMIN: OK}),
     ("admin.approve", "POST"): Case(
         lambda t: f"/admin/curators/{t['requester']}/approve", {**staff_only(FORBIDDEN), ADMIN: DONE}
@@ -464,6 +489,7 @@ def _membership_targets(users: dict, maker_org: Organization) -> dict:
         "invitation": invitation.id,
         "colleague": colleague.id,
         "inactive": inactive.id,
+        "reset_token": reset_token(colleague),
     }
 
 
@@ -523,7 +549,7 @@ def test_route_for_persona(app, client, auth, targets, key, persona):
 def _check_status(response, expected, url: str) -> None:
     """Assert the response is the outcome the table expects."""
     status = response.status_code
-    if expected == LOGIN:
+    if expected in (LOGIN, DONE_SIGNED_OUT):
         assert status == 302, (url, status)
         assert urlsplit(response.headers["Location"]).path == "/auth/login"
     elif expected in (DONE, MOVED, KEPT):
@@ -533,3 +559,40 @@ def _check_status(response, expected, url: str) -> None:
         assert status == 200, (url, status)
     else:
         assert status == expected, (url, status)
+
+
+def _changer(case: Case) -> str:
+    """Return a persona for whom the request would succeed, so that a refusal can only be the CSRF check."""
+    allowed = [p for p in PERSONAS if case.outcome(p) in CHANGES | MAY_CHANGE | {OK, KEPT}]
+    return allowed[0] if allowed else ADMIN
+
+
+POST_KEYS = sorted(key for key in CASES if key[1] == "POST")
+
+
+def test_no_get_route_may_change_anything():
+    changing = [key for key in CASES if key[1] == "GET" for p in PERSONAS if CASES[key].outcome(p) in CHANGES]
+    assert changing == [], "GET requests must never change the database"
+
+
+@pytest.mark.parametrize("key", POST_KEYS, ids=lambda key: key[0])
+def test_every_post_route_refuses_a_form_without_csrf_token(app, client, auth, targets, monkeypatch, key):
+    case = CASES[key]
+    persona = _changer(case)
+    if persona == PENDING:
+        auth.login(PENDING_EMAIL)
+    elif persona != ANON:
+        auth.login_as(persona)
+    client.post("/language", data={"locale": "zh_Hant", "next": "/"})
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # after signing in: that form has no token either
+    with app.app_context():
+        url, data = case.url(targets), case.data(targets)
+        before = snapshot()
+
+    response = client.post(url, data=data)
+
+    with app.app_context():
+        db.session.remove()
+        assert snapshot() == before, f"{persona} POST {url} without a CSRF token changed the database"
+    assert response.status_code == 400, (url, response.status_code)
+    assert "請重新載入" in response.get_data(as_text=True), "the refusal says what to do, in the reader's language"

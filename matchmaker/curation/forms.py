@@ -23,7 +23,7 @@ class BulkDecisionForm(FlaskForm):
         _l("Reason (required to reject)"), choices=options({"": "—", **REJECT_REASON_LABELS}), validators=[Optional()]
     )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
-    next = HiddenField()
+    next = HiddenField(validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Apply to selected"))
 
 

@@ -17,9 +17,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import JoinRequest, Organization, OrgKind, Role, User
 from ..vocabulary import ORG_KIND_LABELS, UI_LOCALES
-from .errors import PermissionDenied, ValidationFailed
+from .errors import FieldError, PermissionDenied, ValidationFailed
+from .passwords import check_password_strength, rehash_if_outdated
 
-MIN_PASSWORD_LENGTH = 10
+NAME_LENGTH = 120  # User.name's column
 ADMIN_ORGANIZATION = "Matchmaker Administration"
 # Checked against when the email is unknown, so a failed sign-in takes as long either way.
 _DUMMY_HASH = generate_password_hash("not a real password")
@@ -47,12 +48,6 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def check_password_strength(password: str) -> None:
-    """Raise ValidationFailed if the password is too short."""
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(_("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH), field="password")
-
-
 def find_user_by_email(email: str) -> User | None:
     """Return the user with this email, ignoring case and surrounding spaces."""
     return db.session.scalar(sa.select(User).where(User.email == (email or "").strip().lower()))
@@ -75,7 +70,7 @@ def register_user(registration: Registration) -> User:
 def new_account(email: str, password: str, name: str) -> User:
     """Return an unsaved member account without an organisation, or raise ValidationFailed on bad input."""
     email = _new_email(email)
-    check_password_strength(password)
+    check_password_strength(password, email, name)
     user = User(email=email, name=(name or "").strip(), organization=None, role=Role.MEMBER)
     user.set_password(password)
     return user
@@ -121,6 +116,7 @@ def authenticate(email: str, password: str) -> User:
     elif user.check_password(password or ""):
         if not user.is_active:  # said only to someone who knows the password
             raise ValidationFailed(_("This account has been deactivated. Ask an administrator to reactivate it."))
+        rehash_if_outdated(user, password)
         return user
     raise ValidationFailed(_("The email or password is not correct."))
 
@@ -130,6 +126,23 @@ def choose_locale(user: User, locale: str) -> User:
     if locale not in UI_LOCALES:
         raise ValidationFailed(_("Unknown language %(language)s.", language=locale), field="locale")
     user.locale = locale
+    db.session.commit()
+    return user
+
+
+def update_profile(user: User, name: str, locale: str) -> User:
+    """Keep a person's name and interface language (empty: follow the browser), and commit."""
+    name = (name or "").strip()
+    problems = []
+    if not name:
+        problems.append(FieldError("name", _("Enter your name.")))
+    elif len(name) > NAME_LENGTH:
+        problems.append(FieldError("name", _("Use at most %(count)d characters.", count=NAME_LENGTH)))
+    if locale and locale not in UI_LOCALES:
+        problems.append(FieldError("locale", _("Unknown language %(language)s.", language=locale)))
+    if problems:
+        raise ValidationFailed(errors=problems)
+    user.name, user.locale = name, locale
     db.session.commit()
     return user
 
@@ -176,7 +189,7 @@ def approve_curator(admin: User, user: User) -> User:
 def create_admin(email: str, password: str, organization_name: str = ADMIN_ORGANIZATION) -> User:
     """Create an administrator in an agency organisation, creating the organisation if needed."""
     email = _new_email(email)
-    check_password_strength(password)
+    check_password_strength(password, email)
     organization = _organization_for(organization_name, OrgKind.AGENCY)
     user = User(email=email, name=email.split("@")[0], organization=organization, role=Role.ADMIN)
     user.set_password(password)

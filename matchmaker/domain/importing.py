@@ -28,6 +28,7 @@ from ..models import Demand, Offering, Organization, OrgKind, PostingStatus
 from . import postings
 from .errors import DomainError, FieldError, ValidationFailed
 
+YES, NO = ("yes", "true", "1", "y", "是"), ("no", "false", "0", "n", "否")
 KINDS = {"demand": (Demand, postings.DemandInput), "offering": (Offering, postings.OfferingInput)}
 ORG_KINDS = {Demand: OrgKind.MANUFACTURER, Offering: OrgKind.VENDOR}
 DEFAULT_ORGANIZATION = {Demand: "Imported demands", Offering: "Imported offerings"}
@@ -135,6 +136,21 @@ def _date(value) -> date:
         return datetime.fromisoformat(text).date()
 
 
+def _yes_no(value) -> bool:
+    """Return a yes/no cell as a bool: yes/no, true/false, 1/0, 是/否."""
+    if isinstance(value, bool):
+        return value
+    word = _text(value).lower()
+    if word in YES or word in NO:
+        return word in YES
+    raise ValueError(value)
+
+
+def _not_yes_no(value: str):
+    """Say a cell is not a yes or a no."""
+    return _("Not yes or no: %(value)s.", value=value)
+
+
 def _not_whole(value: str):
     """Say a cell is not a whole number."""
     return _("Not a whole number: %(value)s.", value=value)
@@ -160,6 +176,8 @@ def _parser(annotation: object) -> tuple[Reader, Complaint | None]:
         return _whole, _not_whole
     if annotation is date:
         return _date, _not_date
+    if annotation is bool:
+        return _yes_no, _not_yes_no
     return _text, None
 
 

@@ -26,6 +26,8 @@ Posting = Demand | Offering
 # New engagements a vendor may say it can take on at once, and the length of one region's name.
 MAX_CAPACITY = 1000
 MAX_REGION_LENGTH = 80
+# Long texts (description, data, case studies) have no column bound; this one keeps pages and indexes sane.
+MAX_TEXT_LENGTH = 10_000
 
 # Closing is final; nothing leaves CLOSED.
 TRANSITIONS = {
@@ -46,6 +48,7 @@ class DemandInput:
     city: str = ""
     budget_min: int | None = None
     budget_max: int | None = None
+    budget_confidential: bool = False
     timeline: str = ""
     deployment: str = ""
     vouchers: list[str] = field(default_factory=list)
@@ -87,7 +90,8 @@ def _check_text(data: DemandInput | OfferingInput) -> Iterator[FieldError]:
 def _check_lengths(model: type, data) -> Iterator[FieldError]:
     """Find text longer than its column holds, so every database refuses it the same way."""
     for name, value in asdict(data).items():
-        limit = getattr(model.__table__.c[name].type, "length", None) if name in model.__table__.c else None
+        column_type = model.__table__.c[name].type if name in model.__table__.c else None
+        limit = MAX_TEXT_LENGTH if isinstance(column_type, sa.Text) else getattr(column_type, "length", None)
         if limit and isinstance(value, str) and len(value.strip()) > limit:
             yield FieldError(name, _("At most %(count)d characters.", count=limit))
 

@@ -41,6 +41,9 @@ from ..vocabulary import (
 )
 from .errors import IllegalTransition, PermissionDenied, ValidationFailed
 
+# A few words on a decision; the audit trail keeps them, so they have a bound like every other text.
+MAX_NOTE_LENGTH = 2000
+
 log = logging.getLogger(__name__)
 
 S = MatchStatus
@@ -238,7 +241,9 @@ def _check_state(transition: Transition, match: Match, actor: User | None, now: 
 
 
 def _check_reason(transition: Transition, reason: str, note: str) -> None:
-    """Raise ValidationFailed unless a required reason is one of the listed choices."""
+    """Raise ValidationFailed unless a required reason is one of the listed choices and the note fits."""
+    if len(note) > MAX_NOTE_LENGTH:
+        raise ValidationFailed(_("At most %(count)d characters.", count=MAX_NOTE_LENGTH), field="note")
     if not transition.reasons:
         return
     if reason not in dict(transition.reasons):

@@ -64,7 +64,7 @@ def _fact(parts: dict, name: str, params: dict) -> list[dict]:
 def explain(demand: PostingFacts, offering: PostingFacts, parts: dict, terms: list[str]) -> list[dict]:
     """Return the reasons, language-neutral: shared scenarios, key terms, and facts that fit or do not."""
     money = {
-        "budget": [demand.money_min, demand.money_max],
+        "budget": [None, None] if demand.money_confidential else [demand.money_min, demand.money_max],
         "price": [offering.money_min, offering.money_max],
     }
     modes = {"wanted": list(demand.deployments), "offered": list(offering.deployments)}

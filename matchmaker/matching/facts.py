@@ -95,6 +95,7 @@ class PostingFacts:
     regions: list[str] = field(default_factory=list)
     money_min: int | None = None
     money_max: int | None = None
+    money_confidential: bool = False  # the amounts may score, but not appear in reasons the other side reads
     deployments: list[str] = field(default_factory=list)
     vouchers: list[str] = field(default_factory=list)
     capacity_left: int | None = None
@@ -159,6 +160,7 @@ def demand_facts(demand: Demand) -> PostingFacts:
         city=demand.city or "",
         money_min=demand.budget_min,
         money_max=demand.budget_max,
+        money_confidential=bool(demand.budget_confidential),
         deployments=[demand.deployment] if demand.deployment else [],
         vouchers=list(demand.vouchers or []),
     )

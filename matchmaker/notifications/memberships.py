@@ -98,12 +98,17 @@ def _invite(invitation: Invitation, token: str) -> Callable[[], None]:
 
 def invitation_url(token: str) -> str:
     """Return the link that lets the invited person register or join."""
-    path = _link("organizations.join", f"/organization/join/{token}", token=token)
+    return site_url("organizations.join", f"/organization/join/{token}", token=token)
+
+
+def site_url(endpoint: str, fallback: str, **values) -> str:
+    """Return the absolute link an email carries: on MATCHMAKER_BASE_URL, else this request's host."""
+    path = _link(endpoint, fallback, **values)
     base = current_app.config["MATCHMAKER_BASE_URL"]
     if base:
         return base.rstrip("/") + path
     try:
-        return url_for("organizations.join", token=token, _external=True)
+        return url_for(endpoint, **values, _external=True)
     except (RuntimeError, BuildError):
         return path
 
@@ -128,14 +133,14 @@ def invitation_email(invitation: Invitation, token: str) -> OutboundEmail:
     return OutboundEmail(recipient=invitation.email, subject=subject[:300], body=body)
 
 
-def deliver(email_ids: list[int]) -> None:
+def deliver(email_ids: list[int], what: str = "an invitation email") -> None:
     """Send the email now; a failure leaves it queued for `matchmaker mail retry`."""
     try:
         from .. import mailer
 
         mailer.deliver(email_ids)
-    except Exception:  # the invitation is committed and its link shown; mail must not break that
-        log.exception("Sending an invitation email failed; it stays queued")
+    except Exception:  # the step is committed; mail must not break it
+        log.exception("Sending %s failed; it stays queued", what)
 
 
 def _notify(users: list[User], message, values: dict, link: str) -> None:

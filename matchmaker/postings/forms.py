@@ -6,6 +6,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     IntegerField,
     SelectChoice,
@@ -76,6 +77,7 @@ class DemandForm(PostingForm):
     city = StringField(_l("City"))
     budget_min = IntegerField(_l("Budget from (CNY)"), validators=[Optional()])
     budget_max = IntegerField(_l("Budget up to (CNY)"), validators=[Optional()])
+    budget_confidential = BooleanField(_l("Keep the budget confidential: only curators see it"))
     timeline = StringField(_l("Timeline"))
     deployment = SelectField(_l("Deployment"), default="")
     vouchers = SelectMultipleField(_l("Vouchers you hold or plan to use"))
