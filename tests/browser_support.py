@@ -177,12 +177,25 @@ def unread_in_header(page) -> int:
     return int(badge.inner_text()) if badge.count() else 0
 
 
+def tick(page, field: str, values: list[str]) -> None:
+    """Tick these values in a checkbox (or radio) list of the posting form, found by its legend."""
+    choices = page.get_by_role("group", name=field, exact=True)
+    for value in values:
+        choices.locator(f'input[value="{value}"]').check()
+
+
+def ticked(page, field: str) -> list[str]:
+    """Return the values ticked in a checkbox or radio list of the posting form."""
+    choices = page.get_by_role("group", name=field, exact=True)
+    return [box.get_attribute("value") for box in choices.locator("input:checked").all()]
+
+
 def fill_demand_form(page, *, title, description, scenarios, industry, city, budget_min, budget_max) -> None:
     """Type a demand into the posting form."""
     page.get_by_label("Title").fill(title)
     page.get_by_label("Description").fill(description)
-    page.get_by_label("AI scenarios").select_option(scenarios)
-    page.get_by_label("Industry").select_option(industry)
+    tick(page, "AI scenarios", scenarios)
+    tick(page, "Industry", [industry])
     page.get_by_label("City").fill(city)
     page.get_by_label("Budget from (CNY)").fill(str(budget_min))
     page.get_by_label("Budget up to (CNY)").fill(str(budget_max))
