@@ -1,8 +1,8 @@
 """Phone width: at 390×844 no page reachable from a persona's dashboard and the top bar scrolls sideways.
 
-Each persona signs in (the anonymous visitor starts on the landing page), then the test follows same-origin GET
-links breadth-first, a bounded number of pages, at most a few of each kind (/demands/1 and /demands/2 are one
-kind), and measures `document.documentElement.scrollWidth` against `innerWidth` on each.
+Each persona signs in (the anonymous visitor starts on the landing page) and picks a language, then the test
+follows same-origin GET links breadth-first, a bounded number of pages, at most a few of each kind (/demands/1
+and /demands/2 are one kind), and measures `document.documentElement.scrollWidth` against `innerWidth` on each.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from .browser_support import ADMIN, CURATOR, FACTORY, VENDOR, skip_without_browser
+from .browser_support import ADMIN, CURATOR, FACTORY, VENDOR, expect, skip_without_browser
 
 pytestmark = pytest.mark.browser
 skip_without_browser()
@@ -75,18 +75,34 @@ def crawl(page, origin: str, start: str):
         queue.extend(link for link in page.evaluate(LINKS_JS) if link not in seen)
 
 
+def switch_language(page, name: str) -> None:
+    """Choose a language with the top bar's switch, as a person would (a signed-in one keeps it in the profile)."""
+    button = page.locator("#language-switch").get_by_role("button", name=name)
+    if button.is_enabled():  # the language shown already is not a button one can press
+        button.click()
+    expect(button).to_be_disabled()
+
+
+@pytest.mark.parametrize("language", ["English", "繁體中文", "简体中文"])
 @pytest.mark.parametrize(
     "email", [None, FACTORY, VENDOR, CURATOR, ADMIN], ids=["anonymous", "factory", "vendor", "curator", "admin"]
 )
-def test_no_page_scrolls_sideways_on_a_phone(person, live_server, email):
+def test_no_page_scrolls_sideways_on_a_phone(person, live_server, email, language):
     page = person(email, viewport=PHONE)
+    start = "/dashboard" if email else "/"
+    page.goto(start)
+    switch_language(page, language)
     visited, too_wide = [], []
-    for url, measure in crawl(page, live_server, "/dashboard" if email else "/"):
-        visited.append(url)
-        if measure["scrollWidth"] > measure["innerWidth"]:
-            too_wide.append(
-                f"{urlsplit(url).path}{'?' + urlsplit(url).query if urlsplit(url).query else ''}: "
-                f"{measure['scrollWidth']} px wide, widest {measure['widest']} reaching {measure['right']} px"
-            )
+    try:
+        for url, measure in crawl(page, live_server, start):
+            visited.append(url)
+            if measure["scrollWidth"] > measure["innerWidth"]:
+                too_wide.append(
+                    f"{urlsplit(url).path}{'?' + urlsplit(url).query if urlsplit(url).query else ''}: "
+                    f"{measure['scrollWidth']} px wide, widest {measure['widest']} reaching {measure['right']} px"
+                )
+    finally:
+        page.goto(start)
+        switch_language(page, "English")  # the demo accounts stay in English for the tests that follow
     assert len(visited) >= 5, f"the crawl found too few pages to check: {visited}"
-    assert not too_wide, f"pages wider than the {PHONE['width']} px window:\n" + "\n".join(too_wide)
+    assert not too_wide, f"pages wider than the {PHONE['width']} px window in {language}:\n" + "\n".join(too_wide)
