@@ -14,6 +14,7 @@ class Term:
     labels: dict[str, str]
     synonyms: dict[str, list[str]] = field(default_factory=dict)
     description: dict[str, str] = field(default_factory=dict)
+    stage: str = ""  # scenarios only: the stage of manufacturing the scenario serves
 
     def label(self, locale: str = "en") -> str:
         """Return the label in the locale, falling back to English."""
@@ -29,7 +30,7 @@ def _load(name: str) -> list[dict]:
 def scenarios() -> dict[str, Term]:
     """Return the scenario catalogue by key, in catalogue order."""
     return {
-        e["key"]: Term(e["key"], e["labels"], e.get("synonyms", {}), e.get("description", {}))
+        e["key"]: Term(e["key"], e["labels"], e.get("synonyms", {}), e.get("description", {}), e.get("stage", ""))
         for e in _load("scenarios.json")
     }
 

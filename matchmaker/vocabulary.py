@@ -110,6 +110,25 @@ REGION_LABELS = {
 }
 REGIONS = tuple(REGION_LABELS)
 
+# The headings posting forms group the taxonomies under: scenarios by the stage of manufacturing they
+# serve (the `stage` of each entry in data/scenarios.json), in this order.
+SCENARIO_STAGE_LABELS = {
+    "rd_design": _l("Research, development and design"),
+    "production": _l("Production"),
+    "quality": _l("Quality"),
+    "operations": _l("Operations and management"),
+    "supply_chain": _l("Supply chain"),
+    "service": _l("Service"),
+}
+# Manufacturing divisions (GB/T 4754-2017 codes 13–43) by the sector they belong to: the first code of
+# each group and its heading.
+INDUSTRY_GROUPS = (
+    ("13", _l("Food, textiles and consumer goods")),
+    ("25", _l("Fuels, chemicals and materials")),
+    ("33", _l("Machinery, vehicles and electronics")),
+    ("41", _l("Other manufacturing, recycling and repair")),
+)
+
 # ---------------------------------------------------------------- languages
 
 # A posting's text language is a BCP 47 tag, as the matching engine detects it; the interface's locale is a

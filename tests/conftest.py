@@ -8,6 +8,9 @@ import pytest
 from .apps import app_with_schema, base_config
 from .factories import PERSONAS, AuthActions, make_user
 
+# The real-browser fixtures (live_server, browser, person), shared by every browser test module.
+pytest_plugins = ["tests.browser_support"]
+
 
 @pytest.fixture
 def app_config(tmp_path):

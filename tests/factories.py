@@ -167,8 +167,8 @@ def offering_form(**overrides) -> dict[str, Any]:
 
 
 def field_errors(html: str, field_id: str) -> list[str]:
-    """Return the error messages rendered inside the form field holding the input with this id."""
-    blocks = re.split(r'<div class="field', html)
+    """Return the error messages rendered inside the form field holding the input (or choice list) with this id."""
+    blocks = re.split(r'<(?:div|fieldset) class="field', html)
     block = next(b for b in blocks if f'id="{field_id}"' in b)
     return re.findall(r'<div class="error" role="alert">(.*?)</div>', block)
 

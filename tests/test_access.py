@@ -56,6 +56,22 @@ ROUTES = {
         "stranger": 404,
         "curator": 403,
     },
+    # The confirmation page: asking to close is the owner's alone, like closing.
+    ("GET", "/{id}/close", "published"): {
+        ANONYMOUS: LOGIN,
+        "owner": 200,
+        "rival": 403,
+        "stranger": 403,
+        "curator": 403,
+    },
+    ("GET", "/{id}/close", "draft"): {ANONYMOUS: LOGIN, "owner": 200, "rival": 404, "stranger": 404, "curator": 403},
+    ("GET", "/{id}/close", "closed"): {
+        ANONYMOUS: LOGIN,
+        "owner": DETAIL,
+        "rival": 403,
+        "stranger": 403,
+        "curator": 403,
+    },
     ("POST", "/{id}/close", "published"): {
         ANONYMOUS: LOGIN,
         "owner": DETAIL,

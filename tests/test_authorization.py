@@ -122,7 +122,7 @@ def offering_form(t: dict) -> dict:
 
 
 def posting_cases(kind: str) -> dict:
-    """Return the rows of the six posting routes for demands or offerings."""
+    """Return the rows of the posting routes for demands or offerings."""
     if kind == "demands":
         people, form = (MAKER, MAKER_PEER, VENDOR, VENDOR_PEER), demand_form
     else:
@@ -158,6 +158,10 @@ def posting_cases(kind: str) -> dict:
         (f"{kind}.publish", "POST"): Case(
             lambda t: f"{base}/{t[kind, 'draft']}/publish",
             rules(anonymous=LOGIN, owner=DONE, rival=MISSING, stranger=MISSING, curator=FORBIDDEN),
+        ),
+        (f"{kind}.close", "GET"): Case(  # the confirmation page
+            lambda t: f"{base}/{t[kind, 'published']}/close",
+            rules(anonymous=LOGIN, owner=OK, rival=FORBIDDEN, stranger=FORBIDDEN, curator=FORBIDDEN),
         ),
         (f"{kind}.close", "POST"): Case(
             lambda t: f"{base}/{t[kind, 'published']}/close",

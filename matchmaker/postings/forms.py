@@ -20,7 +20,15 @@ from wtforms.validators import Optional
 
 from .. import taxonomy
 from ..domain.postings import DemandInput, OfferingInput
-from ..vocabulary import DEPLOYMENT_LABELS, REGION_LABELS, REGIONS, TEXT_LANGUAGE_LABELS, VOUCHER_LABELS
+from ..vocabulary import (
+    DEPLOYMENT_LABELS,
+    INDUSTRY_GROUPS,
+    REGION_LABELS,
+    REGIONS,
+    SCENARIO_STAGE_LABELS,
+    TEXT_LANGUAGE_LABELS,
+    VOUCHER_LABELS,
+)
 
 
 class PostingForm(FlaskForm):
@@ -38,7 +46,7 @@ class PostingForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Choices are read per form so the taxonomy files are only needed once a page is served.
-        self.scenarios.choices = options(taxonomy.scenario_choices(str(get_locale())))
+        self.scenarios.choices = scenario_options(str(get_locale()))
         self.language.choices = options(TEXT_LANGUAGE_LABELS)
 
     @classmethod
@@ -68,6 +76,30 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def scenario_options(locale: str) -> list[SelectChoice]:
+    """Return the scenarios grouped by the stage of manufacturing they serve, labelled in the locale."""
+    terms = taxonomy.scenarios()
+    stages = list(SCENARIO_STAGE_LABELS)
+    # A stable sort: within a stage the scenarios keep the catalogue's order.
+    keys = sorted(terms, key=lambda key: stages.index(terms[key].stage) if terms[key].stage in stages else len(stages))
+    return [
+        SelectChoice(key, terms[key].label(locale), optgroup=SCENARIO_STAGE_LABELS.get(terms[key].stage))
+        for key in keys
+    ]
+
+
+def industry_options(locale: str) -> list[SelectChoice]:
+    """Return the manufacturing divisions grouped by sector, labelled in the locale."""
+    return [
+        SelectChoice(code, label, optgroup=industry_sector(code)) for code, label in taxonomy.industry_choices(locale)
+    ]
+
+
+def industry_sector(code: str):
+    """Return the heading of the sector a two-digit division code belongs to."""
+    return next(heading for first, heading in reversed(INDUSTRY_GROUPS) if code >= first)
+
+
 class DemandForm(PostingForm):
     """Post or edit a 「需求 Demand」."""
 
@@ -86,7 +118,7 @@ class DemandForm(PostingForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.industry.choices = options([("", _l("— Not specified —")), *taxonomy.industry_choices(str(get_locale()))])
+        self.industry.choices = [SelectChoice("", _l("— Not specified —")), *industry_options(str(get_locale()))]
         self.deployment.choices = options({"": _l("No preference"), **DEPLOYMENT_LABELS})
         self.vouchers.choices = options(VOUCHER_LABELS)
 
@@ -112,7 +144,7 @@ class OfferingForm(PostingForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.industries_served.choices = options(taxonomy.industry_choices(str(get_locale())))
+        self.industries_served.choices = industry_options(str(get_locale()))
         self.deployment_modes.choices = options(DEPLOYMENT_LABELS)
         self.regions.choices = options(REGION_LABELS)
 

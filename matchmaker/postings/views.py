@@ -1,4 +1,4 @@
-"""Pages for demands and offerings: list, post, read, edit, publish and close.
+"""Pages for demands and offerings: list, post, read, edit, publish and close (after a confirmation page).
 
 One `PostingViews` per kind, with its model, form and domain functions, fills that kind's blueprint
 (`demands` under /demands, `offerings` under /offerings); the routes and templates are the same.
@@ -16,7 +16,7 @@ from flask_login import current_user
 from .. import taxonomy
 from ..access import login_required, manufacturer_required, vendor_required
 from ..domain import postings
-from ..domain.errors import DomainError, PermissionDenied
+from ..domain.errors import DomainError, PermissionDenied, ValidationFailed
 from ..domain.filters import POSTING_LIST_STATUSES, Filters, visible_postings_query
 from ..domain.matches import matches_of_posting
 from ..extensions import db
@@ -43,13 +43,14 @@ class PostingViews:
     poster_required: Callable[[Callable[..., Any]], Callable[..., Any]]
 
     def register(self, bp: Blueprint) -> None:
-        """Add the six routes to the blueprint."""
+        """Add the routes to the blueprint."""
         bp.add_url_rule("/", "index", self.index)
         bp.add_url_rule("/new", "new", self.poster_required(self.new), methods=["GET", "POST"])
         bp.add_url_rule("/<int:id>", "detail", self.detail)
         bp.add_url_rule("/<int:id>/edit", "edit", login_required(self.edit), methods=["GET", "POST"])
         bp.add_url_rule("/<int:id>/publish", "publish", login_required(self.publish), methods=["POST"])
-        bp.add_url_rule("/<int:id>/close", "close", login_required(self.close), methods=["POST"])
+        # GET asks to confirm; only the confirmation page's form posts, so one stray click closes nothing.
+        bp.add_url_rule("/<int:id>/close", "close", login_required(self.close), methods=["GET", "POST"])
 
     def index(self):
         """List published postings, or the viewer's own drafts or closed ones, filtered and paged."""
@@ -61,7 +62,7 @@ class PostingViews:
     def new(self):
         """Post a new draft, publishing it at once if asked."""
         form = self.form_class()
-        if form.validate_on_submit():
+        if self.validate(form, None):
             posting = self.save(form, lambda data: self.create(current_user, data))
             if posting is not None:
                 return redirect(url_for(".detail", id=posting.id))
@@ -85,7 +86,7 @@ class PostingViews:
             flash(_("A closed posting can no longer be edited."), "error")
             return redirect(url_for(".detail", id=id))
         form = self.form_class.for_posting(posting)
-        if form.validate_on_submit() and self.save(form, lambda data: self.update(current_user, posting, data)):
+        if self.validate(form, posting) and self.save(form, lambda data: self.update(current_user, posting, data)):
             return redirect(url_for(".detail", id=id))
         return self.render("form.html", form=form, posting=posting)
 
@@ -94,10 +95,31 @@ class PostingViews:
         return self.transition(id, postings.publish, _("Published. The matching engine will propose partners."))
 
     def close(self, id: int):
-        """Close a posting for good."""
-        return self.transition(id, postings.close, _("Closed."))
+        """Ask the owner to confirm closing a posting for good (GET), and close it (POST from that page)."""
+        if request.method == "POST":
+            return self.transition(id, postings.close, _("Closed."))
+        posting = self.owned_or_abort(id)
+        if posting.status is PostingStatus.CLOSED:
+            flash(_("This posting is already closed."), "warning")
+            return redirect(url_for(".detail", id=id))
+        return self.render("close.html", posting=posting)
 
     # -------------------------------------------------------------- helpers
+
+    def validate(self, form: PostingForm, current) -> bool:
+        """Say whether a submitted form is well-formed; if not, add the domain's objections too, to show all at once."""
+        if not form.is_submitted():
+            return False
+        if form.validate():
+            return True
+        try:
+            postings.check_input(self.model, form.to_input(), current)
+        except ValidationFailed as error:
+            # A field the form already refused (a number that is not one, a choice not offered) says so once.
+            fresh = [problem for problem in error.errors if not (problem.field in form and form[problem.field].errors)]
+            if fresh:
+                show_refusal(form, ValidationFailed(errors=fresh))
+        return False
 
     def save(self, form: PostingForm, action: Callable[[Any], postings.Posting]) -> postings.Posting | None:
         """Run a create or update from the form; on refusal put the reason on the form and return None."""

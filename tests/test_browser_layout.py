@@ -1,0 +1,108 @@
+"""Phone width: at 390×844 no page reachable from a persona's dashboard and the top bar scrolls sideways.
+
+Each persona signs in (the anonymous visitor starts on the landing page) and picks a language, then the test
+follows same-origin GET links breadth-first, a bounded number of pages, at most a few of each kind (/demands/1
+and /demands/2 are one kind), and measures `document.documentElement.scrollWidth` against `innerWidth` on each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from .browser_support import ADMIN, CURATOR, FACTORY, VENDOR, expect, skip_without_browser
+
+pytestmark = pytest.mark.browser
+skip_without_browser()
+
+PHONE = {"width": 390, "height": 844}
+MAX_PAGES = 45  # per persona: enough for every kind of page, bounded so the test stays quick
+PER_KIND = 2  # pages of one kind visited (two demands, two filter combinations of the curation queue…)
+SKIPPED_PATHS = re.compile(r"^/static/|/export|\.csv$|/auth/logout")
+
+# Every link on the page, same-origin, as an absolute URL without its fragment.
+LINKS_JS = """() => [...document.querySelectorAll('a[href]')]
+  .map(a => a.href.split('#')[0])
+  .filter(href => href.startsWith(location.origin))"""
+
+# The page's width against the window's, and the element reaching furthest right, named as a selector.
+OVERFLOW_JS = """() => {
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + [...el.classList].map(c => '.' + c).join('');
+  let widest = null, right = 0;
+  const scrolls = el => getComputedStyle(el).overflowX !== 'visible';
+  const inScroller = el => {
+    for (let p = el.parentElement; p; p = p.parentElement) if (scrolls(p)) return true;
+    return false;
+  };
+  for (const el of document.body.querySelectorAll('*')) {
+    if (inScroller(el)) continue;
+    const r = el.getBoundingClientRect().right + window.scrollX;
+    if (r > right) { right = r; widest = el; }
+  }
+  const path = [];
+  for (let el = widest; el && el !== document.body; el = el.parentElement) path.unshift(name(el));
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
+          widest: path.slice(-3).join(' > '), right: Math.round(right)};
+}"""
+
+
+def page_kind(url: str) -> str:
+    """Name the kind of page a URL shows: its path with numbers and tokens generalised, and its query's keys."""
+    parts = urlsplit(url)
+    path = re.sub(r"/(\d+|[A-Za-z0-9_-]{20,})(?=/|$)", "/N", parts.path)
+    keys = sorted({key for key, _ in parse_qsl(parts.query)} - {"page"})
+    return path + ("?" + "&".join(keys) if keys else "")
+
+
+def crawl(page, origin: str, start: str):
+    """Visit pages reachable from start by GET links, bounded; yield each page's URL and its width measure."""
+    queue, seen, per_kind = deque([origin + start]), set(), {}
+    while queue and len(seen) < MAX_PAGES:
+        url = queue.popleft()
+        kind = page_kind(url)
+        if url in seen or per_kind.get(kind, 0) >= PER_KIND or SKIPPED_PATHS.search(urlsplit(url).path):
+            continue
+        seen.add(url)
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+        response = page.goto(url)
+        if response is None or "text/html" not in response.headers.get("content-type", ""):
+            continue
+        yield page.url, page.evaluate(OVERFLOW_JS)
+        queue.extend(link for link in page.evaluate(LINKS_JS) if link not in seen)
+
+
+def switch_language(page, name: str) -> None:
+    """Choose a language with the top bar's switch, as a person would (a signed-in one keeps it in the profile)."""
+    button = page.locator("#language-switch").get_by_role("button", name=name)
+    if button.is_enabled():  # the language shown already is not a button one can press
+        button.click()
+    expect(button).to_be_disabled()
+
+
+@pytest.mark.parametrize("language", ["English", "繁體中文", "简体中文"])
+@pytest.mark.parametrize(
+    "email", [None, FACTORY, VENDOR, CURATOR, ADMIN], ids=["anonymous", "factory", "vendor", "curator", "admin"]
+)
+def test_no_page_scrolls_sideways_on_a_phone(person, live_server, email, language):
+    page = person(email, viewport=PHONE)
+    start = "/dashboard" if email else "/"
+    page.goto(start)
+    switch_language(page, language)
+    visited, too_wide = [], []
+    try:
+        for url, measure in crawl(page, live_server, start):
+            visited.append(url)
+            if measure["scrollWidth"] > measure["innerWidth"]:
+                too_wide.append(
+                    f"{urlsplit(url).path}{'?' + urlsplit(url).query if urlsplit(url).query else ''}: "
+                    f"{measure['scrollWidth']} px wide, widest {measure['widest']} reaching {measure['right']} px"
+                )
+    finally:
+        page.goto(start)
+        switch_language(page, "English")  # the demo accounts stay in English for the tests that follow
+    assert len(visited) >= 5, f"the crawl found too few pages to check: {visited}"
+    assert not too_wide, f"pages wider than the {PHONE['width']} px window in {language}:\n" + "\n".join(too_wide)
