@@ -92,8 +92,11 @@ def register_errorhandlers(app: Flask) -> None:
     """Render errors as pages for browsers and as JSON for API clients."""
     from .access import render_error
 
+    from .faults import register_fault_handlers
+
     for code in (400, 403, 404, 405, 409, 413, 500):
         app.register_error_handler(code, render_error)
+    register_fault_handlers(app)
 
 
 def register_template_helpers(app: Flask) -> None:
