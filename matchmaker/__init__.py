@@ -91,7 +91,6 @@ def register_commands(app: Flask) -> None:
 def register_errorhandlers(app: Flask) -> None:
     """Render errors as pages for browsers and as JSON for API clients."""
     from .access import render_error
-
     from .faults import register_fault_handlers
 
     for code in (400, 403, 404, 405, 409, 413, 500):

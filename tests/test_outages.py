@@ -1,7 +1,6 @@
 """Faults in what the app depends on: the database going away, and coming back."""
 
 import logging
-import os
 from pathlib import Path
 
 import pytest
