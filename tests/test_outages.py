@@ -1,16 +1,19 @@
-"""Faults in what the app depends on: the database going away, and coming back."""
+"""Faults in what the app depends on: the database or the embedding model going away, and coming back."""
 
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from matchmaker.extensions import db
-from matchmaker.models import Demand
+from matchmaker.matching import engine as engine_module
+from matchmaker.matching.engine import forget_engines
+from matchmaker.models import Demand, Match
 
 from .apps import app_with_schema, base_config
-from .factories import PERSONAS, demand_form, make_user
+from .factories import PERSONAS, demand_form, make_user, minilm_path, offering_form
 from .faults import Relay, SqliteOutage, through_relay
 
 UNREACHABLE = "The database is not reachable right now."
@@ -81,3 +84,49 @@ def test_database_outage_answers_503_in_every_form_and_recovers(outage_app, capl
     assert _demand_count(app) == 0  # the post during the outage changed nothing
     assert client.post("/demands/new", data=demand_form()).status_code == 302
     assert _demand_count(app) == 1
+
+
+# ---------------------------------------------------------------- the embedding model
+
+
+def _post(client, kind: str, form: dict) -> int:
+    """Post and publish a posting through the web form; return its id."""
+    response = client.post(f"/{kind}s/new", data={**form, "publish": "Publish"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.headers["Location"].rstrip("/").split("/")[-1])
+
+
+@pytest.mark.slow
+def test_unloadable_model_serves_pages_proposes_nothing_and_resumes_once_fixed(app_config, tmp_path, monkeypatch):
+    model_dir = tmp_path / "model"  # not there yet: the model cannot be loaded
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    app_config.update(MATCHMAKER_EMBEDDING_MODEL=str(model_dir), MATCHMAKER_MIN_SCORE=0.0)
+    with app_with_schema(app_config) as app:
+        with app.app_context():
+            for name in ("manufacturer", "vendor"):
+                make_user(*PERSONAS[name])
+        factory, vendor = app.test_client(), app.test_client()
+        for client, name in ((factory, "manufacturer"), (vendor, "vendor")):
+            client.post("/auth/login", data={"email": PERSONAS[name][0], "password": "correct horse battery"})
+        demand_id = _post(factory, "demand", demand_form())
+        _post(vendor, "offering", offering_form())
+        page = factory.get(f"/demands/{demand_id}").get_data(as_text=True)
+        assert "Matching is unavailable" in page and str(model_dir) in page and "not found" in page
+        chinese = factory.get("/search/?q=fabric", headers={"Accept-Language": "zh-CN"})
+        assert chinese.status_code == 200 and "匹配暂不可用" in chinese.get_data(as_text=True)
+        api = factory.get("/search/?q=fabric", headers={"Accept": "application/json"})
+        assert api.status_code == 503 and api.get_json()["error"]["code"] == "matching_unavailable"
+        with app.app_context():
+            assert db.session.scalar(sa.select(sa.func.count(Match.id))) == 0
+            assert db.session.scalar(sa.select(sa.func.count(Demand.id)).where(Demand.embedding.is_not(None))) == 0
+
+        shutil.copytree(minilm_path(), model_dir)  # the operator puts the model in place
+        monkeypatch.setattr(engine_module, "RETRY_SECONDS", 0)  # instead of waiting a minute
+        second = _post(vendor, "offering", offering_form(title="Loom-side defect camera"))
+        with app.app_context():
+            pairs = {tuple(row) for row in db.session.execute(sa.select(Match.demand_id, Match.offering_id))}
+        # the demand published during the outage is matched with both offerings, the first one included
+        assert {(demand_id, second)} < pairs and len(pairs) == 2
+        assert "Matching is unavailable" not in factory.get(f"/demands/{demand_id}").get_data(as_text=True)
+        assert factory.get("/search/?q=fabric").status_code == 200
+    forget_engines()

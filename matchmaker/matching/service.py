@@ -14,7 +14,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import Demand, IndexChange, Match, MatchStatus, Offering, PostingStatus
 from ..vocabulary import POSTING_KINDS
-from .engine import get_engine
+from .engine import MODELS, MatchingUnavailable, get_engine
 from .explain import explain
 from .facts import PostingFacts, demand_facts, offering_facts
 from .ranking import Candidate, RankingWeights
@@ -117,9 +117,23 @@ def on_postings_saved(
     progress: Callable[[str], None] | None = None,
     **_: object,
 ) -> int:
-    """Index committed postings in batches, then propose for the published ones; return how many are new."""
-    index_postings(postings, progress=progress)
-    return propose_for_changed(postings, progress=progress) if propose else 0
+    """Index committed postings in batches, then propose for the published ones; return how many are new.
+
+    While the model cannot be loaded the postings stay saved, unembedded: the engine embeds them once it
+    starts, and the next posting saved brings their proposals along.
+    """
+    try:
+        index_postings(postings, progress=progress)
+    except MatchingUnavailable as exc:
+        log.warning("%d postings saved but not matched: %s", len(postings), exc)
+        return 0
+    return propose_for_changed([*postings, *_backlog()], progress=progress) if propose else 0
+
+
+def _backlog() -> list[Demand | Offering]:
+    """Return the postings this process's engine embedded at start, which nobody proposed for yet."""
+    found = (db.session.get(MODELS[kind], posting_id) for kind, posting_id in _engine().take_backlog())
+    return [posting for posting in found if posting is not None]
 
 
 def propose_for_changed(postings: list[Demand | Offering], progress: Callable[[str], None] | None = None) -> int:
