@@ -34,6 +34,7 @@ DEFAULT_ORGANIZATION = {Demand: "Imported demands", Offering: "Imported offering
 # Input fields whose import column has another name; every other column is named as its field.
 COLUMNS = {"industries_served": "industries"}
 ORGANIZATION_NAME_LIMIT = Organization.__table__.c["name"].type.length
+PROGRESS_EVERY = 100  # rows checked between progress lines
 
 
 class ImportFailed(Exception):
@@ -289,7 +290,9 @@ def import_postings(
 ) -> ImportResult:
     """Write every row of the file as a published posting in one transaction, then announce them.
 
-    Raises ImportFailed, having written nothing, if any row breaks a rule.
+    Raises ImportFailed, having written nothing, if any row breaks a rule. A process killed before the
+    commit leaves nothing either; one killed after it leaves every row, and the engine embeds and indexes
+    what it did not get to when it next starts.
     """
     rows = read_rows(path)
     if not rows:
@@ -299,6 +302,8 @@ def import_postings(
     with db.session.no_autoflush:
         for number, row in enumerate(rows, start=2):  # row 1 is the header in CSV and XLSX
             job.stage(number, row)
+            if progress and (number - 1) % PROGRESS_EVERY == 0:
+                progress(f"checked {number - 1}/{len(rows)} rows")
     if job.problems:
         db.session.rollback()
         raise ImportFailed(job.problems)
