@@ -12,12 +12,13 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from matchmaker.domain import workflow
+from matchmaker.domain import postings, workflow
 from matchmaker.domain.errors import DomainError
+from matchmaker.domain.postings import DemandInput
 from matchmaker.extensions import db
-from matchmaker.models import Match, MatchEvent, MatchStatus
+from matchmaker.models import Demand, Match, MatchEvent, MatchStatus, OrgKind, User
 
-from .factories import make_match, persona
+from .factories import PASSWORD, PERSONAS, demand_form, make_match, make_pair, make_user, persona
 
 ROUNDS = 5
 
@@ -129,3 +130,63 @@ def test_a_decline_racing_an_acceptance_leaves_a_legal_trail(app, personas, roun
     for event in events:
         assert MatchStatus(event.from_status) in workflow.TRANSITIONS[event.action].sources
     assert not (match.status is MatchStatus.DECLINED and match.demand_response == match.offering_response == "accepted")
+
+
+# ---------------------------------------------------------------- one posting, two editors
+
+COLLEAGUE = ("colleague@test.example", OrgKind.MANUFACTURER, PERSONAS["manufacturer"][2])
+
+
+def _editor(app, email: str):
+    client = app.test_client()
+    client.post("/auth/login", data={"email": email, "password": PASSWORD})
+    return client
+
+
+def test_an_edit_from_a_form_opened_before_anothers_save_is_refused(app, personas):
+    with app.app_context():
+        make_user(*COLLEAGUE)
+        demand_id = make_pair()[0].id
+    first, second = _editor(app, PERSONAS["manufacturer"][0]), _editor(app, COLLEAGUE[0])
+    for client in (first, second):  # both open the edit form on the same version
+        assert 'name="version" type="hidden" value="1"' in client.get(f"/demands/{demand_id}/edit").get_data(
+            as_text=True
+        )
+    saved = first.post(f"/demands/{demand_id}/edit", data=demand_form(title="First editor's title", version="1"))
+    assert saved.status_code == 302
+    stale = second.post(f"/demands/{demand_id}/edit", data=demand_form(title="Second editor's title", version="1"))
+    assert "Someone else saved this posting after you opened it" in stale.get_data(as_text=True)
+    with app.app_context():
+        demand = db.session.get(Demand, demand_id)
+        assert (demand.title, demand.version) == ("First editor's title", 2)
+    fresh = second.post(f"/demands/{demand_id}/edit", data=demand_form(title="Second editor's title", version="2"))
+    assert fresh.status_code == 302  # after reloading, the second editor's change goes in on top
+
+
+def _editing(demand_id: int, email: str, title: str):
+    """Return a racer: load the demand as a member, then save a new title over the version it read."""
+
+    def prepare():
+        demand = db.session.get(Demand, demand_id)
+        editor = db.session.scalar(sa.select(User).where(User.email == email))
+        opened = demand.version
+        data = DemandInput(title=title, description=demand.description, scenarios=list(demand.scenarios))
+        return lambda: postings.update_demand(editor, demand, data, opened).title
+
+    return prepare
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_two_members_saving_one_posting_at_once_keep_one_edit_whole(app, personas, round_):
+    with app.app_context():
+        make_user(*COLLEAGUE)
+        demand_id = make_pair()[0].id
+    results = race(
+        app,
+        [_editing(demand_id, PERSONAS["manufacturer"][0], "Title A"), _editing(demand_id, COLLEAGUE[0], "Title B")],
+    )
+    wins = [r for r in results if isinstance(r, str)]
+    assert len(wins) == 1 and sum(isinstance(r, DomainError) for r in results) == 1, results
+    with app.app_context():
+        demand = db.session.get(Demand, demand_id)
+        assert (demand.title, demand.version) == (wins[0], 2)
