@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Demand, IndexChange, Match, MatchStatus, Offering, PostingStatus
@@ -207,8 +208,23 @@ def top_offerings(demand: Demand, k: int | None = None) -> list[Candidate]:
 def propose_for_demand(demand: Demand, k: int | None = None) -> list[Match]:
     """Store the demand's top-k offerings that clear the minimum score as proposals; return the new ones."""
     floor = current_app.config["MATCHMAKER_MIN_SCORE"]
-    created = [_propose(demand, c) for c in top_offerings(demand, k) if c.score >= floor]
-    db.session.commit()
+    return _store_proposals(lambda: [_propose(demand, c) for c in top_offerings(demand, k) if c.score >= floor])
+
+
+def _store_proposals(make: Callable[[], list[Match | None]]) -> list[Match]:
+    """Add the proposals make() returns and commit; return the new ones.
+
+    Two processes proposing the same pair at once (a demand and an offering published together) both
+    find it missing; the second commit breaks the pair's unique key. Its proposals are then made again,
+    and find the pair the other process stored.
+    """
+    try:
+        created = make()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        created = make()
+        db.session.commit()
     return [m for m in created if m is not None]
 
 
@@ -225,16 +241,20 @@ def propose_for_offering(offering: Offering, k: int | None = None) -> list[Match
         _demands_facts,
         weights().only("dense", "lexical", "scenario"),
     )[:REVERSE_POOL]
-    created = []
+    return _store_proposals(lambda: [_propose(d, top) for d, top in _where_it_ranks(offering, nearby, k)])
+
+
+def _where_it_ranks(offering: Offering, nearby: list[Candidate], k: int | None) -> list[tuple[Demand, Candidate]]:
+    """Return the nearby demands whose top k hold the offering above the minimum score, with its ranking."""
+    found = []
     for cand in nearby:
         demand = db.session.get(Demand, cand.id)
         if demand is None:  # deleted in bulk, behind the change log's back
             continue
         for top in top_offerings(demand, k):
             if top.id == offering.id and top.score >= current_app.config["MATCHMAKER_MIN_SCORE"]:
-                created.append(_propose(demand, top))
-    db.session.commit()
-    return [m for m in created if m is not None]
+                found.append((demand, top))
+    return found
 
 
 def _propose(demand: Demand, cand: Candidate) -> Match | None:
