@@ -1,36 +1,42 @@
-"""Load soak: simulated people post, review and search against a real threaded server on loopback.
+"""Load soak: simulated people post, review and search against the real server (gunicorn) on loopback.
 
 Factories post and publish demands, vendors offerings (each publish indexes and proposes), curators
 shortlist and introduce proposals, both sides accept introductions, and everyone searches, with CSRF on,
 through `requests` sessions. It stops by itself. Afterwards: no response was a 5xx, and every posting and
 every match step the server answered with success is in the database (counted).
 
-CI size: 8 people for 20 seconds. The long version (50 people for 5 minutes):
+The server runs as deployed: `gunicorn 'matchmaker:create_app()'` with WORKERS processes of THREADS
+threads, configured by environment variables like production. CI size: 8 people for 20 seconds.
+The long version (50 people for 5 minutes):
 `SOAK_USERS=50 SOAK_SECONDS=300 .venv/bin/python -m pytest -p no:cacheprovider -s tests/test_soak.py`
 """
 
 import os
 import random
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from matchmaker.extensions import db
 from matchmaker.matching.engine import forget_engines
 from matchmaker.models import Demand, Match, MatchEvent, MatchStatus, Offering, OrgKind, Role, User
 
 from .apps import app_with_schema, base_config
-from .factories import PASSWORD, demand_form, make_user, offering_form
+from .factories import PASSWORD, demand_form, free_port, make_user, offering_form
 
 USERS = int(os.environ.get("SOAK_USERS", "8"))
 SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))
+WORKERS, THREADS = 2, 4
 ROLES = ("maker", "vendor", "curator", "maker", "vendor")  # the mix, repeated over the simulated people
 TOPICS = [
     ("布面瑕疵视觉检测", "织机上的跳纱、破洞、污渍想用相机和模型自动检出"),
@@ -77,6 +83,11 @@ class Person:
         headers = {"X-CSRFToken": self.token} if "json" in kwargs else {}
         response = self.http.post(self.base + path, timeout=120, allow_redirects=False, headers=headers, **kwargs)
         return self.tally.saw(response, f"POST {path}")
+
+    def failed(self, error: Exception) -> None:
+        """Count a request that got no answer (refused, reset, timed out) as a server failure."""
+        with self.tally.lock:
+            self.tally.server_errors.append((self.email, type(error).__name__, str(error)[:300]))
 
     def log_in(self) -> None:
         self.get("/auth/login")
@@ -126,7 +137,14 @@ class Person:
 
 
 def _work(person: Person, role: str, deadline: float) -> None:
-    """Act as one person until the deadline."""
+    """Act as one person until the deadline; a request that gets no answer ends them, counted as a failure."""
+    try:
+        _act(person, role, deadline)
+    except requests.RequestException as error:
+        person.failed(error)
+
+
+def _act(person: Person, role: str, deadline: float) -> None:
     person.log_in()
     number = 0
     while time.monotonic() < deadline:
@@ -147,15 +165,8 @@ def _work(person: Person, role: str, deadline: float) -> None:
 
 @pytest.fixture
 def soak_app(tmp_path):
-    """Yield an app configured as in production (CSRF on, no test mode) with the simulated people's accounts."""
-    config = {
-        **base_config(tmp_path),
-        "TESTING": False,
-        "WTF_CSRF_ENABLED": True,
-        "SERVER_NAME": None,
-        "MATCHMAKER_MIN_SCORE": 0.0,  # propose every top-k pair, so curators always have work
-    }
-    with app_with_schema(config) as app:
+    """Yield an app on a fresh database with the simulated people's accounts."""
+    with app_with_schema(base_config(tmp_path)) as app:
         with app.app_context():
             for number in range(USERS):
                 role = ROLES[number % len(ROLES)]
@@ -170,11 +181,48 @@ def soak_app(tmp_path):
     forget_engines()
 
 
+@pytest.fixture
+def server(soak_app, tmp_path):
+    """Run gunicorn on the app's database, configured by environment variables as in production."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": soak_app.config["SQLALCHEMY_DATABASE_URI"],
+        "MATCHMAKER_DATA_DIR": soak_app.config["DATA_DIR"],
+        "SECRET_KEY": "soak",
+        "MATCHMAKER_MIN_SCORE": "0",  # propose every top-k pair, so curators always have work
+    }
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        *("--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS), "--threads", str(THREADS), "--timeout", "120"),
+        "matchmaker:create_app()",
+    ]
+    log = (tmp_path / "gunicorn.log").open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/auth/login", process)
+        yield f"http://127.0.0.1:{port}", tmp_path / "gunicorn.log"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        log.close()
+
+
+def _wait_for(url: str, process: subprocess.Popen) -> None:
+    """Wait until the server answers, or fail if it exits or takes over a minute."""
+    for _ in range(600):
+        assert process.poll() is None, "gunicorn exited at start"
+        try:
+            requests.get(url, timeout=5)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    pytest.fail("gunicorn did not answer within a minute")
+
+
 @pytest.mark.slow
-def test_soak_no_server_errors_and_every_success_is_stored(soak_app):
-    server = make_server("127.0.0.1", 0, soak_app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
+def test_soak_no_server_errors_and_every_success_is_stored(soak_app, server):
+    base, server_log = server
     tally = Tally()
     deadline = time.monotonic() + SECONDS
     people = [
@@ -188,20 +236,17 @@ def test_soak_no_server_errors_and_every_success_is_stored(soak_app):
         )
         for n in range(USERS)
     ]
-    try:
-        for person in people:
-            person.start()
-        for person in people:
-            person.join(timeout=SECONDS + 300)
-    finally:
-        server.shutdown()
+    for person in people:
+        person.start()
+    for person in people:
+        person.join(timeout=SECONDS + 300)
     requests_made = sum(tally.statuses.values())
     print(
         f"\nsoak: {USERS} people, {SECONDS:.0f} s, {requests_made} requests ({requests_made / SECONDS:.1f}/s), "
         f"statuses {dict(sorted(tally.statuses.items()))}, {len(tally.postings)} postings, {len(tally.steps)} steps"
     )
     assert not any(person.is_alive() for person in people)
-    assert tally.server_errors == []
+    assert tally.server_errors == [], server_log.read_text()[-3000:]
     assert tally.postings and requests_made > USERS * 5  # the soak did real work
     with soak_app.app_context():
         for kind, model in (("demand", Demand), ("offering", Offering)):
