@@ -116,7 +116,7 @@ def _matching_status() -> dict:
     if not current_user.is_authenticated:
         return {}
     from .domain.errors import matching_unavailable
-    from .matching.engine import unavailable_reason
+    from .matching.availability import unavailable_reason
 
     failure = unavailable_reason(current_app)
     return {"matching_unavailable": matching_unavailable(failure.model, failure.reason).message} if failure else {}

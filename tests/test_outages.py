@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from matchmaker.extensions import db
-from matchmaker.matching import engine as engine_module
+from matchmaker.matching import availability
 from matchmaker.matching.engine import forget_engines
 from matchmaker.models import Demand, Match
 
@@ -121,7 +121,7 @@ def test_unloadable_model_serves_pages_proposes_nothing_and_resumes_once_fixed(a
             assert db.session.scalar(sa.select(sa.func.count(Demand.id)).where(Demand.embedding.is_not(None))) == 0
 
         shutil.copytree(minilm_path(), model_dir)  # the operator puts the model in place
-        monkeypatch.setattr(engine_module, "RETRY_SECONDS", 0)  # instead of waiting a minute
+        monkeypatch.setattr(availability, "RETRY_SECONDS", 0)  # instead of waiting a minute
         second = _post(vendor, "offering", offering_form(title="Loom-side defect camera"))
         with app.app_context():
             pairs = {tuple(row) for row in db.session.execute(sa.select(Match.demand_id, Match.offering_id))}

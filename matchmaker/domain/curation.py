@@ -114,7 +114,7 @@ def rematch(demand: Demand) -> list[Match]:
         raise IllegalTransition(_("Only published demands can be matched."))
     # Imported here so the workspace still serves pages on a server without the engine's libraries.
     try:
-        from ..matching.engine import MatchingUnavailable
+        from ..matching.availability import MatchingUnavailable
         from ..matching.service import propose_for_demand
     except ImportError as error:
         raise Unavailable(_("The matching engine is not available on this server (%(error)s).", error=error)) from None

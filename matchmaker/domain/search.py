@@ -20,7 +20,7 @@ def search_postings(query: str, kind: str = "all") -> list[SearchHit]:
     if not query:
         return []
     # Imported here so pages that never search do not load the engine.
-    from ..matching.engine import MatchingUnavailable
+    from ..matching.availability import MatchingUnavailable
     from ..matching.service import search
 
     try:

@@ -22,6 +22,13 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Demand, IndexChange, Offering, PostingStatus
+from .availability import (
+    engine_key,
+    forget_failures,
+    record_failure,
+    record_success,
+    refuse_until_retry,
+)
 from .encoders import Encoder, encoder_from_config
 from .facts import PostingFacts, demand_facts, offering_facts
 from .retrieval import PostingCorpus
@@ -294,28 +301,6 @@ for _model in MODELS.values():
 
 _engines: dict[tuple, MatchingEngine] = {}
 _engines_lock = threading.Lock()
-_failures: dict[tuple, tuple[float, str]] = {}  # engine key → (when loading failed, why)
-RETRY_SECONDS = 60  # a model that failed to load is tried again after this long, not on every request
-
-
-class MatchingUnavailable(Exception):
-    """The embedding model could not be loaded, so this process cannot index, propose or search."""
-
-    def __init__(self, model: str, reason: str):
-        super().__init__(f"embedding model {model!r} could not be loaded: {reason}")
-        self.model, self.reason = model, reason
-
-
-def _engine_key(app) -> tuple:
-    """Return what an engine is made from: the model and its prompts, the data directory and the database."""
-    config = app.config
-    return (
-        config["MATCHMAKER_EMBEDDING_MODEL"],
-        config["MATCHMAKER_QUERY_PROMPT"],
-        config["MATCHMAKER_DOCUMENT_PROMPT"],
-        config["DATA_DIR"],
-        config["SQLALCHEMY_DATABASE_URI"],
-    )
 
 
 def get_engine(app) -> MatchingEngine:
@@ -324,7 +309,7 @@ def get_engine(app) -> MatchingEngine:
     Raises MatchingUnavailable while the model cannot be loaded; loading is retried every RETRY_SECONDS.
     An engine is kept only once it has started, so nothing is ever served from a half-loaded one.
     """
-    key = _engine_key(app)
+    key = engine_key(app)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
@@ -335,36 +320,19 @@ def get_engine(app) -> MatchingEngine:
 def _start_engine(app, key: tuple) -> MatchingEngine:
     """Load the encoder and start an engine, or record why the model cannot be loaded and raise."""
     model = app.config["MATCHMAKER_EMBEDDING_MODEL"]
-    failed = _failures.get(key)
-    if failed is not None and time.monotonic() - failed[0] < RETRY_SECONDS:
-        raise MatchingUnavailable(model, failed[1])
+    refuse_until_retry(key, model)
     try:
         encoder = encoder_from_config(app.config)
     except Exception as exc:  # a missing path, a broken download, a missing library: all mean no matching
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        _failures[key] = (time.monotonic(), reason)
-        log.error(
-            "matching unavailable: embedding model %r could not be loaded (%s); retrying in %ds",
-            model,
-            reason,
-            RETRY_SECONDS,
-        )
-        raise MatchingUnavailable(model, reason) from exc
+        raise record_failure(key, model, exc) from exc
     engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]))
     engine.start()
-    if _failures.pop(key, None) is not None:
-        log.warning("matching available again: embedding model %r loaded", model)
+    record_success(key, model)
     return engine
-
-
-def unavailable_reason(app) -> MatchingUnavailable | None:
-    """Return why matching is unavailable in this process, if loading its model failed; never loads it."""
-    failed = _failures.get(_engine_key(app))
-    return MatchingUnavailable(app.config["MATCHMAKER_EMBEDDING_MODEL"], failed[1]) if failed else None
 
 
 def forget_engines() -> None:
     """Drop every process-wide engine and remembered failure (tests use this to simulate a fresh process)."""
     with _engines_lock:
         _engines.clear()
-        _failures.clear()
+        forget_failures()

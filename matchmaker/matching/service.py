@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import Demand, IndexChange, Match, MatchStatus, Offering, PostingStatus
 from ..vocabulary import POSTING_KINDS
-from .engine import MODELS, MatchingUnavailable, get_engine
+from .availability import MatchingUnavailable
+from .engine import MODELS, get_engine
 from .explain import explain
 from .facts import PostingFacts, demand_facts, offering_facts
 from .ranking import Candidate, RankingWeights
