@@ -94,10 +94,12 @@ def register_errorhandlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
     from .access import render_csrf_error, render_error
+    from .faults import register_fault_handlers
 
     for code in (400, 403, 404, 405, 409, 413, 429, 500):
         app.register_error_handler(code, render_error)
     app.register_error_handler(CSRFError, render_csrf_error)
+    register_fault_handlers(app)
 
 
 def register_template_helpers(app: Flask) -> None:

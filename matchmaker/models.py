@@ -125,6 +125,8 @@ class PostingMixin:
     auto_industries: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     embedding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(sa.String(200))
+    # Raised by each edit through domain.postings, so an edit made from a stale form is refused, not merged.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     @property
     def is_published(self) -> bool:

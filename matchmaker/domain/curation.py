@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..extensions import db
 from ..matching.feedback import acceptance_rates
 from ..models import Demand, Match, MatchEvent, MatchNote, MatchStatus, Offering, Organization, PostingStatus, User
-from .errors import IllegalTransition, NotFound, Unavailable, ValidationFailed
+from .errors import IllegalTransition, NotFound, Unavailable, ValidationFailed, matching_unavailable
 from .filters import Filters, facet_clauses
 
 OPEN_STATUSES = (MatchStatus.PROPOSED, MatchStatus.SHORTLISTED)
@@ -114,10 +114,14 @@ def rematch(demand: Demand) -> list[Match]:
         raise IllegalTransition(_("Only published demands can be matched."))
     # Imported here so the workspace still serves pages on a server without the engine's libraries.
     try:
+        from ..matching.availability import MatchingUnavailable
         from ..matching.service import propose_for_demand
     except ImportError as error:
         raise Unavailable(_("The matching engine is not available on this server (%(error)s).", error=error)) from None
-    return propose_for_demand(demand)
+    try:
+        return propose_for_demand(demand)
+    except MatchingUnavailable as exc:
+        raise matching_unavailable(exc.model, exc.reason) from None
 
 
 def acceptance_by_scenario() -> list:

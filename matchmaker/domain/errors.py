@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -68,3 +70,15 @@ class Unavailable(DomainError):
     """A service the request needs is not available on this server."""
 
     status_code = 503
+
+
+def matching_unavailable(model: str, reason: str) -> Unavailable:
+    """Return the refusal people see while the embedding model cannot be loaded, saying which and why."""
+    return Unavailable(
+        _(
+            "Matching is unavailable: the embedding model %(model)s could not be loaded (%(reason)s). "
+            "Postings are saved and will be matched once it loads.",
+            model=model,
+            reason=reason,
+        )
+    )

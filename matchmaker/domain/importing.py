@@ -35,6 +35,7 @@ DEFAULT_ORGANIZATION = {Demand: "Imported demands", Offering: "Imported offering
 # Input fields whose import column has another name; every other column is named as its field.
 COLUMNS = {"industries_served": "industries"}
 ORGANIZATION_NAME_LIMIT = Organization.__table__.c["name"].type.length
+PROGRESS_EVERY = 100  # rows checked between progress lines
 
 
 class ImportFailed(Exception):
@@ -59,28 +60,49 @@ class ImportResult:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Return the file's rows as dicts of cell values, by its extension."""
+    """Return the file's rows as dicts of cell values, by its extension; raise ImportFailed if unreadable."""
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+    readers = {".csv": _read_csv, ".json": _read_json, ".xlsx": _read_xlsx}
+    if suffix not in readers:
+        raise ImportFailed([f"{path.name}: unsupported file type {suffix or '(none)'}; use .csv, .xlsx or .json"])
+    try:
+        return readers[suffix](path)
+    except UnicodeDecodeError as error:
+        raise ImportFailed([f"{path.name}: not UTF-8 text (byte {error.start}); save it as UTF-8"]) from None
+
+
+def _read_csv(path: Path) -> list[dict[str, Any]]:
+    """Return a CSV file's rows below its header."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        try:
             return list(csv.DictReader(handle))
-    if suffix == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        rows = data if isinstance(data, list) else data.get("demands") or data.get("offerings") or data.get("rows")
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise ImportFailed([f"{path.name}: expected a JSON list of objects"])
-        return rows
-    if suffix == ".xlsx":
-        return _read_xlsx(path)
-    raise ImportFailed([f"{path.name}: unsupported file type {suffix or '(none)'}; use .csv, .xlsx or .json"])
+        except csv.Error as error:
+            raise ImportFailed([f"{path.name}: not a readable CSV file ({error})"]) from None
+
+
+def _read_json(path: Path) -> list[dict[str, Any]]:
+    """Return a JSON list of objects, or the list under "demands", "offerings" or "rows"."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as error:
+        raise ImportFailed([f"{path.name}: not valid JSON ({error.msg}, line {error.lineno})"]) from None
+    rows = data
+    if isinstance(data, dict):
+        rows = data.get("demands") or data.get("offerings") or data.get("rows")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ImportFailed([f"{path.name}: expected a JSON list of objects"])
+    return rows
 
 
 def _read_xlsx(path: Path) -> list[dict[str, Any]]:
     """Return the first sheet's rows below its header row, skipping empty ones."""
     from openpyxl import load_workbook
 
-    sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-    rows = list(sheet.iter_rows(values_only=True))
+    try:
+        sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
+        rows = list(sheet.iter_rows(values_only=True))
+    except Exception as error:  # a damaged workbook fails anywhere in zip, XML or openpyxl's own checks
+        raise ImportFailed([f"{path.name}: not a readable XLSX workbook ({type(error).__name__})"]) from None
     if not rows:
         return []
     header = [str(h).strip() if h is not None else "" for h in rows[0]]
@@ -307,7 +329,9 @@ def import_postings(
 ) -> ImportResult:
     """Write every row of the file as a published posting in one transaction, then announce them.
 
-    Raises ImportFailed, having written nothing, if any row breaks a rule.
+    Raises ImportFailed, having written nothing, if any row breaks a rule. A process killed before the
+    commit leaves nothing either; one killed after it leaves every row, and the engine embeds and indexes
+    what it did not get to when it next starts.
     """
     rows = read_rows(path)
     if not rows:
@@ -317,6 +341,8 @@ def import_postings(
     with db.session.no_autoflush:
         for number, row in enumerate(rows, start=2):  # row 1 is the header in CSV and XLSX
             job.stage(number, row)
+            if progress and (number - 1) % PROGRESS_EVERY == 0:
+                progress(f"checked {number - 1}/{len(rows)} rows")
     if job.problems:
         db.session.rollback()
         raise ImportFailed(job.problems)

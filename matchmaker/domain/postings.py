@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import taxonomy
 from ..extensions import db
@@ -276,19 +277,48 @@ def new_posting(
     return posting
 
 
-def stage_update(actor: Actor, posting: Posting, data) -> Posting:
-    """Check and apply new field values to a posting the actor writes for, without committing."""
+def stage_update(actor: Actor, posting: Posting, data, opened_version: int | None = None) -> Posting:
+    """Check and apply new field values to a posting the actor writes for, without committing.
+
+    opened_version is the posting's version the editor started from; an edit based on an older one is
+    refused, and so is one that loses the race to another edit being saved at the same moment.
+    """
     _require_owner(actor, posting)
     if posting.status is PostingStatus.CLOSED:
         raise IllegalTransition(_("A closed posting can no longer be edited."))
+    if opened_version is not None and opened_version != posting.version:
+        raise _edited_meanwhile()
     check_input(type(posting), data, posting)
     _assign(posting, data)
+    _claim_version(posting)
     return posting
 
 
-def update_posting(actor: Actor, posting: Posting, data) -> Posting:
+def _claim_version(posting: Posting) -> None:
+    """Raise the version in the database only if it is still the one this edit read: compare-and-set."""
+    if posting.id is None:  # not in the database yet (an import row repeating a new ref): nobody else has it
+        return
+    model, read = type(posting), posting.version
+    claimed = db.session.execute(
+        sa.update(model)
+        .where(model.id == posting.id, model.version == read)
+        .values(version=read + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise _edited_meanwhile()
+    set_committed_value(posting, "version", read + 1)
+
+
+def _edited_meanwhile() -> IllegalTransition:
+    return IllegalTransition(
+        _("Someone else saved this posting after you opened it. Reload it to see their changes, then make yours again.")
+    )
+
+
+def update_posting(actor: Actor, posting: Posting, data, opened_version: int | None = None) -> Posting:
     """Replace the editable fields of a posting the actor's organization owns."""
-    stage_update(actor, posting, data)
+    stage_update(actor, posting, data, opened_version)
     _commit(posting)
     return posting
 
@@ -346,9 +376,9 @@ def create_demand(user: User, data: DemandInput, ref: str | None = None) -> Dema
     return create_posting(Demand, user, data, ref)
 
 
-def update_demand(actor: Actor, demand: Demand, data: DemandInput) -> Demand:
+def update_demand(actor: Actor, demand: Demand, data: DemandInput, opened_version: int | None = None) -> Demand:
     """Replace the editable fields of a demand."""
-    return update_posting(actor, demand, data)
+    return update_posting(actor, demand, data, opened_version)
 
 
 def create_offering(user: User, data: OfferingInput, ref: str | None = None) -> Offering:
@@ -356,9 +386,11 @@ def create_offering(user: User, data: OfferingInput, ref: str | None = None) -> 
     return create_posting(Offering, user, data, ref)
 
 
-def update_offering(actor: Actor, offering: Offering, data: OfferingInput) -> Offering:
+def update_offering(
+    actor: Actor, offering: Offering, data: OfferingInput, opened_version: int | None = None
+) -> Offering:
     """Replace the editable fields of an offering."""
-    return update_posting(actor, offering, data)
+    return update_posting(actor, offering, data, opened_version)
 
 
 def _move(posting: Posting, target: PostingStatus) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..vocabulary import DEMAND, OFFERING, POSTING_KINDS
+from .errors import matching_unavailable
 
 if TYPE_CHECKING:  # the engine loads only when a search runs
     from ..matching.service import SearchHit
@@ -19,6 +20,10 @@ def search_postings(query: str, kind: str = "all") -> list[SearchHit]:
     if not query:
         return []
     # Imported here so pages that never search do not load the engine.
+    from ..matching.availability import MatchingUnavailable
     from ..matching.service import search
 
-    return search(query, KINDS[kind])
+    try:
+        return search(query, KINDS[kind])
+    except MatchingUnavailable as exc:
+        raise matching_unavailable(exc.model, exc.reason) from None

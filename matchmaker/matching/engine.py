@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,13 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Demand, IndexChange, Offering, PostingStatus
+from .availability import (
+    engine_key,
+    forget_failures,
+    record_failure,
+    record_success,
+    refuse_until_retry,
+)
 from .encoders import Encoder, encoder_from_config
 from .facts import PostingFacts, demand_facts, offering_facts
 from .retrieval import PostingCorpus
@@ -48,6 +56,8 @@ class MatchingEngine:
         self._lock = threading.RLock()
         self._last_snapshot = time.monotonic()
         self.loaded_from_snapshot = False
+        self.updated = dict.fromkeys(MODELS, 0.0)  # newest updated_at indexed, as a UTC timestamp
+        self.backlog: list[tuple[str, int]] = []
         warm_up()
 
     @property
@@ -57,16 +67,47 @@ class MatchingEngine:
 
     # -- keeping in step -------------------------------------------------
     def start(self) -> None:
-        """Load the snapshot if it is usable, else rebuild from the database; then catch up."""
+        """Load the snapshot if it is usable, else rebuild from the database; then catch up and check.
+
+        Postings published while no engine could run (the model did not load, or a process died between
+        committing them and embedding them) are embedded here, and kept in `backlog` for proposing.
+        """
         with self._lock:
             try:
                 self._load_snapshot()
                 self.loaded_from_snapshot = True
             except SnapshotError as exc:
-                log.info("index snapshot not used (%s); rebuilding from the database", exc)
+                log.warning("index snapshot not used (%s); rebuilding from the database", exc)
                 self.rebuild(save=False)
                 self._maybe_snapshot(force=True)
+            self.backlog += embed_missing(self.encoder)
             self.sync()
+            problem = self._disagreement()
+            if problem:
+                log.warning("index snapshot is stale (%s); rebuilding from the database", problem)
+                self.loaded_from_snapshot = False
+                self.rebuild(save=False)
+                self._maybe_snapshot(force=True)
+
+    def take_backlog(self) -> list[tuple[str, int]]:
+        """Return the (kind, id) of postings embedded at start that nobody proposed for yet, and forget them."""
+        with self._lock:
+            backlog, self.backlog = self.backlog, []
+            return backlog
+
+    def _disagreement(self) -> str:
+        """Describe how the index differs from what the database says it must hold; empty if it agrees."""
+        for kind, model in MODELS.items():
+            indexable = sa.select(model.id).where(
+                model.status == PostingStatus.PUBLISHED, model.embedding_model == self.fingerprint
+            )
+            expected, held = set(db.session.scalars(indexable)), self.corpora[kind].vectors.ids()
+            if expected != held:
+                return f"{kind}s: {len(expected - held)} missing, {len(held - expected)} not published"
+            newest = _epoch(db.session.scalar(sa.select(sa.func.max(model.updated_at)).where(model.id.in_(indexable))))
+            if newest > self.updated[kind]:
+                return f"{kind}s: a posting changed after the index last saw one"
+        return ""
 
     def sync(self) -> int:
         """Apply the changes committed since the watermark; return how many postings changed."""
@@ -111,6 +152,7 @@ class MatchingEngine:
                     posting.id, self.vector_of(posting), tokenize(posting_text(posting.title, posting.description))
                 )
                 facts[posting.id] = FACTS_OF[kind](posting)
+                self.updated[kind] = max(self.updated[kind], _epoch(posting.updated_at))
             else:
                 corpus.remove(posting_id)
                 facts.pop(posting_id, None)
@@ -130,8 +172,10 @@ class MatchingEngine:
         """Embed what this model has not embedded yet, and index every published posting afresh."""
         with self._lock:
             embedded = embed_missing(self.encoder, progress)
+            self.backlog += embedded
             self.corpora = {kind: PostingCorpus(kind, self.encoder.dimension) for kind in MODELS}
             self.facts = {kind: {} for kind in MODELS}
+            self.updated = dict.fromkeys(MODELS, 0.0)
             self.watermark = db.session.scalar(sa.select(sa.func.max(IndexChange.id))) or 0
             self._applied = set()
             for kind, model in MODELS.items():
@@ -141,7 +185,7 @@ class MatchingEngine:
                     progress(f"indexed {len(self.corpora[kind])} published {kind}s")
             if save:
                 self.save_snapshot()
-            return {"embedded": embedded, **self.status()}
+            return {"embedded": len(embedded), **self.status()}
 
     # -- snapshots --------------------------------------------------------
     def _path(self, kind: str) -> Path:
@@ -156,6 +200,8 @@ class MatchingEngine:
                     {
                         "fingerprint": self.fingerprint,
                         "watermark": self.watermark,
+                        "postings": len(corpus),
+                        "updated": self.updated[kind],
                         "tokens": {str(k): v for k, v in corpus.tokens.items()},
                         "facts": {str(k): asdict(v) for k, v in self.facts[kind].items()},
                     },
@@ -165,24 +211,25 @@ class MatchingEngine:
     def _load_snapshot(self) -> None:
         """Read both indexes from the data directory, or raise SnapshotError."""
         watermarks = []
-        corpora, facts = {}, {}
+        corpora, facts, updated = {}, {}, {}
         for kind in MODELS:
             vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint)
             corpus = PostingCorpus(kind, vectors.dimension)
             corpus.vectors = vectors
             tokens = {int(k): v for k, v in meta.get("tokens", {}).items()}
             facts[kind] = {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
-            if not set(tokens) == set(facts[kind]) == vectors.ids():
+            if not set(tokens) == set(facts[kind]) == vectors.ids() or meta.get("postings") != len(vectors):
                 raise SnapshotError(f"snapshot {self._path(kind)} is inconsistent")
             for posting_id, words in tokens.items():
                 corpus.lexical.add(posting_id, words)
             corpus.tokens = tokens
             corpora[kind] = corpus
+            updated[kind] = float(meta.get("updated", 0.0))
             watermarks.append(int(meta.get("watermark", 0)))
         latest = db.session.scalar(sa.select(sa.func.max(IndexChange.id))) or 0
         if min(watermarks) > latest:
             raise SnapshotError("snapshot is ahead of the database's change log: it belongs to another database")
-        self.corpora, self.facts, self.watermark = corpora, facts, min(watermarks)
+        self.corpora, self.facts, self.updated, self.watermark = corpora, facts, updated, min(watermarks)
 
     def _maybe_snapshot(self, force: bool = False) -> None:
         """Write a snapshot if it is due; never let a failed write break matching."""
@@ -203,9 +250,18 @@ class MatchingEngine:
         }
 
 
-def embed_missing(encoder: Encoder, progress: Callable[[str], None] | None = None, batch_size: int = 64) -> int:
-    """Embed every published posting that lacks an embedding from this encoder; return how many."""
-    total = 0
+def _epoch(moment: datetime | None) -> float:
+    """Return a moment as a UTC timestamp; SQLite hands timestamps back naive, in UTC."""
+    if moment is None:
+        return 0.0
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def embed_missing(
+    encoder: Encoder, progress: Callable[[str], None] | None = None, batch_size: int = 64
+) -> list[tuple[str, int]]:
+    """Embed every published posting that lacks an embedding from this encoder; return their (kind, id)."""
+    embedded: list[tuple[str, int]] = []
     for kind, model in MODELS.items():
         stale = db.session.scalars(
             sa.select(model)
@@ -226,10 +282,10 @@ def embed_missing(encoder: Encoder, progress: Callable[[str], None] | None = Non
                 posting.embedding, posting.embedding_model = vector.astype(np.float32).tobytes(), encoder.fingerprint
                 db.session.add(IndexChange(posting_kind=kind, posting_id=posting.id))
             db.session.commit()
-            total += len(batch)
+            embedded += [(kind, posting.id) for posting in batch]
             if progress:
                 progress(f"embedded {min(start + batch_size, len(stale))}/{len(stale)} {kind}s")
-    return total
+    return embedded
 
 
 def _log_deletion(mapper, connection, posting) -> None:
@@ -248,19 +304,35 @@ _engines_lock = threading.Lock()
 
 
 def get_engine(app) -> MatchingEngine:
-    """Return this process's engine for the app's model and data directory, started on first use."""
-    encoder = encoder_from_config(app.config)
-    key = (encoder.fingerprint, app.config["DATA_DIR"], app.config["SQLALCHEMY_DATABASE_URI"])
+    """Return this process's engine for the app's model and data directory, started on first use.
+
+    Raises MatchingUnavailable while the model cannot be loaded; loading is retried every RETRY_SECONDS.
+    An engine is kept only once it has started, so nothing is ever served from a half-loaded one.
+    """
+    key = engine_key(app)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]))
-            engine.start()
-            _engines[key] = engine
+            engine = _engines[key] = _start_engine(app, key)
+    return engine
+
+
+def _start_engine(app, key: tuple) -> MatchingEngine:
+    """Load the encoder and start an engine, or record why the model cannot be loaded and raise."""
+    model = app.config["MATCHMAKER_EMBEDDING_MODEL"]
+    refuse_until_retry(key, model)
+    try:
+        encoder = encoder_from_config(app.config)
+    except Exception as exc:  # a missing path, a broken download, a missing library: all mean no matching
+        raise record_failure(key, model, exc) from exc
+    engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]))
+    engine.start()
+    record_success(key, model)
     return engine
 
 
 def forget_engines() -> None:
-    """Drop every process-wide engine (tests use this to simulate a fresh process)."""
+    """Drop every process-wide engine and remembered failure (tests use this to simulate a fresh process)."""
     with _engines_lock:
         _engines.clear()
+        forget_failures()

@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Demand, IndexChange, Match, MatchStatus, Offering, PostingStatus
 from ..vocabulary import POSTING_KINDS
-from .engine import get_engine
+from .availability import MatchingUnavailable
+from .engine import MODELS, get_engine
 from .explain import explain
 from .facts import PostingFacts, demand_facts, offering_facts
 from .ranking import Candidate, RankingWeights
@@ -117,9 +119,23 @@ def on_postings_saved(
     progress: Callable[[str], None] | None = None,
     **_: object,
 ) -> int:
-    """Index committed postings in batches, then propose for the published ones; return how many are new."""
-    index_postings(postings, progress=progress)
-    return propose_for_changed(postings, progress=progress) if propose else 0
+    """Index committed postings in batches, then propose for the published ones; return how many are new.
+
+    While the model cannot be loaded the postings stay saved, unembedded: the engine embeds them once it
+    starts, and the next posting saved brings their proposals along.
+    """
+    try:
+        index_postings(postings, progress=progress)
+    except MatchingUnavailable as exc:
+        log.warning("%d postings saved but not matched: %s", len(postings), exc)
+        return 0
+    return propose_for_changed([*postings, *_backlog()], progress=progress) if propose else 0
+
+
+def _backlog() -> list[Demand | Offering]:
+    """Return the postings this process's engine embedded at start, which nobody proposed for yet."""
+    found = (db.session.get(MODELS[kind], posting_id) for kind, posting_id in _engine().take_backlog())
+    return [posting for posting in found if posting is not None]
 
 
 def propose_for_changed(postings: list[Demand | Offering], progress: Callable[[str], None] | None = None) -> int:
@@ -193,8 +209,23 @@ def top_offerings(demand: Demand, k: int | None = None) -> list[Candidate]:
 def propose_for_demand(demand: Demand, k: int | None = None) -> list[Match]:
     """Store the demand's top-k offerings that clear the minimum score as proposals; return the new ones."""
     floor = current_app.config["MATCHMAKER_MIN_SCORE"]
-    created = [_propose(demand, c) for c in top_offerings(demand, k) if c.score >= floor]
-    db.session.commit()
+    return _store_proposals(lambda: [_propose(demand, c) for c in top_offerings(demand, k) if c.score >= floor])
+
+
+def _store_proposals(make: Callable[[], list[Match | None]]) -> list[Match]:
+    """Add the proposals make() returns and commit; return the new ones.
+
+    Two processes proposing the same pair at once (a demand and an offering published together) both
+    find it missing; the second commit breaks the pair's unique key. Its proposals are then made again,
+    and find the pair the other process stored.
+    """
+    try:
+        created = make()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        created = make()
+        db.session.commit()
     return [m for m in created if m is not None]
 
 
@@ -211,16 +242,20 @@ def propose_for_offering(offering: Offering, k: int | None = None) -> list[Match
         _demands_facts,
         weights().only("dense", "lexical", "scenario"),
     )[:REVERSE_POOL]
-    created = []
+    return _store_proposals(lambda: [_propose(d, top) for d, top in _where_it_ranks(offering, nearby, k)])
+
+
+def _where_it_ranks(offering: Offering, nearby: list[Candidate], k: int | None) -> list[tuple[Demand, Candidate]]:
+    """Return the nearby demands whose top k hold the offering above the minimum score, with its ranking."""
+    found = []
     for cand in nearby:
         demand = db.session.get(Demand, cand.id)
         if demand is None:  # deleted in bulk, behind the change log's back
             continue
         for top in top_offerings(demand, k):
             if top.id == offering.id and top.score >= current_app.config["MATCHMAKER_MIN_SCORE"]:
-                created.append(_propose(demand, top))
-    db.session.commit()
-    return [m for m in created if m is not None]
+                found.append((demand, top))
+    return found
 
 
 def _propose(demand: Demand, cand: Candidate) -> Match | None:

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -42,6 +43,7 @@ class PostingForm(FlaskForm):
     language = SelectField(_l("Language"), default="")
     save = SubmitField(_l("Save as draft"))
     publish = SubmitField(_l("Publish"))
+    version = HiddenField()  # the posting's version when the form was opened
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,6 +61,11 @@ class PostingForm(FlaskForm):
 
     def load_extra(self, posting) -> None:
         """Fill fields that do not map one-to-one onto posting attributes."""
+
+    def opened_version(self) -> int | None:
+        """Return the version of the posting this form was opened on, if it says."""
+        value = (self.version.data or "").strip() if isinstance(self.version.data, str) else self.version.data
+        return int(value) if str(value or "").isdigit() else None
 
     def to_input(self):
         """Return the domain input built from the submitted fields."""

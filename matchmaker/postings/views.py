@@ -39,7 +39,7 @@ class PostingViews:
     form_class: type[PostingForm]
     # The input is the kind's own DemandInput or OfferingInput, as the form builds it.
     create: Callable[[User, Any], postings.Posting]
-    update: Callable[[User, Any, Any], postings.Posting]
+    update: Callable[[User, Any, Any, int | None], postings.Posting]
     poster_required: Callable[[Callable[..., Any]], Callable[..., Any]]
 
     def register(self, bp: Blueprint) -> None:
@@ -86,7 +86,9 @@ class PostingViews:
             flash(_("A closed posting can no longer be edited."), "error")
             return redirect(url_for(".detail", id=id))
         form = self.form_class.for_posting(posting)
-        if self.validate(form, posting) and self.save(form, lambda data: self.update(current_user, posting, data)):
+        if self.validate(form, posting) and self.save(
+            form, lambda data: self.update(current_user, posting, data, form.opened_version())
+        ):
             return redirect(url_for(".detail", id=id))
         return self.render("form.html", form=form, posting=posting)
 

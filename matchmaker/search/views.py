@@ -4,6 +4,7 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_babel import _
 
 from ..access import login_required, wants_json
+from ..domain.errors import Unavailable
 from ..domain.search import KINDS, MAX_QUERY, search_postings
 
 bp = Blueprint("search", __name__, url_prefix="/search")
@@ -22,7 +23,12 @@ def search():
     if len(query) > MAX_QUERY:
         problems.append(_("The query was cut to %(n)d characters.", n=MAX_QUERY))
         query = query[:MAX_QUERY]
-    hits = search_postings(query, kind)
+    try:
+        hits = search_postings(query, kind)
+    except Unavailable as refusal:
+        if wants_json():
+            return jsonify(error={"code": "matching_unavailable", "message": refusal.message, "details": {}}), 503
+        hits = []  # every page says why, in the banner base.html shows while matching is unavailable
     if wants_json():
         return jsonify(
             query=query,
