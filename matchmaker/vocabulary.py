@@ -209,3 +209,23 @@ NO_DEAL_REASON_LABELS = {
     "other": _l("Other"),
 }
 NO_DEAL_REASONS = tuple(NO_DEAL_REASON_LABELS)
+
+
+# ---------------------------------------------------------------- imports
+
+IMPORT_STATUS_LABELS = {
+    "uploaded": _l("Waiting for its column mapping"),
+    "checking": _l("Checking the rows"),
+    "checked": _l("Checked: ready to import"),
+    "refused": _l("Refused: fix the rows"),
+    "importing": _l("Importing"),
+    "done": _l("Imported"),
+    "failed": _l("Failed: nothing was imported"),
+}
+IMPORT_PHASE_LABELS = {
+    "queued": _l("Waiting for a worker"),
+    "rows": _l("Reading and checking rows"),
+    "embedding": _l("Embedding the texts"),
+    "proposing": _l("Proposing matches"),
+    "": "",
+}

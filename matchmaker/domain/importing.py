@@ -317,7 +317,7 @@ def _stage_all(kind: str, source: ImportFile, on_row: Progress | None) -> _Impor
         on_row(len(rows), len(rows))
     if job.problems:
         db.session.rollback()
-        raise ImportFailed(job.problems)
+        raise ImportFailed(job.problems, job.result.warnings)
     return job
 
 

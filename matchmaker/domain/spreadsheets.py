@@ -52,8 +52,9 @@ class Problem:
 class ImportFailed(Exception):
     """A file that cannot be imported; lists every problem found, by row."""
 
-    def __init__(self, problems: list[Problem | str]):
+    def __init__(self, problems: list[Problem | str], warnings: list[Problem] = ()):
         self.details = [p if isinstance(p, Problem) else Problem(p) for p in problems]
+        self.warnings = list(warnings)  # near-duplicates found on the way, worth showing beside the problems
         self.problems = [str(p) for p in self.details]
         super().__init__("\n".join(self.problems))
 
