@@ -310,6 +310,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("curation.offering_history", "GET"): Case(
         lambda t: f"/curation/offerings/{t['offerings', 'published']}/history", staff_only(OK)
     ),
+    # Exports list what the list pages show the same person: published postings to all, matches to members.
+    ("exports.postings", "GET"): Case(lambda t: "/exports/demands.csv", {}, default=OK),
+    ("exports.matches", "GET"): Case(lambda t: "/exports/matches.xlsx", signed_in(OK)),
     ("imports.index", "GET"): Case(lambda t: "/imports/", staff_only(OK)),
     ("imports.index", "POST"): Case(
         lambda t: "/imports/",

@@ -117,7 +117,11 @@ def _sheet(path, rows, merge=None, formula=None):
     book.save(path)
 
 
-ROWS = [["ref", "title", "description"], ["X1", "Kiln watch", "Warn before the kiln fails."], ["X2", "Seam AI", "Find bad seams."]]
+ROWS = [
+    ["ref", "title", "description"],
+    ["X1", "Kiln watch", "Warn before the kiln fails."],
+    ["X2", "Seam AI", "Find bad seams."],
+]
 
 
 def test_merged_header_cells_are_named(app, runner, tmp_path):
@@ -167,7 +171,9 @@ def test_a_large_sheet_is_streamed(tmp_path):
     sheet = book.create_sheet()
     sheet.append(["ref", "title", "description", "organization", "city"])
     for number in range(10_000):
-        sheet.append([f"L{number}", f"Line {number} seam inspection", "Find bad seams on the line. " * 4, "Mill", "Foshan"])
+        sheet.append(
+            [f"L{number}", f"Line {number} seam inspection", "Find bad seams on the line. " * 4, "Mill", "Foshan"]
+        )
     book.save(path)
     tracemalloc.start()
     sheet = read_sheet(path)
@@ -193,7 +199,10 @@ def test_chinese_and_english_headers_are_suggested():
         "ref": "ref",
         "需求描述": "description",
     }
-    assert mapping.suggest(["Solution name", "部署方式"], "offering") == {"Solution name": "title", "部署方式": "deployment_modes"}
+    assert mapping.suggest(["Solution name", "部署方式"], "offering") == {
+        "Solution name": "title",
+        "部署方式": "deployment_modes",
+    }
 
 
 def test_a_mapping_without_required_columns_is_refused():

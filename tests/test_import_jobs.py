@@ -26,7 +26,9 @@ def app_config(app_config):
 
 def _job(app, status=tasks.UPLOADED) -> int:
     """Upload a CSV of ROWS demands as the curator's job; return its id."""
-    text = "ref,title,description\n" + "".join(f"J{n},Kiln watch {n},Warn before kiln {n} fails.\n" for n in range(ROWS))
+    text = "ref,title,description\n" + "".join(
+        f"J{n},Kiln watch {n},Warn before kiln {n} fails.\n" for n in range(ROWS)
+    )
     with app.app_context():
         curator = make_user("curator@jobs.test", OrgKind.VENDOR, "Agency", Role.CURATOR)
         job = tasks.new_job(curator.id, "demand", "kilns.csv", lambda path: path.write_text(text, encoding="utf-8"))

@@ -77,7 +77,10 @@ def test_bad_rows_are_reported_in_the_readers_language_and_nothing_is_written(ap
     assert job.status == "refused"
     (problem,) = job.report["problems"]
     assert (problem["row"], problem["ref"], problem["column"]) == (4, "W3", "需求名稱")
-    assert problem["message"]["en"] == "This field is required." and problem["message"]["zh_Hant"] != "This field is required."
+    assert (
+        problem["message"]["en"] == "This field is required."
+        and problem["message"]["zh_Hant"] != "This field is required."
+    )
     page = client.get(f"/imports/{job.id}").get_data(as_text=True)
     assert "This field is required." in page and "需求名稱" in page
     client.post(f"/imports/{job.id}/commit")

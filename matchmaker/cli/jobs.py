@@ -16,6 +16,8 @@ def worker_command(workers: int) -> None:
 
     app = current_app._get_current_object()
     if app.config["MATCHMAKER_JOBS"] == "immediate":
-        raise click.ClickException("MATCHMAKER_JOBS=immediate runs jobs inside the request; there is no queue to consume.")
+        raise click.ClickException(
+            "MATCHMAKER_JOBS=immediate runs jobs inside the request; there is no queue to consume."
+        )
     click.echo(f"re-queued {recover_stale_jobs()} jobs left running", err=True)
     Consumer(app.extensions["huey"], workers=workers, worker_type="thread", periodic=True).run()

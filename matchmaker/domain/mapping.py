@@ -30,17 +30,62 @@ NAME_LIMIT = ColumnMapping.__table__.c["name"].type.length
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "ref": ("reference", "id", "no", "編號", "编号", "需求編號", "需求编号", "供給編號", "供给编号", "序號", "序号"),
     "title": (
-        "name", "demand name", "demand", "solution name", "solution", "product name", "需求名稱", "需求名称",
-        "需求", "標題", "标题", "場景名稱", "场景名称", "解決方案名稱", "解决方案名称", "方案名稱", "方案名称",
-        "產品名稱", "产品名称",
+        "name",
+        "demand name",
+        "demand",
+        "solution name",
+        "solution",
+        "product name",
+        "需求名稱",
+        "需求名称",
+        "需求",
+        "標題",
+        "标题",
+        "場景名稱",
+        "场景名称",
+        "解決方案名稱",
+        "解决方案名称",
+        "方案名稱",
+        "方案名称",
+        "產品名稱",
+        "产品名称",
     ),
     "description": (
-        "details", "summary", "需求描述", "描述", "詳情", "详情", "需求內容", "需求内容", "方案簡介", "方案简介",
-        "簡介", "简介", "方案描述", "痛點描述", "痛点描述",
+        "details",
+        "summary",
+        "需求描述",
+        "描述",
+        "詳情",
+        "详情",
+        "需求內容",
+        "需求内容",
+        "方案簡介",
+        "方案简介",
+        "簡介",
+        "简介",
+        "方案描述",
+        "痛點描述",
+        "痛点描述",
     ),
     "organization": (
-        "organisation", "company", "company name", "enterprise", "vendor", "manufacturer", "企業名稱", "企业名称",
-        "公司名稱", "公司名称", "單位名稱", "单位名称", "企業", "企业", "供應商", "供应商", "服務商", "服务商",
+        "organisation",
+        "company",
+        "company name",
+        "enterprise",
+        "vendor",
+        "manufacturer",
+        "企業名稱",
+        "企业名称",
+        "公司名稱",
+        "公司名称",
+        "單位名稱",
+        "单位名称",
+        "企業",
+        "企业",
+        "供應商",
+        "供应商",
+        "服務商",
+        "服务商",
     ),
     "city": ("location", "所在城市", "城市", "所在地", "地市"),
     "industry": ("industry code", "行業", "行业", "所屬行業", "所属行业", "行業代碼", "行业代码"),
@@ -104,7 +149,9 @@ def check(columns: dict[str, str], kind: str) -> None:
         if column not in known:
             problems.append(Problem(_("Unknown import column %(column)s.", column=column), column=header))
         elif column in fed:
-            message = _("Both %(first)s and %(second)s feed %(column)s.", first=fed[column], second=header, column=column)
+            message = _(
+                "Both %(first)s and %(second)s feed %(column)s.", first=fed[column], second=header, column=column
+            )
             problems.append(Problem(message, column=header))
         fed.setdefault(column, header)
     problems += [

@@ -97,9 +97,7 @@ def read_sheet(path: Path, *, encoding: str = "", limit_mb: int = 20) -> Sheet:
         return _read_json(path)
     if suffix == ".xlsx":
         return _read_xlsx(path)
-    raise ImportFailed(
-        [_("Unsupported file type %(suffix)s; use .csv, .xlsx or .json.", suffix=suffix or "(none)")]
-    )
+    raise ImportFailed([_("Unsupported file type %(suffix)s; use .csv, .xlsx or .json.", suffix=suffix or "(none)")])
 
 
 # ---------------------------------------------------------------- CSV

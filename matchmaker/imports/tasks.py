@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import force_locale
 
 from ..domain.importing import ImportFailed, ImportFile, Problem, check_postings, import_postings
+from ..domain.spreadsheets import Sheet, read_sheet
 from ..extensions import db
 from ..models import ImportJob, utcnow
 from ..vocabulary import UI_LOCALES
@@ -43,13 +44,24 @@ def upload_path(job: ImportJob) -> Path:
 
 def source_of(job: ImportJob) -> ImportFile:
     """Return how to read the job's file."""
-    return ImportFile(upload_path(job), job.encoding, job.columns or None, current_app.config["MATCHMAKER_IMPORT_MAX_MB"])
+    return ImportFile(
+        upload_path(job), job.encoding, job.columns or None, current_app.config["MATCHMAKER_IMPORT_MAX_MB"]
+    )
+
+
+def read_upload(job: ImportJob) -> Sheet:
+    """Return the job's file as a header and rows, in its chosen encoding; raise ImportFailed if unreadable."""
+    source = source_of(job)
+    return read_sheet(source.path, encoding=source.encoding, limit_mb=source.limit_mb)
 
 
 def report_of(problems: list[Problem], warnings: list[Problem]) -> dict[str, Any]:
     """Return problems and warnings as stored: where, and what in each interface language."""
-    return {"problems": [_stored(p) for p in problems[:REPORT_LIMIT]], "more_problems": max(0, len(problems) - REPORT_LIMIT),
-            "warnings": [_stored(p) for p in warnings[:REPORT_LIMIT]]}
+    return {
+        "problems": [_stored(p) for p in problems[:REPORT_LIMIT]],
+        "more_problems": max(0, len(problems) - REPORT_LIMIT),
+        "warnings": [_stored(p) for p in warnings[:REPORT_LIMIT]],
+    }
 
 
 def _stored(problem: Problem) -> dict[str, Any]:
@@ -96,12 +108,19 @@ def run_job(job_id: int) -> None:
             result = check_postings(kind, source, on_row=on_row)
     except ImportFailed as failure:
         db.session.rollback()
-        record(job_id, status=FAILED if committing else REFUSED, phase="", report=report_of(failure.details, failure.warnings))
+        record(
+            job_id,
+            status=FAILED if committing else REFUSED,
+            phase="",
+            report=report_of(failure.details, failure.warnings),
+        )
         return
     outcome = {"created": result.created, "updated": result.updated, "proposals": result.proposals}
     if committing:
         outcome["ids"] = [p.id for p in result.postings]
-    record(job_id, status=DONE if committing else CHECKED, phase="", report=report_of([], result.warnings), result=outcome)
+    record(
+        job_id, status=DONE if committing else CHECKED, phase="", report=report_of([], result.warnings), result=outcome
+    )
 
 
 def claim(job_id: int) -> bool:

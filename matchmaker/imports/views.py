@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..access import curator_required
 from ..domain import mapping
 from ..domain.errors import DomainError
-from ..domain.spreadsheets import ImportFailed, check_size, read_sheet
+from ..domain.spreadsheets import ImportFailed, check_size
 from ..extensions import db
 from ..models import ColumnMapping, ImportJob
 from ..vocabulary import DEMAND, IMPORT_PHASE_LABELS, IMPORT_STATUS_LABELS, POSTING_KIND_LABELS
@@ -80,7 +80,7 @@ def _job_or_404(id: int) -> ImportJob:
 def _preview(job: ImportJob, saved: ColumnMapping | None):
     """Return the sheet's header, first rows and suggested columns, or the problems reading it."""
     try:
-        sheet = read_sheet(tasks.upload_path(job), encoding=job.encoding, limit_mb=current_app.config["MATCHMAKER_IMPORT_MAX_MB"])
+        sheet = tasks.read_upload(job)
     except ImportFailed as failure:
         return None, [], {}, failure.details
     columns = mapping.suggest(sheet.header, job.kind, saved.columns if saved else job.columns)
@@ -126,7 +126,7 @@ def check(id: int):
         return redirect(url_for(".show", id=id))
     job.encoding = form.encoding.data or ""
     try:
-        header = read_sheet(tasks.upload_path(job), encoding=job.encoding, limit_mb=current_app.config["MATCHMAKER_IMPORT_MAX_MB"]).header
+        header = tasks.read_upload(job).header
     except ImportFailed:
         db.session.commit()  # keep the encoding chosen; the page says again what is wrong
         return redirect(url_for(".show", id=id))
@@ -159,5 +159,3 @@ def commit(id: int):
         return redirect(url_for(".show", id=id))
     tasks.ask(job, tasks.IMPORTING)
     return redirect(url_for(".show", id=id))
-
-
