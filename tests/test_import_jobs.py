@@ -2,6 +2,7 @@
 
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -49,9 +50,18 @@ def _wait_for(app, job_id: int, statuses: set[str], seconds: float = 60) -> Impo
     raise AssertionError(f"job {job_id} still {job.status}/{job.phase}")
 
 
+@contextmanager
 def _restarted(app_config):
-    """Return a new app on the same database and queue, as after a restart."""
-    return create_app(app_config)
+    """Yield a new app on the same database and queue, as after a restart, with a consumer running."""
+    restarted = create_app(app_config)
+    consumer = start_consumer(restarted, ThreadConsumer)
+    try:
+        yield restarted
+    finally:
+        consumer.stop(graceful=True)
+        with restarted.app_context():
+            db.engine.dispose()  # its worker threads' connections, before the test's schema is dropped
+        restarted.extensions["huey"].storage.close()
 
 
 def test_a_queued_job_survives_a_restart(app, app_config):
@@ -63,12 +73,8 @@ def test_a_queued_job_survives_a_restart(app, app_config):
         assert db.session.get(ImportJob, job_id).phase == tasks.QUEUED  # nobody consumes: it waits
     app.extensions["huey"].storage.close()  # the web process stops
 
-    restarted = _restarted(app_config)
-    consumer = start_consumer(restarted, ThreadConsumer)
-    try:
+    with _restarted(app_config) as restarted:
         job = _wait_for(restarted, job_id, {tasks.CHECKED, tasks.REFUSED})
-    finally:
-        consumer.stop(graceful=True)
     assert job.status == tasks.CHECKED, job.report
     assert (job.done, job.total) == (ROWS, ROWS) and len(job.result["created"]) == ROWS
 
@@ -82,14 +88,10 @@ def test_a_job_left_running_is_taken_up_again_and_completes(app, app_config):
             .values(phase=tasks.ROWS, done=100, updated_at=utcnow() - 2 * tasks.STALE_AFTER)
         )
         db.session.commit()
-    restarted = _restarted(app_config)
-    consumer = start_consumer(restarted, ThreadConsumer)
-    try:
+    with _restarted(app_config) as restarted:
         job = _wait_for(restarted, job_id, {tasks.DONE, tasks.FAILED}, seconds=120)
-    finally:
-        consumer.stop(graceful=True)
     assert job.status == tasks.DONE, job.report
-    with restarted.app_context():
+    with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Demand.id))) == ROWS
 
 
@@ -144,3 +146,5 @@ def test_redis_queue_when_configured(app_config, tmp_path):
         finally:
             consumer.stop(graceful=True)
             app.extensions["huey"].storage.flush_all()
+            with app.app_context():
+                db.engine.dispose()
