@@ -53,6 +53,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
     _connect_matching()
     _connect_notifications()
+    from . import jobs
+
+    jobs.init_app(app)
 
 
 def _connect_matching() -> None:

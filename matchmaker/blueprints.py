@@ -3,7 +3,9 @@
 from .admin.views import bp as admin_bp
 from .auth.views import bp as auth_bp
 from .curation.views import bp as curation_bp
+from .exports.views import bp as exports_bp
 from .i18n import bp as i18n_bp
+from .imports.views import bp as imports_bp
 from .main.views import bp as main_bp
 from .matches.views import bp as matches_bp
 from .notifications.views import bp as notifications_bp
@@ -23,4 +25,6 @@ BLUEPRINTS = [
     notifications_bp,
     organizations_bp,
     curation_bp,
+    imports_bp,
+    exports_bp,
 ]

@@ -331,3 +331,47 @@ class Invitation(db.Model):
     organization: Mapped[Organization] = relationship()
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
     accepted_by: Mapped[User | None] = relationship(foreign_keys=[accepted_by_id])
+
+
+class ColumnMapping(db.Model):
+    """A saved mapping from a spreadsheet's own column names to import columns, reusable by name."""
+
+    __tablename__ = "column_mapping"
+    __table_args__ = (sa.UniqueConstraint("owner_id", "kind", "name", name="uq_column_mapping_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(10))  # DEMAND or OFFERING
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    # Shared mappings are offered to every curator; the others only to their owner.
+    shared: Mapped[bool] = mapped_column(default=False)
+    columns: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)  # sheet header → import column
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User] = relationship()
+
+
+class ImportJob(db.Model):
+    """One uploaded import file and where its check or commit stands, so pages show progress across restarts."""
+
+    __tablename__ = "import_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # DEMAND or OFFERING
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    stored_name: Mapped[str] = mapped_column(sa.String(100))  # the upload's file in DATA_DIR/imports/
+    encoding: Mapped[str] = mapped_column(sa.String(20), default="")
+    columns: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(20), default="uploaded", index=True)
+    phase: Mapped[str] = mapped_column(sa.String(20), default="")
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    # What the check or the commit found, written in each interface language: {"problems": …, "warnings": …}.
+    report: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # ids created and updated, proposals
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship()

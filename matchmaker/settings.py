@@ -413,6 +413,32 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_USERNAME", "MATCHMAKER_MAIL_USERNAME", "str", "", "SMTP login; empty skips logging in"),
     Setting("MAIL_PASSWORD", "MATCHMAKER_MAIL_PASSWORD", "str", "", "SMTP password", secret=True),
     Setting(
+        "MATCHMAKER_IMPORT_MAX_MB",
+        "MATCHMAKER_IMPORT_MAX_MB",
+        "int",
+        20,
+        "largest import file, in MB; a larger one is refused before it is read",
+        minimum=1,
+        maximum=1024,
+    ),
+    Setting(
+        "MATCHMAKER_REDIS_URL",
+        "MATCHMAKER_REDIS_URL",
+        "str",
+        "",
+        "Redis for the background job queue, e.g. `redis://127.0.0.1:6379/0`; empty keeps the queue in a SQLite "
+        "file in the data directory",
+    ),
+    Setting(
+        "MATCHMAKER_JOBS",
+        "MATCHMAKER_JOBS",
+        "str",
+        "in-process",
+        "who runs background jobs (imports): `in-process` (worker threads inside each web process), `worker` "
+        "(a separate `matchmaker worker`) or `immediate` (at once, in the request; for tests)",
+        choices=("in-process", "worker", "immediate"),
+    ),
+    Setting(
         "MAIL_TIMEOUT",
         "MATCHMAKER_MAIL_TIMEOUT",
         "float",

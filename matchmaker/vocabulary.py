@@ -240,3 +240,22 @@ SCORE_PART_LABELS = {
     "deployment": _l("Deployment"),
     "capacity": _l("Capacity"),
 }
+
+# ---------------------------------------------------------------- imports
+
+IMPORT_STATUS_LABELS = {
+    "uploaded": _l("Waiting for its column mapping"),
+    "checking": _l("Checking the rows"),
+    "checked": _l("Checked: ready to import"),
+    "refused": _l("Refused: fix the rows"),
+    "importing": _l("Importing"),
+    "done": _l("Imported"),
+    "failed": _l("Failed: nothing was imported"),
+}
+IMPORT_PHASE_LABELS = {
+    "queued": _l("Waiting for a worker"),
+    "rows": _l("Reading and checking rows"),
+    "embedding": _l("Embedding the texts"),
+    "proposing": _l("Proposing matches"),
+    "": "",
+}

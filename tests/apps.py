@@ -41,6 +41,7 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
     """Return the configuration a test app starts from, with its database and data under tmp_path."""
     return {
         "TESTING": True,
+        "MATCHMAKER_JOBS": "immediate",  # background jobs run inside the request that enqueues them
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),

@@ -12,13 +12,16 @@ GET requests must never change the database, whoever sends them.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from matchmaker.domain.memberships import hash_token
@@ -26,6 +29,7 @@ from matchmaker.domain.passwords import reset_token
 from matchmaker.extensions import db
 from matchmaker.models import (
     Demand,
+    ImportJob,
     Invitation,
     JoinRequest,
     Match,
@@ -337,6 +341,22 @@ CASES: dict[tuple[str, str], Case] = {
     ("curation.offering_history", "GET"): Case(
         lambda t: f"/curation/offerings/{t['offerings', 'published']}/history", staff_only(OK)
     ),
+    # Exports list what the list pages show the same person: published postings to all, matches to members.
+    ("exports.postings", "GET"): Case(lambda t: "/exports/demands.csv", {}, default=OK),
+    ("exports.matches", "GET"): Case(lambda t: "/exports/matches.xlsx", signed_in(OK)),
+    ("imports.index", "GET"): Case(lambda t: "/imports/", staff_only(OK)),
+    ("imports.index", "POST"): Case(
+        lambda t: "/imports/",
+        staff_only(DONE),
+        data=lambda t: {"kind": "demand", "file": (io.BytesIO(IMPORT_CSV.encode()), "list.csv")},
+    ),
+    ("imports.show", "GET"): Case(lambda t: f"/imports/{t['import', 'uploaded']}", staff_only(OK)),
+    ("imports.check", "POST"): Case(
+        lambda t: f"/imports/{t['import', 'uploaded']}/check",
+        staff_only(DONE),
+        data=lambda t: {"column-0": "ref", "column-1": "title", "column-2": "description"},
+    ),
+    ("imports.commit", "POST"): Case(lambda t: f"/imports/{t['import', 'checked']}/commit", staff_only(DONE)),
     ("matches.index", "GET"): Case(lambda t: "/matches/", signed_in(OK)),
     ("matches.detail", "GET"): Case(
         lambda t: f"/matches/{t['connected']}",
@@ -468,8 +488,27 @@ def targets(app, personas) -> dict:
         db.session.flush()
         ids["requester"] = requester.id
         ids.update(_membership_targets(users, maker_org))
+        ids.update(_import_targets(users[CURATOR]))
         db.session.commit()
     return ids
+
+
+IMPORT_CSV = "ref,title,description\nIMP-1,Kiln watch,Warn before the kiln fails.\n"
+
+
+def _import_targets(curator: User) -> dict:
+    """Insert an uploaded import waiting for its mapping and a checked one ready to commit."""
+    jobs = {}
+    for status in ("uploaded", "checked"):
+        job = ImportJob(user_id=curator.id, kind="demand", filename="list.csv", stored_name=f"{status}.csv")
+        job.status, job.columns = status, {"ref": "ref", "title": "title", "description": "description"}
+        path = Path(current_app.config["DATA_DIR"]) / "imports" / job.stored_name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(IMPORT_CSV.replace("IMP-1", f"IMP-{status}"), encoding="utf-8")
+        db.session.add(job)
+        db.session.flush()
+        jobs["import", status] = job.id
+    return jobs
 
 
 def _membership_targets(users: dict, maker_org: Organization) -> dict:

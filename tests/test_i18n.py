@@ -194,7 +194,9 @@ DEMO_PERSONAS = ("factory@matchmaker.test", "vendor@matchmaker.test", "curator@h
 MAX_PAGES = 60  # per persona and language, breadth first from the dashboard
 PER_KIND = 3  # pages of one kind (/matches/<id>, …) visited: they share a template
 # Latin words a Chinese page may show: names of the languages, the product and units, and formats.
-ALLOWED_WORDS = {"English", "Matchmaker", "AI", "CN", "CNY", "Ctrl", "GB", "per", "demand", "No", "ERP", "MES", "CSV"}
+# File formats and encodings (CSV, XLSX, JSON, UTF-8, GBK, Big5) read the same in every language, like AI or ERP.
+ALLOWED_WORDS = {"English", "Matchmaker", "AI", "CN", "CNY", "Ctrl", "GB", "per", "demand", "No", "ERP", "MES"}
+ALLOWED_WORDS |= {"CSV", "XLSX", "JSON", "UTF", "GBK", "Big"}
 KNOWN_LABELS = ("Draft", "Published", "Post a demand", "Proposed", "Dashboard", "Log out", "Why it fits", "Status")
 
 

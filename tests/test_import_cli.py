@@ -130,9 +130,9 @@ def test_bad_file_reports_rows_and_imports_nothing(app, runner, tmp_path):
 @pytest.mark.parametrize(
     "name, content, message",
     [
-        ("x.txt", "ref,title\n", "unsupported file type .txt"),
-        ("x.json", '{"nope": 1}', "expected a JSON list of objects"),
-        ("x.csv", "ref,title,description\n", "the file has no rows"),
+        ("x.txt", "ref,title\n", "Unsupported file type .txt"),
+        ("x.json", '{"nope": 1}', "Expected a JSON list of objects"),
+        ("x.csv", "ref,title,description\n", "There are no rows below the header row"),
     ],
 )
 def test_unreadable_files_get_clear_errors(app, runner, tmp_path, name, content, message):

@@ -10,7 +10,9 @@ from ..settings import ConfigurationError
 from .admin import create_admin_command
 from .assign import assign_command
 from .i18n import i18n_group
-from .matching import eval_command, import_command, index_group, match_command
+from .importing import import_command
+from .jobs import worker_command
+from .matching import eval_command, index_group, match_command
 from .seed import seed_command
 from .settings import settings_command
 from .workflow import expire_command, mail_group
@@ -19,6 +21,7 @@ COMMANDS = [
     create_admin_command,
     seed_command,
     import_command,
+    worker_command,
     match_command,
     index_group,
     eval_command,

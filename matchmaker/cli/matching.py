@@ -1,4 +1,4 @@
-"""CLI for the matching engine: import, match, index status/rebuild and eval."""
+"""CLI for the matching engine: match, index status/rebuild and eval."""
 
 from __future__ import annotations
 
@@ -12,24 +12,6 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 from ..models import Demand, Offering, PostingStatus
-
-
-@click.command("import")
-@click.argument("kind", type=click.Choice(["demands", "offerings"]))
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--no-propose", is_flag=True, help="Index only; do not propose matches.")
-@with_appcontext
-def import_command(kind: str, path: Path, no_propose: bool) -> None:
-    """Import demands or offerings from a CSV, XLSX or JSON file, as published postings."""
-    from ..domain.importing import ImportFailed, import_postings
-
-    try:
-        result = import_postings(kind[:-1], path, propose=not no_propose, progress=lambda m: click.echo(f"  {m}"))
-    except ImportFailed as exc:
-        raise click.ClickException(f"{path.name}: nothing was imported.\n" + "\n".join(exc.problems)) from exc
-    click.echo(f"{path.name}: {len(result.created)} {kind} created, {len(result.updated)} updated")
-    if not no_propose:
-        click.echo(f"{result.proposals} new proposals")
 
 
 def _demand_key(demand: Demand) -> str:

@@ -8,11 +8,11 @@ All rows or none: one transaction; a file with any bad row writes nothing and li
 
 from __future__ import annotations
 
-import csv
 import functools
-import json
+import re
 import types
 import typing
+import unicodedata
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime
@@ -25,92 +25,53 @@ from flask_babel import lazy_gettext as _
 
 from ..extensions import db
 from ..models import Demand, Offering, Organization, OrgKind, PostingStatus
-from . import postings
+from ..vocabulary import DEMAND, OFFERING
+from . import mapping, postings
 from .errors import DomainError, FieldError, ValidationFailed
+from .spreadsheets import ImportFailed, Problem, read_sheet
 
+__all__ = ["ImportFailed", "ImportResult", "Problem", "check_postings", "import_postings", "read_rows"]
+
+KINDS = {DEMAND: (Demand, postings.DemandInput), OFFERING: (Offering, postings.OfferingInput)}
 YES, NO = ("yes", "true", "1", "y", "是"), ("no", "false", "0", "n", "否")
-KINDS = {"demand": (Demand, postings.DemandInput), "offering": (Offering, postings.OfferingInput)}
 ORG_KINDS = {Demand: OrgKind.MANUFACTURER, Offering: OrgKind.VENDOR}
 DEFAULT_ORGANIZATION = {Demand: "Imported demands", Offering: "Imported offerings"}
-# Input fields whose import column has another name; every other column is named as its field.
-COLUMNS = {"industries_served": "industries"}
+COLUMNS = mapping.COLUMNS
 ORGANIZATION_NAME_LIMIT = Organization.__table__.c["name"].type.length
-PROGRESS_EVERY = 100  # rows checked between progress lines
-
-
-class ImportFailed(Exception):
-    """A file that cannot be imported; lists every problem found, by row."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+PROGRESS_EVERY = 100  # rows between two progress reports while staging
 
 
 @dataclass
 class ImportResult:
-    """What an import did: the refs it created and updated, and the postings it wrote."""
+    """What an import did (or, checked, would do): refs created and updated, postings, near-duplicates."""
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     postings: list[Demand | Offering] = field(default_factory=list)
     proposals: int = 0
+    warnings: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class ImportFile:
+    """How to read one import file: its encoding (blank: detect) and mapping (None: suggested), and the limit."""
+
+    path: Path
+    encoding: str = ""
+    columns: dict[str, str] | None = None
+    limit_mb: int = 20
 
 
 # ---------------------------------------------------------------- file → rows
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Return the file's rows as dicts of cell values, by its extension; raise ImportFailed if unreadable."""
-    suffix = path.suffix.lower()
-    readers = {".csv": _read_csv, ".json": _read_json, ".xlsx": _read_xlsx}
-    if suffix not in readers:
-        raise ImportFailed([f"{path.name}: unsupported file type {suffix or '(none)'}; use .csv, .xlsx or .json"])
-    try:
-        return readers[suffix](path)
-    except UnicodeDecodeError as error:
-        raise ImportFailed([f"{path.name}: not UTF-8 text (byte {error.start}); save it as UTF-8"]) from None
-
-
-def _read_csv(path: Path) -> list[dict[str, Any]]:
-    """Return a CSV file's rows below its header."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        try:
-            return list(csv.DictReader(handle))
-        except csv.Error as error:
-            raise ImportFailed([f"{path.name}: not a readable CSV file ({error})"]) from None
-
-
-def _read_json(path: Path) -> list[dict[str, Any]]:
-    """Return a JSON list of objects, or the list under "demands", "offerings" or "rows"."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as error:
-        raise ImportFailed([f"{path.name}: not valid JSON ({error.msg}, line {error.lineno})"]) from None
-    rows = data
-    if isinstance(data, dict):
-        rows = data.get("demands") or data.get("offerings") or data.get("rows")
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ImportFailed([f"{path.name}: expected a JSON list of objects"])
-    return rows
-
-
-def _read_xlsx(path: Path) -> list[dict[str, Any]]:
-    """Return the first sheet's rows below its header row, skipping empty ones."""
-    from openpyxl import load_workbook
-
-    try:
-        sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-        rows = list(sheet.iter_rows(values_only=True))
-    except Exception as error:  # a damaged workbook fails anywhere in zip, XML or openpyxl's own checks
-        raise ImportFailed([f"{path.name}: not a readable XLSX workbook ({type(error).__name__})"]) from None
-    if not rows:
-        return []
-    header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    return [
-        {h: ("" if v is None else v) for h, v in zip(header, row)}
-        for row in rows[1:]
-        if any(v not in (None, "") for v in row)
-    ]
+def read_rows(source: ImportFile, kind: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Return the file's rows keyed by import column, and each import column's header in the sheet."""
+    sheet = read_sheet(source.path, encoding=source.encoding, limit_mb=source.limit_mb)
+    columns = mapping.suggest(sheet.header, kind, source.columns)
+    mapping.check(columns, kind)
+    headers = {column: header for header, column in columns.items() if column}
+    return mapping.apply(sheet.rows, columns), headers
 
 
 # ---------------------------------------------------------------- cell → typed value
@@ -239,16 +200,33 @@ def parse_row(input_class: type, row: dict[str, Any]) -> tuple[object, list[Fiel
 # ---------------------------------------------------------------- rows → postings
 
 
+def title_key(title: str, organization: str = "") -> str:
+    """Return a title (and organization) folded so that near-identical wordings compare equal."""
+    folded = unicodedata.normalize("NFKC", f"{title}|{organization}").casefold()
+    return re.sub(r"[\W_]+", "", folded)
+
+
 class _Import:
     """One import's state: the organizations and postings that exist, what it staged, what went wrong."""
 
-    def __init__(self, kind: str, refs: list[str]):
+    def __init__(self, kind: str, refs: list[str], headers: dict[str, str]):
         self.model, self.input_class = KINDS[kind]
+        self.headers = headers
         self.organizations = {o.name.strip().casefold(): o for o in db.session.scalars(sa.select(Organization))}
         self.existing = {p.ref: p for p in db.session.scalars(sa.select(self.model).where(self.model.ref.in_(refs)))}
         self.result = ImportResult()
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
         self.first_row: dict[str, int] = {}  # ref → the row it first appeared on
+        self.titles = self._titles_on_platform()
+
+    def _titles_on_platform(self) -> dict[str, tuple[str, str]]:
+        """Return each open posting's folded title and organization → (its ref, its title)."""
+        query = (
+            sa.select(self.model.ref, self.model.id, self.model.title, Organization.name)
+            .join(Organization, self.model.organization_id == Organization.id)
+            .where(self.model.status != PostingStatus.CLOSED)
+        )
+        return {title_key(t, o): (r or f"#{i}", t) for r, i, t, o in db.session.execute(query)}
 
     def organization(self, name: str, posting) -> Organization:
         """Return the organization a row names: the posting's own when blank, else found by name or new."""
@@ -314,18 +292,69 @@ class _Import:
         except DomainError as error:
             errors += error.errors
         self.report(number, ref, errors)
+        if org is not None and not errors:
+            self.flag_near_duplicate(number, ref, data.title, org.name)
+
+    def flag_near_duplicate(self, number: int, ref: str, title: str, organization: str) -> None:
+        """Warn when another posting (on the platform or earlier in the file) has the same title and organization."""
+        key = title_key(title, organization)
+        other_ref, other_title = self.titles.get(key, (ref, ""))
+        if other_ref != ref:
+            message = _(
+                "Looks like %(other)s (%(title)s), which has the same title and organization.",
+                other=other_ref,
+                title=other_title,
+            )
+            self.result.warnings.append(Problem(message, number, self._header("title"), ref))
+        self.titles.setdefault(key, (ref, title))
+
+    def _header(self, column: str | None) -> str:
+        """Return the sheet's own header for an import field, or the field's column name."""
+        column = COLUMNS.get(column, column) if column else ""
+        return self.headers.get(column, column)
 
     def report(self, number: int, ref: str, errors: list[FieldError]) -> None:
-        """Record a row's problems as `row N (ref R), column C: what is wrong`."""
-        for error in errors:
-            where = f"row {number} (ref {ref or '?'})"
-            if error.field:
-                where += f", column {COLUMNS.get(error.field, error.field)}"
-            self.problems.append(f"{where}: {error.message}")
+        """Record a row's problems by row, ref and the sheet's own column header."""
+        self.problems += [Problem(error.message, number, self._header(error.field), ref) for error in errors]
+
+
+Progress = Callable[[int, int], None]
+
+
+def _stage_all(kind: str, source: ImportFile, on_row: Progress | None) -> _Import:
+    """Stage every row of the file without committing; raise ImportFailed, rolled back, if any row is bad."""
+    rows, headers = read_rows(source, kind)
+    job = _Import(kind, [_text(row.get("ref")) for row in rows], headers)
+    # Nothing reaches the database before the commit: a bad row must not flush its neighbours early.
+    with db.session.no_autoflush:
+        for number, row in enumerate(rows, start=2):  # row 1 is the header in CSV and XLSX
+            job.stage(number, row)
+            if on_row and (number - 1) % PROGRESS_EVERY == 0:
+                on_row(number - 1, len(rows))
+    if on_row:
+        on_row(len(rows), len(rows))
+    if job.problems:
+        db.session.rollback()
+        raise ImportFailed(job.problems, job.result.warnings)
+    return job
+
+
+def check_postings(kind: str, source: ImportFile, *, on_row: Progress | None = None) -> ImportResult:
+    """Check every row as an import would, write nothing, and return what it would create and update."""
+    job = _stage_all(kind, source, on_row)
+    result = job.result
+    db.session.rollback()
+    result.postings = []  # rolled back: they are no rows of the database
+    return result
 
 
 def import_postings(
-    kind: str, path: Path, *, propose: bool = True, progress: Callable[[str], None] | None = None
+    kind: str,
+    source: ImportFile | Path,
+    *,
+    propose: bool = True,
+    progress: Callable[[str], None] | None = None,
+    on_row: Progress | None = None,
 ) -> ImportResult:
     """Write every row of the file as a published posting in one transaction, then announce them.
 
@@ -333,19 +362,9 @@ def import_postings(
     commit leaves nothing either; one killed after it leaves every row, and the engine embeds and indexes
     what it did not get to when it next starts.
     """
-    rows = read_rows(path)
-    if not rows:
-        raise ImportFailed(["the file has no rows"])
-    job = _Import(kind, [_text(row.get("ref")) for row in rows])
-    # Nothing reaches the database before the commit: a bad row must not flush its neighbours early.
-    with db.session.no_autoflush:
-        for number, row in enumerate(rows, start=2):  # row 1 is the header in CSV and XLSX
-            job.stage(number, row)
-            if progress and (number - 1) % PROGRESS_EVERY == 0:
-                progress(f"checked {number - 1}/{len(rows)} rows")
-    if job.problems:
-        db.session.rollback()
-        raise ImportFailed(job.problems)
+    if isinstance(source, Path):
+        source = ImportFile(source)
+    job = _stage_all(kind, source, on_row)
     try:
         db.session.commit()
     except sa.exc.SQLAlchemyError as error:  # e.g. another import took the same ref a moment ago

@@ -1,0 +1,1 @@
+"""Exports of demands, offerings and matches to CSV and XLSX, labelled in the reader's language."""
