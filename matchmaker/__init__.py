@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_config(app, test_config)
     register_extensions(app)
     register_blueprints(app)
+    register_api(app)
     register_commands(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -31,7 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind every extension to the app."""
     from . import models  # noqa: F401  (models must be known before migrations look)
-    from .extensions import babel, csrf, db, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
 
     db.init_app(app)
@@ -39,6 +40,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    limiter.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.user_loader(_load_user)
     _connect_matching()
@@ -80,6 +82,13 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
+def register_api(app: Flask) -> None:
+    """Mount the JSON API v1 and its OpenAPI document."""
+    from .api import init_api
+
+    init_api(app)
+
+
 def register_commands(app: Flask) -> None:
     """Add the project's CLI commands to `flask`/`matchmaker`."""
     from .cli import COMMANDS
@@ -92,7 +101,7 @@ def register_errorhandlers(app: Flask) -> None:
     """Render errors as pages for browsers and as JSON for API clients."""
     from .access import render_error
 
-    for code in (400, 403, 404, 405, 409, 413, 500):
+    for code in (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500):
         app.register_error_handler(code, render_error)
 
 

@@ -10,9 +10,14 @@ from werkzeug.exceptions import HTTPException
 from .models import OrgKind
 
 
+def is_api_request() -> bool:
+    """Return whether the request is for the JSON API, whose answers, errors included, are its own JSON."""
+    return request.path.startswith("/api/")
+
+
 def wants_json() -> bool:
     """Return whether the client asked for JSON rather than a page."""
-    if request.path.startswith("/api/") or request.is_json:
+    if is_api_request() or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
@@ -73,7 +78,11 @@ admin_required = require(lambda user: user.is_admin)
 
 
 def render_error(error: HTTPException):
-    """Render an HTTP error in the client's preferred form."""
+    """Render an HTTP error in the client's preferred form; under /api/ always in the API's error format."""
+    if is_api_request():
+        from .api.errors import http_error_response
+
+        return http_error_response(error)
     code = getattr(error, "code", 500) or 500
     message = getattr(error, "description", "") if code != 500 else ""
     if wants_json():

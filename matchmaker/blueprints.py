@@ -10,6 +10,7 @@ from .notifications.views import bp as notifications_bp
 from .organizations.views import bp as organizations_bp
 from .postings.views import demands_bp, offerings_bp
 from .search.views import bp as search_bp
+from .tokens.views import bp as tokens_bp
 
 BLUEPRINTS = [
     main_bp,
@@ -23,4 +24,5 @@ BLUEPRINTS = [
     notifications_bp,
     organizations_bp,
     curation_bp,
+    tokens_bp,
 ]

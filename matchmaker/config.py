@@ -24,6 +24,8 @@ FRAMEWORK_CONFIG = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "WTF_CSRF_TIME_LIMIT": None,
     "LANGUAGES": list(settings.LOCALES),
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_ENABLED": True,
 }
 
 
@@ -46,6 +48,8 @@ def load_config(app, test_config: dict | None = None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(data_dir)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
+    # Naming the memory storage outright keeps Flask-Limiter from warning that none was chosen.
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["MATCHMAKER_REDIS_URL"] or "memory://"
 
 
 def setting_sources(app) -> dict[str, str]:

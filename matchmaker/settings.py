@@ -189,6 +189,24 @@ def _parse_email(value: Any) -> str:
     return value
 
 
+def _parse_redis_url(value: Any) -> str:
+    value = _parse_str(value).strip()
+    if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise Invalid()
+    return value
+
+
+def _parse_rate_limit(value: Any) -> str:
+    from limits import parse_many
+
+    value = _parse_str(value).strip()
+    try:
+        parse_many(value)
+    except ValueError:
+        raise Invalid() from None
+    return value
+
+
 PARSERS: dict[str, Callable[[Any], Any]] = {
     "str": _parse_str,
     "int": _parse_int,
@@ -199,6 +217,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "database_url": _parse_database_url,
     "http_url": _parse_http_url,
     "email": _parse_email,
+    "redis_url": _parse_redis_url,
+    "rate_limit": _parse_rate_limit,
 }
 EXPECTED = {
     "str": "text",
@@ -210,6 +230,8 @@ EXPECTED = {
     "database_url": "an SQLAlchemy database URL such as postgresql://user@host/dbname or sqlite:////path/to/file",
     "http_url": "an absolute http(s) URL such as https://matchmaker.example.org, or empty",
     "email": "an email address such as Matchmaker <matchmaker@example.org>",
+    "redis_url": "a Redis URL such as redis://127.0.0.1:6379/0, or empty",
+    "rate_limit": "a rate such as `100 per minute` or `10/second;1000/day`",
 }
 
 
@@ -394,6 +416,21 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds to wait for the SMTP server",
         minimum=0.1,
         maximum=600,
+    ),
+    Setting(
+        "MATCHMAKER_REDIS_URL",
+        "MATCHMAKER_REDIS_URL",
+        "redis_url",
+        "",
+        "Redis server for state the web processes share, such as rate-limit counters, e.g. "
+        "`redis://127.0.0.1:6379/0`; empty keeps it in each process's memory",
+    ),
+    Setting(
+        "MATCHMAKER_API_RATE_LIMIT",
+        "MATCHMAKER_API_RATE_LIMIT",
+        "rate_limit",
+        "300 per minute",
+        "requests each API token (or, without one, each address) may make to `/api/v1`, e.g. `100 per minute`",
     ),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
