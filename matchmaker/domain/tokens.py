@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..models import ApiToken, User, utcnow
+from .checks import contains_nul
 from .errors import NotFound, ValidationFailed
 from .memberships import hash_token
 
@@ -38,6 +39,8 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(_("This field is required."), field="name")
+    if contains_nul(name):
+        raise ValidationFailed(_("Text cannot contain the NUL character."), field="name")
     if len(name) > NAME_MAX:
         raise ValidationFailed(_("At most %(count)d characters.", count=NAME_MAX), field="name")
     if len(tokens_of(user)) >= MAX_TOKENS:

@@ -39,6 +39,7 @@ from ..vocabulary import (
     POSTING_KINDS,
     REJECT_REASON_LABELS,
 )
+from .checks import contains_nul
 from .errors import IllegalTransition, PermissionDenied, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,7 @@ def _apply(match, action, actor, *, reason, note, side, now) -> Match:
             action=action,
             from_status=old.value,
             to_status=match.status.value,
-            reason=reason or "",
+            reason=reason if transition.reasons else "",
             note=note,
             created_at=now,
         )
@@ -238,7 +239,9 @@ def _check_state(transition: Transition, match: Match, actor: User | None, now: 
 
 
 def _check_reason(transition: Transition, reason: str, note: str) -> None:
-    """Raise ValidationFailed unless a required reason is one of the listed choices."""
+    """Raise ValidationFailed unless a required reason is one of the listed choices and the note can be stored."""
+    if contains_nul(note):
+        raise ValidationFailed(_("Text cannot contain the NUL character."), field="note")
     if not transition.reasons:
         return
     if reason not in dict(transition.reasons):
