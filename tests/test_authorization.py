@@ -125,12 +125,13 @@ def offering_form(t: dict) -> dict:
     }
 
 
+# Per posting kind: its poster, a rival poster of the same kind, and the two members of the other kind.
+POSTERS = {"demands": (MAKER, MAKER_PEER, VENDOR, VENDOR_PEER), "offerings": (VENDOR, VENDOR_PEER, MAKER, MAKER_PEER)}
+
+
 def posting_cases(kind: str) -> dict:
     """Return the rows of the six posting routes for demands or offerings."""
-    if kind == "demands":
-        people, form = (MAKER, MAKER_PEER, VENDOR, VENDOR_PEER), demand_form
-    else:
-        people, form = (VENDOR, VENDOR_PEER, MAKER, MAKER_PEER), offering_form
+    people, form = POSTERS[kind], demand_form if kind == "demands" else offering_form
 
     def rules(**by_standing):
         return posting_rules(*people, by_standing)
@@ -251,10 +252,7 @@ MEMBERSHIP_CASES: dict[tuple[str, str], Case] = {
 
 def api_posting_cases(kind: str) -> dict:
     """Return the rows of the six API operations on demands or offerings: the pages' rules, over a token."""
-    if kind == "demands":
-        people = (MAKER, MAKER_PEER, VENDOR, VENDOR_PEER)
-    else:
-        people = (VENDOR, VENDOR_PEER, MAKER, MAKER_PEER)
+    people = POSTERS[kind]
 
     def rules(**by_standing):
         return posting_rules(*people, {ANON: UNAUTHORIZED, **by_standing})
