@@ -311,3 +311,51 @@ def test_a_reason_is_kept_only_for_steps_that_take_one(app, client, personas):
         f"/api/v1/matches/{match_id}/transitions", json={"action": "introduce", "note": "\x00"}, headers=bearer(secret)
     )
     assert refused.status_code == 422 and error_of(refused)["details"][0]["field"] == "note"
+
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def _redis():
+    """Return a client of the local Redis test database, or skip when no server answers."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    return client
+
+
+def test_rate_limits_are_counted_in_redis_when_it_is_configured(app_config):
+    from limits.storage import RedisStorage
+
+    from matchmaker.extensions import limiter
+
+    from .apps import app_with_schema
+    from .factories import PERSONAS, make_user
+
+    redis = _redis()
+    for key in redis.scan_iter("*api*"):  # counters an earlier run left in this test database
+        redis.delete(key)
+    config = {**app_config, "MATCHMAKER_REDIS_URL": REDIS_URL, "MATCHMAKER_API_RATE_LIMIT": "2 per minute"}
+    with app_with_schema(config) as app:
+        assert isinstance(limiter.storage, RedisStorage)
+        with app.app_context():
+            secret = create_token(make_user(*PERSONAS["manufacturer"]), "CRM")[1]
+        client = app.test_client()
+        answers = [client.get("/api/v1/taxonomy", headers=bearer(secret)).status_code for _ in range(3)]
+        assert answers == [200, 200, 429]
+        assert [key for key in redis.scan_iter("*api*")], "no counter in Redis"
+    for key in redis.scan_iter("*api*"):
+        redis.delete(key)
+
+
+@pytest.mark.parametrize(
+    "key, value", [("MATCHMAKER_API_RATE_LIMIT", "lots"), ("MATCHMAKER_REDIS_URL", "http://127.0.0.1:6379")]
+)
+def test_a_bad_rate_limit_or_redis_url_stops_the_app(app_config, key, value):
+    from matchmaker import ConfigurationError, create_app
+
+    with pytest.raises(ConfigurationError, match=key):
+        create_app({**app_config, key: value})
