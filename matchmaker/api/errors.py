@@ -18,6 +18,7 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import HTTPException, Unauthorized
 
 from ..domain.errors import DomainError, FieldError, ValidationFailed
+from ..extensions import db
 
 # What each HTTP refusal is called in the format, and what it tells people.
 HTTP_ERRORS = {
@@ -56,7 +57,8 @@ def error_body(code: str, message: str, details: list[dict[str, str | None]] | N
 
 
 def domain_error_response(error: DomainError):
-    """Answer a domain refusal: its kind as the code, every problem it found in details."""
+    """Answer a domain refusal, leaving nothing of the refused request in the session: its kind, every problem."""
+    db.session.rollback()
     status = 422 if isinstance(error, ValidationFailed) else error.status_code
     code = re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
     return jsonify(error_body(code, error.message, [_detail(problem) for problem in error.errors])), status

@@ -268,9 +268,9 @@ def create_posting(model: type, user: User, data, ref: str | None = None) -> Pos
     """Save a new draft demand or offering for the user's organization."""
     if user.organization is None:
         raise PermissionDenied(_KINDS[model].refusal)
+    posting = new_posting(model, user.organization, data, author=user, ref=ref)
     if ref is not None and db.session.scalar(sa.select(model.id).where(model.ref == ref)) is not None:
         raise ValidationFailed(_("Another posting has this ref already."), field="ref")
-    posting = new_posting(model, user.organization, data, author=user, ref=ref)
     db.session.add(posting)
     _commit(posting)
     return posting
