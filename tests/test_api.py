@@ -346,7 +346,7 @@ def test_rate_limits_are_counted_in_redis_when_it_is_configured(app_config):
         client = app.test_client()
         answers = [client.get("/api/v1/taxonomy", headers=bearer(secret)).status_code for _ in range(3)]
         assert answers == [200, 200, 429]
-        assert [key for key in redis.scan_iter("*api*")], "no counter in Redis"
+        assert list(redis.scan_iter("*api*")), "no counter in Redis"
     for key in redis.scan_iter("*api*"):
         redis.delete(key)
 

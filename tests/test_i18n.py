@@ -195,20 +195,35 @@ MAX_PAGES = 60  # per persona and language, breadth first from the dashboard
 PER_KIND = 3  # pages of one kind (/matches/<id>, …) visited: they share a template
 # Latin words a Chinese page may show: names of the languages, the product and units, and formats.
 ALLOWED_WORDS = {"English", "Matchmaker", "AI", "CN", "CNY", "Ctrl", "GB", "per", "demand", "No", "ERP", "MES"}
+# The API, its formats, its address (/api/v1) and the header its tokens travel in keep their names in every language.
+ALLOWED_WORDS |= {"API", "api", "JSON", "OpenAPI", "Authorization", "Bearer"}
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 KNOWN_LABELS = ("Draft", "Published", "Post a demand", "Proposed", "Dashboard", "Log out", "Why it fits", "Status")
 
 
 class _Text(HTMLParser):
-    """Collect a page's visible text nodes and the texts of its placeholders and titles."""
+    """Collect a page's visible text nodes and the texts of its placeholders and titles.
+
+    Parts a page marks as English inside a Chinese page (`lang="en"`, e.g. the generated API reference) are
+    left out: they are quoted as written, not interface text.
+    """
 
     def __init__(self):
         super().__init__()
         self.nodes: list[str] = []
         self._skip = 0
+        self._open: list[str] = []
+        self._english_at: int | None = None
 
     def handle_starttag(self, tag, attrs):
+        if tag not in VOID_TAGS:
+            self._open.append(tag)
+            if self._english_at is None and tag != "html" and (dict(attrs).get("lang") or "").startswith("en"):
+                self._english_at = len(self._open)
         if tag in ("script", "style", "textarea"):
             self._skip += 1
+        if self._english_at is not None:
+            return
         for name, value in attrs:
             if name in ("placeholder", "title", "aria-label") and value:
                 self.nodes.append(value)
@@ -216,9 +231,14 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag):
         if tag in ("script", "style", "textarea"):
             self._skip -= 1
+        if tag in self._open:
+            while self._open and self._open.pop() != tag:
+                pass
+            if self._english_at is not None and len(self._open) < self._english_at:
+                self._english_at = None
 
     def handle_data(self, data):
-        if not self._skip and data.strip():
+        if not self._skip and self._english_at is None and data.strip():
             self.nodes.append(data.strip())
 
 
