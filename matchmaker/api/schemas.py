@@ -15,7 +15,7 @@ from marshmallow.validate import Length, OneOf, Range
 
 from ..domain.search import KINDS, MAX_QUERY
 from ..models import PostingStatus
-from ..vocabulary import MatchStatus
+from ..vocabulary import POSTING_KINDS, MatchStatus
 
 MAX_LIMIT = 100
 MAX_PAGE = 100_000
@@ -156,7 +156,7 @@ class PostingFields(ma.Schema):
     """What every posting shows."""
 
     id = fields.Integer(required=True)
-    kind = fields.String(required=True, validate=OneOf(["demand", "offering"]))
+    kind = fields.String(required=True, validate=OneOf(POSTING_KINDS))
     ref = fields.String(allow_none=True)
     title = fields.String(required=True)
     description = fields.String(required=True)
