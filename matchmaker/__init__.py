@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_security(app)
     register_extensions(app)
     register_blueprints(app)
+    register_api(app)
     register_commands(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -49,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    limiter.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.user_loader(load_user)
     _connect_matching()
@@ -84,6 +86,13 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
+def register_api(app: Flask) -> None:
+    """Mount the JSON API v1 and its OpenAPI document."""
+    from .api import init_api
+
+    init_api(app)
+
+
 def register_commands(app: Flask) -> None:
     """Add the project's CLI commands to `flask`/`matchmaker`."""
     from .cli import COMMANDS
@@ -99,7 +108,7 @@ def register_errorhandlers(app: Flask) -> None:
     from .access import render_csrf_error, render_error
     from .faults import register_fault_handlers
 
-    for code in (400, 403, 404, 405, 409, 413, 429, 500):
+    for code in (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500):
         app.register_error_handler(code, render_error)
     app.register_error_handler(CSRFError, render_csrf_error)
     register_fault_handlers(app)

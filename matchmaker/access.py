@@ -11,9 +11,14 @@ from werkzeug.exceptions import HTTPException
 from .models import OrgKind
 
 
+def is_api_request() -> bool:
+    """Return whether the request is for the JSON API, whose answers, errors included, are its own JSON."""
+    return request.path.startswith("/api/")
+
+
 def wants_json() -> bool:
     """Return whether the client asked for JSON rather than a page."""
-    if request.path.startswith("/api/") or request.is_json:
+    if is_api_request() or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
@@ -82,7 +87,11 @@ def may_see_confidential(posting) -> bool:
 
 
 def render_error(error: HTTPException):
-    """Render an HTTP error in the client's preferred form."""
+    """Render an HTTP error in the client's preferred form; under /api/ always in the API's error format."""
+    if is_api_request():
+        from .api.errors import http_error_response
+
+        return http_error_response(error)
     code = getattr(error, "code", 500) or 500
     # A rate limit's or a size limit's own wording is not for people; the page says what to do.
     message = getattr(error, "description", "") if code not in (413, 429, 500) else ""

@@ -12,6 +12,7 @@ from .notifications.views import bp as notifications_bp
 from .organizations.views import bp as organizations_bp
 from .postings.views import demands_bp, offerings_bp
 from .search.views import bp as search_bp
+from .tokens.views import bp as tokens_bp
 
 BLUEPRINTS = [
     main_bp,
@@ -27,4 +28,5 @@ BLUEPRINTS = [
     curation_bp,
     imports_bp,
     exports_bp,
+    tokens_bp,
 ]

@@ -25,6 +25,7 @@ FRAMEWORK_CONFIG = {
     "WTF_CSRF_TIME_LIMIT": None,
     "LANGUAGES": list(settings.LOCALES),
     # Each app says it: Flask-Limiter's one instance would otherwise inherit the last app's choice.
+    "RATELIMIT_HEADERS_ENABLED": True,
     "RATELIMIT_ENABLED": True,
 }
 
@@ -48,6 +49,9 @@ def load_config(app, test_config: dict | None = None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(data_dir)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
+    # The shared Redis, when there is one, also keeps the rate-limit counters unless their storage is named.
+    if app.config["RATELIMIT_STORAGE_URI"] == "memory://" and app.config["MATCHMAKER_REDIS_URL"]:
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["MATCHMAKER_REDIS_URL"]
 
 
 def setting_sources(app) -> dict[str, str]:

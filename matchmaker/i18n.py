@@ -51,10 +51,18 @@ def select_locale() -> str:
     chosen = session.get(SESSION_KEY, "")
     if chosen in UI_LOCALES:
         return chosen
-    profile = current_user.locale if current_user and current_user.is_authenticated else ""
+    profile = _profile_locale()
     if profile in UI_LOCALES:
         return profile
     return browser_locale(request.accept_languages) or default
+
+
+def _profile_locale() -> str:
+    """Return the locale in the profile of whoever makes the request: an API token's owner, or the signed-in user."""
+    from .api.auth import api_user
+
+    user = api_user() if request.path.startswith("/api/") else current_user
+    return user.locale if user is not None and user.is_authenticated else ""
 
 
 def format_money(amount: int) -> str:

@@ -189,6 +189,24 @@ def _parse_email(value: Any) -> str:
     return value
 
 
+def _parse_redis_url(value: Any) -> str:
+    value = _parse_str(value).strip()
+    if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise Invalid()
+    return value
+
+
+def _parse_rate_limit(value: Any) -> str:
+    from limits import parse_many
+
+    value = _parse_str(value).strip()
+    try:
+        parse_many(value)
+    except ValueError:
+        raise Invalid() from None
+    return value
+
+
 PARSERS: dict[str, Callable[[Any], Any]] = {
     "str": _parse_str,
     "int": _parse_int,
@@ -199,6 +217,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "database_url": _parse_database_url,
     "http_url": _parse_http_url,
     "email": _parse_email,
+    "redis_url": _parse_redis_url,
+    "rate_limit": _parse_rate_limit,
 }
 EXPECTED = {
     "str": "text",
@@ -210,6 +230,8 @@ EXPECTED = {
     "database_url": "an SQLAlchemy database URL such as postgresql://user@host/dbname or sqlite:////path/to/file",
     "http_url": "an absolute http(s) URL such as https://matchmaker.example.org, or empty",
     "email": "an email address such as Matchmaker <matchmaker@example.org>",
+    "redis_url": "a Redis URL such as redis://127.0.0.1:6379/0, or empty",
+    "rate_limit": "a rate such as `100 per minute` or `10/second;1000/day`",
 }
 
 
@@ -424,10 +446,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MATCHMAKER_REDIS_URL",
         "MATCHMAKER_REDIS_URL",
-        "str",
+        "redis_url",
         "",
-        "Redis for the background job queue, e.g. `redis://127.0.0.1:6379/0`; empty keeps the queue in a SQLite "
-        "file in the data directory",
+        "Redis the web processes share, e.g. `redis://127.0.0.1:6379/0`: the background job queue and, unless "
+        "`MATCHMAKER_RATELIMIT_STORAGE_URL` says otherwise, the rate-limit counters; empty keeps the queue in a "
+        "SQLite file in the data directory and the counters in each process",
     ),
     Setting(
         "MATCHMAKER_JOBS",
@@ -524,6 +547,13 @@ SETTINGS: tuple[Setting, ...] = (
         "where sign-in attempts are counted: `memory://` (each process on its own) or a Redis URL such as "
         "`redis://localhost:6379/0`, shared by every process",
         check=_check_storage_url,
+    ),
+    Setting(
+        "MATCHMAKER_API_RATE_LIMIT",
+        "MATCHMAKER_API_RATE_LIMIT",
+        "rate_limit",
+        "300 per minute",
+        "requests each API token (or, without one, each address) may make to `/api/v1`, e.g. `100 per minute`",
     ),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}

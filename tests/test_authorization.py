@@ -8,6 +8,9 @@ here fails `test_every_route_is_in_the_table`. Each row gives, per persona, what
   table exactly as it was.
 
 GET requests must never change the database, whoever sends them.
+
+Rows for the JSON API (`/api/v1`) are sent with each persona's API token instead of a signed-in session
+(anonymous visitors send none, and get 401), and their successes are JSON answers (200, or 201 for a new row).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from matchmaker.domain.memberships import hash_token
 from matchmaker.domain.passwords import reset_token
 from matchmaker.extensions import db
 from matchmaker.models import (
+    ApiToken,
     Demand,
     ImportJob,
     Invitation,
@@ -62,9 +66,10 @@ STAFF = (CURATOR, ADMIN)
 # redirect that may or may not change anything (e.g. re-running matching that finds nothing new).
 OK, DONE, MOVED, KEPT, LOGIN = "200", "done", "moved", "kept", "login"
 DONE_PAGE = "done, page"  # a change answered with a page (200) rather than a redirect
-FORBIDDEN, MISSING, NOT_ALLOWED, CONFLICT = 403, 404, 405, 409
+CREATED = "created"  # a change answered with 201 Created, as the API answers a new row
+FORBIDDEN, MISSING, NOT_ALLOWED, CONFLICT, UNAUTHORIZED = 403, 404, 405, 409, 401
 DONE_SIGNED_OUT = "done, sign in again"  # a change that ends the session and sends the person to sign in
-CHANGES = {DONE, DONE_PAGE, DONE_SIGNED_OUT}
+CHANGES = {DONE, DONE_PAGE, DONE_SIGNED_OUT, CREATED}
 MAY_CHANGE = {MOVED}
 
 
@@ -76,6 +81,7 @@ class Case:
     expect: dict[str, str | int]
     data: Callable[[dict], dict] = field(default=lambda t: {})
     default: str | int | None = None
+    api: bool = False  # sent with the persona's API token, data as a JSON body
 
     def outcome(self, persona: str) -> str | int:
         """Return what this persona must get."""
@@ -125,12 +131,13 @@ def offering_form(t: dict) -> dict:
     }
 
 
+# Per posting kind: its poster, a rival poster of the same kind, and the two members of the other kind.
+POSTERS = {"demands": (MAKER, MAKER_PEER, VENDOR, VENDOR_PEER), "offerings": (VENDOR, VENDOR_PEER, MAKER, MAKER_PEER)}
+
+
 def posting_cases(kind: str) -> dict:
-    """Return the rows of the posting routes for demands or offerings."""
-    if kind == "demands":
-        people, form = (MAKER, MAKER_PEER, VENDOR, VENDOR_PEER), demand_form
-    else:
-        people, form = (VENDOR, VENDOR_PEER, MAKER, MAKER_PEER), offering_form
+    """Return the rows of the six posting routes for demands or offerings."""
+    people, form = POSTERS[kind], demand_form if kind == "demands" else offering_form
 
     def rules(**by_standing):
         return posting_rules(*people, by_standing)
@@ -249,6 +256,85 @@ MEMBERSHIP_CASES: dict[tuple[str, str], Case] = {
         lambda t: f"/organization/join/{TOKEN}",
         {ANON: DONE, PENDING: FORBIDDEN, **dict.fromkeys(MEMBERS, CONFLICT)},
         data=invited_registration,
+    ),
+}
+
+
+def api_posting_cases(kind: str) -> dict:
+    """Return the rows of the six API operations on demands or offerings: the pages' rules, over a token."""
+    people = POSTERS[kind]
+
+    def rules(**by_standing):
+        return posting_rules(*people, {ANON: UNAUTHORIZED, **by_standing})
+
+    base = f"/api/v1/{kind}"
+    new = {"title": "Kiln fault early warning", "description": "Warn before the kiln fails."}
+    return {
+        (f"api_{kind}.index", "GET"): Case(lambda t: f"{base}/", rules(**{"*": OK}), api=True),
+        (f"api_{kind}.create", "POST"): Case(
+            lambda t: f"{base}/",
+            rules(owner=CREATED, rival=CREATED, stranger=FORBIDDEN, curator=FORBIDDEN),
+            data=lambda t: new,
+            api=True,
+        ),
+        (f"api_{kind}.detail", "GET"): Case(
+            lambda t: f"{base}/{t[kind, 'draft']}",
+            rules(owner=OK, rival=MISSING, stranger=MISSING, curator=OK),
+            api=True,
+        ),
+        (f"api_{kind}.update", "PATCH"): Case(
+            lambda t: f"{base}/{t[kind, 'published']}",
+            rules(owner=DONE_PAGE, rival=FORBIDDEN, stranger=FORBIDDEN, curator=FORBIDDEN),
+            data=lambda t: {"title": "A better title"},
+            api=True,
+        ),
+        (f"api_{kind}.publish", "POST"): Case(
+            lambda t: f"{base}/{t[kind, 'draft']}/publish",
+            rules(owner=DONE_PAGE, rival=MISSING, stranger=MISSING, curator=FORBIDDEN),
+            api=True,
+        ),
+        (f"api_{kind}.close", "POST"): Case(
+            lambda t: f"{base}/{t[kind, 'published']}/close",
+            rules(owner=DONE_PAGE, rival=FORBIDDEN, stranger=FORBIDDEN, curator=FORBIDDEN),
+            api=True,
+        ),
+    }
+
+
+def with_token(allowed: str | int) -> dict:
+    """Everyone with a token gets `allowed`; without one, 401."""
+    return {ANON: UNAUTHORIZED, **dict.fromkeys(SIGNED_IN, allowed)}
+
+
+API_CASES: dict[tuple[str, str], Case] = {
+    ("api-docs.openapi_json", "GET"): Case(lambda t: "/api/v1/openapi.json", {}, default=OK),
+    ("api_documentation.docs", "GET"): Case(lambda t: "/api/v1/docs", {}, default=OK),
+    ("api_matches.index", "GET"): Case(lambda t: "/api/v1/matches/", with_token(OK), api=True),
+    ("api_matches.detail", "GET"): Case(
+        lambda t: f"/api/v1/matches/{t['connected']}",
+        {**with_token(FORBIDDEN), MAKER: OK, VENDOR: OK, CURATOR: OK, ADMIN: OK},
+        api=True,
+    ),
+    # The workflow's table decides: curators shortlist, the parties may not.
+    ("api_matches.transition", "POST"): Case(
+        lambda t: f"/api/v1/matches/{t['proposed']}/transitions",
+        {**with_token(FORBIDDEN), CURATOR: DONE_PAGE, ADMIN: DONE_PAGE},
+        data=lambda t: {"action": "shortlist"},
+        api=True,
+    ),
+    ("api_reference.search", "GET"): Case(lambda t: "/api/v1/search?q=kiln", with_token(OK), api=True),
+    ("api_reference.taxonomy_terms", "GET"): Case(lambda t: "/api/v1/taxonomy", with_token(OK), api=True),
+    **api_posting_cases("demands"),
+    **api_posting_cases("offerings"),
+}
+
+TOKEN_CASES: dict[tuple[str, str], Case] = {
+    ("tokens.index", "GET"): Case(lambda t: "/account/tokens/", signed_in(OK)),
+    # The new token is shown on the page, once.
+    ("tokens.create", "POST"): Case(lambda t: "/account/tokens/", signed_in(DONE_PAGE), data=lambda t: {"name": "CRM"}),
+    # Someone else's token does not exist as far as the others know.
+    ("tokens.revoke", "POST"): Case(
+        lambda t: f"/account/tokens/{t['token_id', MAKER]}/revoke", {ANON: LOGIN, MAKER: DONE}, default=MISSING
     ),
 }
 
@@ -395,6 +481,8 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("search.search", "GET"): Case(lambda t: "/search/?q=kiln", signed_in(OK)),
     **MEMBERSHIP_CASES,
+    **API_CASES,
+    **TOKEN_CASES,
     **posting_cases("demands"),
     **posting_cases("offerings"),
 }
@@ -489,6 +577,7 @@ def targets(app, personas) -> dict:
         ids["requester"] = requester.id
         ids.update(_membership_targets(users, maker_org))
         ids.update(_import_targets(users[CURATOR]))
+        ids.update(_api_tokens(users))
         db.session.commit()
     return ids
 
@@ -536,6 +625,19 @@ def _membership_targets(users: dict, maker_org: Organization) -> dict:
     }
 
 
+def _api_tokens(users: dict) -> dict:
+    """Give every persona an API token, marked as just used so that a read does not write its last use."""
+    found = {}
+    for name, user in users.items():
+        secret = f"mm_matrix-token-of-{name}"
+        token = ApiToken(user=user, name="matrix", token_hash=hash_token(secret), prefix=secret[:10])
+        token.last_used_at = utcnow()
+        db.session.add(token)
+        db.session.flush()
+        found["token", name], found["token_id", name] = secret, token.id
+    return found
+
+
 def snapshot() -> dict[str, list[tuple]]:
     """Return every row of every table, in key order."""
     rows = {}
@@ -567,7 +669,9 @@ def test_route_for_persona(app, client, auth, targets, key, persona):
     _endpoint, method = key
     case = CASES[key]
     expected = case.outcome(persona)
-    if persona == PENDING:
+    if case.api:
+        headers = {"Authorization": f"Bearer {targets['token', persona]}"} if persona != ANON else {}
+    elif persona == PENDING:
         auth.login(PENDING_EMAIL)
     elif persona != ANON:
         auth.login_as(persona)
@@ -575,7 +679,12 @@ def test_route_for_persona(app, client, auth, targets, key, persona):
         url, data = case.url(targets), case.data(targets)
         before = snapshot()
 
-    response = client.open(url, method=method, data=data if method == "POST" else None)
+    if case.api:
+        response = client.open(
+            url, method=method, json=data if method in ("POST", "PATCH") and data else None, headers=headers
+        )
+    else:
+        response = client.open(url, method=method, data=data if method == "POST" else None)
     response.close()  # static files are streamed from an open file
 
     with app.app_context():
@@ -599,7 +708,9 @@ def _check_status(response, expected, url: str) -> None:
         assert status in (302, 303), (url, status, response.get_data(as_text=True)[:300])
         assert urlsplit(response.headers["Location"]).path != "/auth/login"
     elif expected in (OK, DONE_PAGE):
-        assert status == 200, (url, status)
+        assert status == 200, (url, status, response.get_data(as_text=True)[:300])
+    elif expected == CREATED:
+        assert status == 201, (url, status, response.get_data(as_text=True)[:300])
     else:
         assert status == expected, (url, status)
 

@@ -197,20 +197,35 @@ PER_KIND = 3  # pages of one kind (/matches/<id>, …) visited: they share a tem
 # File formats and encodings (CSV, XLSX, JSON, UTF-8, GBK, Big5) read the same in every language, like AI or ERP.
 ALLOWED_WORDS = {"English", "Matchmaker", "AI", "CN", "CNY", "Ctrl", "GB", "per", "demand", "No", "ERP", "MES"}
 ALLOWED_WORDS |= {"CSV", "XLSX", "JSON", "UTF", "GBK", "Big"}
+# The API, its formats, its address (/api/v1) and the header its tokens travel in keep their names in every language.
+ALLOWED_WORDS |= {"API", "api", "OpenAPI", "Authorization", "Bearer"}
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 KNOWN_LABELS = ("Draft", "Published", "Post a demand", "Proposed", "Dashboard", "Log out", "Why it fits", "Status")
 
 
 class _Text(HTMLParser):
-    """Collect a page's visible text nodes and the texts of its placeholders and titles."""
+    """Collect a page's visible text nodes and the texts of its placeholders and titles.
+
+    Parts a page marks as English inside a Chinese page (`lang="en"`, e.g. the generated API reference) are
+    left out: they are quoted as written, not interface text.
+    """
 
     def __init__(self):
         super().__init__()
         self.nodes: list[str] = []
         self._skip = 0
+        self._open: list[str] = []
+        self._english_at: int | None = None
 
     def handle_starttag(self, tag, attrs):
+        if tag not in VOID_TAGS:
+            self._open.append(tag)
+            if self._english_at is None and tag != "html" and (dict(attrs).get("lang") or "").startswith("en"):
+                self._english_at = len(self._open)
         if tag in ("script", "style", "textarea"):
             self._skip += 1
+        if self._english_at is not None:
+            return
         for name, value in attrs:
             if name in ("placeholder", "title", "aria-label") and value:
                 self.nodes.append(value)
@@ -218,9 +233,14 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag):
         if tag in ("script", "style", "textarea"):
             self._skip -= 1
+        if tag in self._open:
+            while self._open and self._open.pop() != tag:
+                pass
+            if self._english_at is not None and len(self._open) < self._english_at:
+                self._english_at = None
 
     def handle_data(self, data):
-        if not self._skip and data.strip():
+        if not self._skip and self._english_at is None and data.strip():
             self.nodes.append(data.strip())
 
 

@@ -36,7 +36,8 @@ class Filters:
         cls, args: Mapping[str, str], statuses: Sequence[str] = ("",), sorts: Sequence[str] = ("",)
     ) -> Filters:
         """Read the filters from query arguments; an unknown value falls back to the first one allowed."""
-        values = {f.name: str(args.get(f.name) or "").strip() for f in fields(cls)}
+        # A NUL character can match nothing stored, and PostgreSQL refuses it in a query.
+        values = {f.name: str(args.get(f.name) or "").replace("\x00", "").strip() for f in fields(cls)}
         allowed = {
             "industry": ("", *taxonomy.industries()),
             "scenario": ("", *taxonomy.scenarios()),

@@ -5,6 +5,7 @@ Contact details of the other party appear only once the match is connected (`wor
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
@@ -113,5 +114,7 @@ def _posting_json(posting: Demand | Offering) -> dict[str, Any]:
 
 
 def _iso(moment) -> str | None:
-    """Return a timestamp in ISO 8601, or None when unset."""
-    return moment.isoformat() if moment else None
+    """Return a timestamp in ISO 8601 with its offset, or None when unset; SQLite hands them back naive, in UTC."""
+    if not moment:
+        return None
+    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).isoformat()

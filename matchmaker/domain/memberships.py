@@ -193,7 +193,7 @@ def _withdraw_pending(user: User, actor: User | None) -> None:
 
 
 def hash_token(token: str) -> str:
-    """Return the stored form of an invitation token."""
+    """Return the stored form of a secret token (an invitation's, an API token): its SHA-256."""
     return hashlib.sha256((token or "").encode()).hexdigest()
 
 

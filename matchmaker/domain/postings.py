@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models import Demand, Offering, Organization, OrgKind, PostingStatus, User, utcnow
 from ..signals import postings_saved
 from ..vocabulary import DEPLOYMENT_MODES, DETECT_LANGUAGE, POSTING_STATUS_LABELS, TEXT_LANGUAGES, VOUCHER_KINDS
+from .checks import contains_nul
 from .errors import FieldError, IllegalTransition, PermissionDenied, ValidationFailed
 
 Posting = Demand | Offering
@@ -86,6 +87,13 @@ def _check_text(data: DemandInput | OfferingInput) -> Iterator[FieldError]:
             yield FieldError(name, _("This field is required."))
     if data.language != DETECT_LANGUAGE and data.language not in TEXT_LANGUAGES:
         yield FieldError("language", _("Unknown language %(language)s.", language=data.language))
+
+
+def _check_characters(data) -> Iterator[FieldError]:
+    """Find text holding the NUL character, which no database we support stores alike."""
+    for name, value in asdict(data).items():
+        if contains_nul(value):
+            yield FieldError(name, _("Text cannot contain the NUL character."))
 
 
 def _check_lengths(model: type, data) -> Iterator[FieldError]:
@@ -158,7 +166,12 @@ def _check_offering(data: OfferingInput, current: Offering | None = None) -> Ite
 
 def _problems(model: type, data, current: Posting | None = None) -> list[FieldError]:
     """Return every rule the input breaks for a new posting of model, or for the current one."""
-    return [*_check_lengths(model, data), *_check_magnitudes(model, data), *_KINDS[model].check(data, current)]
+    return [
+        *_check_characters(data),
+        *_check_lengths(model, data),
+        *_check_magnitudes(model, data),
+        *_KINDS[model].check(data, current),
+    ]
 
 
 def _check_ref(model: type, ref: str | None) -> Iterator[FieldError]:
@@ -166,6 +179,8 @@ def _check_ref(model: type, ref: str | None) -> Iterator[FieldError]:
     limit = model.__table__.c["ref"].type.length
     if ref is not None and len(ref) > limit:
         yield FieldError("ref", _("At most %(count)d characters.", count=limit))
+    if contains_nul(ref):
+        yield FieldError("ref", _("Text cannot contain the NUL character."))
 
 
 def _refuse(problems: list[FieldError]) -> None:
@@ -259,6 +274,8 @@ def create_posting(model: type, user: User, data, ref: str | None = None) -> Pos
     if user.organization is None:
         raise PermissionDenied(_KINDS[model].refusal)
     posting = new_posting(model, user.organization, data, author=user, ref=ref)
+    if ref is not None and db.session.scalar(sa.select(model.id).where(model.ref == ref)) is not None:
+        raise ValidationFailed(_("Another posting has this ref already."), field="ref")
     db.session.add(posting)
     _commit(posting)
     return posting

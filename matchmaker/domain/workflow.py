@@ -39,6 +39,7 @@ from ..vocabulary import (
     POSTING_KINDS,
     REJECT_REASON_LABELS,
 )
+from .checks import contains_nul
 from .errors import IllegalTransition, PermissionDenied, ValidationFailed
 
 # A few words on a decision; the audit trail keeps them, so they have a bound like every other text.
@@ -177,7 +178,7 @@ def _apply(match, action, actor, *, reason, note, side, now) -> Match:
             action=action,
             from_status=old.value,
             to_status=match.status.value,
-            reason=reason or "",
+            reason=reason if transition.reasons else "",
             note=note,
             created_at=now,
         )
@@ -244,6 +245,8 @@ def _check_reason(transition: Transition, reason: str, note: str) -> None:
     """Raise ValidationFailed unless a required reason is one of the listed choices and the note fits."""
     if len(note) > MAX_NOTE_LENGTH:
         raise ValidationFailed(_("At most %(count)d characters.", count=MAX_NOTE_LENGTH), field="note")
+    if contains_nul(note):
+        raise ValidationFailed(_("Text cannot contain the NUL character."), field="note")
     if not transition.reasons:
         return
     if reason not in dict(transition.reasons):

@@ -1,0 +1,18 @@
+"""Forms of the API tokens page."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField, SubmitField
+
+from ..auth.forms import strip
+
+
+class TokenForm(FlaskForm):
+    """Name a new API token; the domain checks the name."""
+
+    name = StringField(_l("Token name"), filters=[strip])
+    submit = SubmitField(_l("Create token"))
+
+
+class RevokeForm(FlaskForm):
+    """A revoke button: only the CSRF token travels with it."""
