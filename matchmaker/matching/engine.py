@@ -26,7 +26,7 @@ from .facts import PostingFacts, demand_facts, offering_facts
 from .retrieval import PostingCorpus
 from .tagging import warm_up
 from .text import posting_text, tokenize
-from .vector_index import SnapshotError, VectorIndex
+from .vector_index import IndexOptions, SnapshotError, VectorIndex, set_search_threads
 
 log = logging.getLogger(__name__)
 MODELS = {"demand": Demand, "offering": Offering}
@@ -38,10 +38,11 @@ SNAPSHOT_INTERVAL = 300  # seconds between snapshots written by a long-running p
 class MatchingEngine:
     """The indexes of one process, for one embedding model."""
 
-    def __init__(self, encoder: Encoder, data_dir: Path):
+    def __init__(self, encoder: Encoder, data_dir: Path, options: IndexOptions | None = None):
         self.encoder = encoder
+        self.options = options or IndexOptions()
         self.snapshot_dir = Path(data_dir) / "index"
-        self.corpora = {kind: PostingCorpus(kind, encoder.dimension) for kind in MODELS}
+        self.corpora = self._empty_corpora()
         self.facts: dict[str, dict[int, PostingFacts]] = {kind: {} for kind in MODELS}
         self.watermark = 0
         self._applied: set[int] = set()
@@ -49,6 +50,9 @@ class MatchingEngine:
         self._last_snapshot = time.monotonic()
         self.loaded_from_snapshot = False
         warm_up()
+
+    def _empty_corpora(self) -> dict[str, PostingCorpus]:
+        return {kind: PostingCorpus(kind, self.encoder.dimension, self.options) for kind in MODELS}
 
     @property
     def fingerprint(self) -> str:
@@ -130,7 +134,7 @@ class MatchingEngine:
         """Embed what this model has not embedded yet, and index every published posting afresh."""
         with self._lock:
             embedded = embed_missing(self.encoder, progress)
-            self.corpora = {kind: PostingCorpus(kind, self.encoder.dimension) for kind in MODELS}
+            self.corpora = self._empty_corpora()
             self.facts = {kind: {} for kind in MODELS}
             self.watermark = db.session.scalar(sa.select(sa.func.max(IndexChange.id))) or 0
             self._applied = set()
@@ -167,8 +171,8 @@ class MatchingEngine:
         watermarks = []
         corpora, facts = {}, {}
         for kind in MODELS:
-            vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint)
-            corpus = PostingCorpus(kind, vectors.dimension)
+            vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint, self.options)
+            corpus = PostingCorpus(kind, vectors.dimension, self.options)
             corpus.vectors = vectors
             tokens = {int(k): v for k, v in meta.get("tokens", {}).items()}
             facts[kind] = {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
@@ -199,6 +203,7 @@ class MatchingEngine:
             "watermark": self.watermark,
             "demands": len(self.corpora["demand"]),
             "offerings": len(self.corpora["offering"]),
+            "approximate": sorted(kind for kind, corpus in self.corpora.items() if corpus.vectors.approximate),
             "snapshot": str(self.snapshot_dir),
         }
 
@@ -254,7 +259,11 @@ def get_engine(app) -> MatchingEngine:
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]))
+            set_search_threads(app.config["MATCHMAKER_FAISS_THREADS"])
+            options = IndexOptions(
+                app.config["MATCHMAKER_APPROXIMATE_INDEX_FROM"], app.config["MATCHMAKER_HNSW_EF_SEARCH"]
+            )
+            engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]), options)
             engine.start()
             _engines[key] = engine
     return engine

@@ -9,7 +9,7 @@ import numpy as np
 from .facts import PostingFacts
 from .lexical import LexicalIndex
 from .ranking import Candidate, RankingWeights, fuse
-from .vector_index import VectorIndex
+from .vector_index import IndexOptions, VectorIndex
 
 CANDIDATE_POOL = 200  # dense and lexical each nominate this many before fusion
 
@@ -17,9 +17,9 @@ CANDIDATE_POOL = 200  # dense and lexical each nominate this many before fusion
 class PostingCorpus:
     """The vectors and tokens of every indexed posting of one kind."""
 
-    def __init__(self, kind: str, dimension: int):
+    def __init__(self, kind: str, dimension: int, options: IndexOptions | None = None):
         self.kind = kind
-        self.vectors = VectorIndex(dimension)
+        self.vectors = VectorIndex(dimension, options)
         self.lexical = LexicalIndex()
         self.tokens: dict[int, list[str]] = {}
 
