@@ -43,8 +43,7 @@ class PostingCorpus:
     ) -> tuple[dict[int, float], dict[int, float]]:
         """Return dense and lexical scores for the union of both signals' best candidates."""
         dense = dict(self.vectors.search(vector.reshape(1, -1), pool)[0])
-        lexical = self.lexical.scores(tokens)
-        lexical = dict(sorted(lexical.items(), key=lambda kv: -kv[1])[:pool])
+        lexical = self.lexical.scores(tokens, limit=pool)
         missing = [i for i in lexical if i not in dense]
         if missing:
             dense.update(zip(missing, (self.vectors.vectors(missing) @ vector.reshape(-1)).tolist()))
