@@ -28,6 +28,7 @@ ENVIRONMENT = "environment"
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 MASK = "***"
+ENCODER_BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
 
 # Read by the test tooling only (tests/apps.py, tests/test_browser.py, .ci/run), never by the app;
 # the app accepts them in its environment so that the test suite's own processes start.
@@ -294,6 +295,15 @@ SETTINGS: tuple[Setting, ...] = (
         "the encoder: `use-multilingual-v3` (offline, cross-lingual) or any sentence-transformers model name "
         "or path, e.g. `BAAI/bge-m3`",
         check=_check_model,
+    ),
+    Setting(
+        "MATCHMAKER_ENCODER_BACKEND",
+        "MATCHMAKER_ENCODER_BACKEND",
+        "str",
+        "torch",
+        "what runs a sentence-transformers model: `torch`, `onnx` (ONNX Runtime, exported once into the data "
+        "directory), `onnx-int8` (dynamically quantised) or `openvino` (needs `sentence-transformers[openvino]`)",
+        choices=ENCODER_BACKENDS,
     ),
     Setting(
         "MATCHMAKER_QUERY_PROMPT",

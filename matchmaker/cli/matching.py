@@ -169,7 +169,7 @@ def index_rebuild() -> None:
 @with_appcontext
 def eval_command(set_names: tuple[str, ...], models: tuple[str, ...], fmt: str) -> None:
     """Print nDCG@10, recall@5 and MRR per language pair for dense, lexical and full ranking."""
-    from ..matching.encoders import USE_NAME, load_encoder
+    from ..matching.encoders import USE_NAME, encoder_from_config, load_encoder
     from ..matching.evaluation import builtin_sets, evaluate, format_table, load_set
     from ..matching.ranking import RankingWeights
 
@@ -181,12 +181,11 @@ def eval_command(set_names: tuple[str, ...], models: tuple[str, ...], fmt: str) 
     configured = current_app.config["MATCHMAKER_EMBEDDING_MODEL"]
     names = list(dict.fromkeys(models or (USE_NAME, configured)))
     weights = RankingWeights.from_config(current_app.config)
-    # The configured model is evaluated as it is deployed: with its prompts.
-    prompts = (current_app.config["MATCHMAKER_QUERY_PROMPT"], current_app.config["MATCHMAKER_DOCUMENT_PROMPT"])
     report = {}
     for name in names:
         try:
-            encoder = load_encoder(name, *prompts) if name == configured else load_encoder(name)
+            # the configured model is evaluated as it is deployed: with its prompts and backend
+            encoder = encoder_from_config(current_app.config) if name == configured else load_encoder(name)
         except Exception as exc:  # a model that is not installed here is reported, not fatal
             click.echo(f"skipping encoder {name}: {exc}", err=True)
             continue
