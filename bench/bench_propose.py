@@ -21,7 +21,7 @@ import time
 import bm25s
 import faiss
 import numpy as np
-from benchlib import generated, machine, peak_rss_mb, percentiles, print_machine, timed, unit_rows, write_results
+from benchlib import generated, machine, peak_rss_mb, percentiles, print_machine, timed, vectors_for, write_results
 
 from matchmaker.matching.encoders import load_encoder
 from matchmaker.matching.facts import PostingFacts
@@ -51,26 +51,11 @@ def _facts(i: int, row: dict, kind: str) -> PostingFacts:
     )
 
 
-def offering_vectors(encoder, texts: list[str], encode: int, noise: float) -> tuple[np.ndarray, float]:
-    """Embed the first `encode` texts; derive the rest from them with seeded noise. Return vectors, texts/s."""
-    head, seconds = timed(encoder.encode, texts[:encode], kind="document")
-    rate = len(head) / (seconds / 1000)
-    if len(texts) <= encode:
-        return head, rate
-    rng = np.random.default_rng(11)
-    rest = np.empty((len(texts) - encode, head.shape[1]), dtype=np.float32)
-    for start in range(0, len(rest), 50_000):
-        part = rest[start : start + 50_000]
-        part[:] = head[(np.arange(start, start + len(part)) + encode) % encode]
-        part += rng.standard_normal(part.shape, dtype=np.float32) * noise
-    return np.vstack([head, unit_rows(rest)]), rate
-
-
 def run_size(size: int, args, encoder, queries: list[dict]) -> dict:
     print(f"\n== {size} offerings")
     rows = generated("offering", size)
     texts = [posting_text(r["title"], r["description"]) for r in rows]
-    vectors, encode_rate = offering_vectors(encoder, texts, min(size, args.encode), args.noise)
+    vectors, encode_rate = vectors_for(encoder, texts, args.encode, args.noise)
     started = time.perf_counter()
     tokens = [tokenize(t) for t in texts]
     tokenise_s = time.perf_counter() - started
