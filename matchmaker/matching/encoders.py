@@ -11,6 +11,7 @@ Two backends:
 
 from __future__ import annotations
 
+import gc
 import platform
 import re
 import threading
@@ -90,6 +91,9 @@ def _onnx_export(model_name: str, cache_dir: Path, quantized: bool) -> tuple[str
         if not (folder / "onnx" / "model.onnx").is_file():
             exported = SentenceTransformer(model_name, device="cpu", backend="onnx")
             exported.save_pretrained(str(folder))
+            # the exporter's temporary folder lives as long as the model: remove it now, quietly
+            del exported
+            gc.collect()
         if quantized and not (folder / wanted).is_file():
             model = SentenceTransformer(str(folder), device="cpu", backend="onnx")
             export_dynamic_quantized_onnx_model(model, config, str(folder), push_to_hub=False, create_pr=False)
