@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MODELS = {"demand": Demand, "offering": Offering}
 FACTS_OF = {"demand": demand_facts, "offering": offering_facts}
 LOOKBACK = 500  # re-read this many change ids behind the watermark: concurrent commits may land out of order
+TOKEN_SEPARATOR = "\x1f"  # tokens are Latin letters, digits, +.#- and CJK characters only
 SNAPSHOT_INTERVAL = 300  # seconds between snapshots written by a long-running process
 
 
@@ -160,7 +161,8 @@ class MatchingEngine:
                     {
                         "fingerprint": self.fingerprint,
                         "watermark": self.watermark,
-                        "tokens": {str(k): v for k, v in corpus.tokens.items()},
+                        # one string per posting parses several times faster than a list of strings
+                        "tokens": {str(k): TOKEN_SEPARATOR.join(v) for k, v in corpus.tokens.items()},
                         "facts": {str(k): asdict(v) for k, v in self.facts[kind].items()},
                     },
                 )
@@ -174,7 +176,7 @@ class MatchingEngine:
             vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint, self.options)
             corpus = PostingCorpus(kind, vectors.dimension, self.options)
             corpus.vectors = vectors
-            tokens = {int(k): v for k, v in meta.get("tokens", {}).items()}
+            tokens = {int(k): v.split(TOKEN_SEPARATOR) if v else [] for k, v in meta.get("tokens", {}).items()}
             facts[kind] = {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
             if not set(tokens) == set(facts[kind]) == vectors.ids():
                 raise SnapshotError(f"snapshot {self._path(kind)} is inconsistent")

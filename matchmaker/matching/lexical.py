@@ -23,10 +23,10 @@ class LexicalIndex:
         return len(self._tokens)
 
     def add(self, doc_id: int, tokens: list[str]) -> None:
-        """Insert or replace a posting's tokens."""
+        """Insert or replace a posting's tokens; the list is kept, not copied, so callers must not change it."""
         with self._lock:
             self._forget(doc_id)
-            self._tokens[doc_id] = list(tokens)
+            self._tokens[doc_id] = tokens
             self._document_frequency.update(set(tokens))
             self._bm25 = None
 

@@ -29,8 +29,9 @@ class PostingCorpus:
     def upsert(self, posting_id: int, vector: np.ndarray, tokens: list[str]) -> None:
         """Index or re-index one posting."""
         self.vectors.add([posting_id], vector.reshape(1, -1))
+        tokens = list(tokens)  # one copy, shared by both: at 100k postings the token lists are most of the memory
         self.lexical.add(posting_id, tokens)
-        self.tokens[posting_id] = list(tokens)
+        self.tokens[posting_id] = tokens
 
     def remove(self, posting_id: int) -> None:
         """Take one posting out of the index."""

@@ -215,7 +215,8 @@ class VectorIndex:
         arrays = self._arrays()
         meta = {**meta, "dimension": self.dimension, "approximate": self.approximate, "sha256": _digest(arrays)}
         buffer = io.BytesIO()
-        np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
+        # UTF-8 bytes: a numpy str array would store 4 bytes a character and parse slowly
+        np.savez(buffer, meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8), **arrays)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
@@ -235,7 +236,9 @@ class VectorIndex:
             raw = path.read_bytes()  # read whole, so a corrupt file never leaves a handle open
             with np.load(io.BytesIO(raw), allow_pickle=False) as data:
                 arrays = {name: data[name] for name in data.files if name != "meta"}
-                meta = json.loads(str(data["meta"]))
+                stored_meta = data["meta"]
+                text = stored_meta.tobytes().decode() if stored_meta.dtype == np.uint8 else str(stored_meta)
+                meta = json.loads(text)
         except FileNotFoundError as exc:
             raise SnapshotError(f"no snapshot at {path}") from exc
         except Exception as exc:  # any unreadable file is a corrupt snapshot
