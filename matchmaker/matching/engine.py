@@ -176,7 +176,7 @@ class MatchingEngine:
             vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint, self.options)
             corpus = PostingCorpus(kind, vectors.dimension, self.options)
             corpus.vectors = vectors
-            tokens = {int(k): v.split(TOKEN_SEPARATOR) if v else [] for k, v in meta.get("tokens", {}).items()}
+            tokens = {int(k): _token_list(v) for k, v in meta.get("tokens", {}).items()}
             facts[kind] = {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
             if not set(tokens) == set(facts[kind]) == vectors.ids():
                 raise SnapshotError(f"snapshot {self._path(kind)} is inconsistent")
@@ -208,6 +208,13 @@ class MatchingEngine:
             "approximate": sorted(kind for kind, corpus in self.corpora.items() if corpus.vectors.approximate),
             "snapshot": str(self.snapshot_dir),
         }
+
+
+def _token_list(stored: str | list[str]) -> list[str]:
+    """A posting's tokens as a snapshot stores them (joined; a list in snapshots written before)."""
+    if isinstance(stored, list):
+        return stored
+    return stored.split(TOKEN_SEPARATOR) if stored else []
 
 
 def embed_missing(encoder: Encoder, progress: Callable[[str], None] | None = None, batch_size: int = 64) -> int:
