@@ -53,13 +53,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--offerings", type=int, default=100_000)
     parser.add_argument("--demands", type=int, default=1000)
+    parser.add_argument("--reuse", type=Path, help="a folder an earlier run filled: skip filling it again")
     args = parser.parse_args()
     info = machine()
     print_machine(info)
-    folder = Path(tempfile.mkdtemp(prefix="mm-startup-"))
-    app = app_in(folder)
-    with app.app_context():
-        figures = populate(app, args.offerings, args.demands)
+    folder = args.reuse or Path(tempfile.mkdtemp(prefix="mm-startup-"))
+    if args.reuse:
+        figures = {"offerings": args.offerings, "demands": args.demands, "reused": str(folder)}
+    else:
+        app = app_in(folder)
+        with app.app_context():
+            figures = populate(app, args.offerings, args.demands)
     env = cli_env(folder)
     subprocess.run([str(Path(sys.executable).with_name("matchmaker")), "index", "rebuild"], env=env, check=True)
     snapshot = folder / "index"

@@ -159,7 +159,7 @@ def write_results(name: str, info: dict, figures: dict) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"{name}-{stamp}.json"
     info = {**info, "load_at_end": [round(x, 2) for x in os.getloadavg()]}
-    path.write_text(json.dumps({"benchmark": name, "machine": info, **figures}, indent=2, ensure_ascii=False))
+    path.write_text(json.dumps({"benchmark": name, "machine": info, **figures}, indent=2, ensure_ascii=False, default=str))
     print(f"results: {path}")
     return path
 
