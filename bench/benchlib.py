@@ -159,7 +159,8 @@ def write_results(name: str, info: dict, figures: dict) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"{name}-{stamp}.json"
     info = {**info, "load_at_end": [round(x, 2) for x in os.getloadavg()]}
-    path.write_text(json.dumps({"benchmark": name, "machine": info, **figures}, indent=2, ensure_ascii=False, default=str))
+    report = {"benchmark": name, "machine": info, **figures}
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     print(f"results: {path}")
     return path
 
