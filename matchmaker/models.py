@@ -373,6 +373,8 @@ class ImportJob(db.Model):
     result: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # ids created and updated, proposals
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
 class ApiToken(db.Model):
     """A person's named key to the JSON API; only a SHA-256 hash of the token is kept."""
 

@@ -28,6 +28,7 @@ ENVIRONMENT = "environment"
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 MASK = "***"
+ENCODER_BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
 
 # Read by the test tooling only (tests/apps.py, tests/test_browser.py, .ci/run), never by the app;
 # the app accepts them in its environment so that the test suite's own processes start.
@@ -344,6 +345,15 @@ SETTINGS: tuple[Setting, ...] = (
         check=_check_model,
     ),
     Setting(
+        "MATCHMAKER_ENCODER_BACKEND",
+        "MATCHMAKER_ENCODER_BACKEND",
+        "str",
+        "torch",
+        "what runs a sentence-transformers model: `torch`, `onnx` (ONNX Runtime, exported once into the data "
+        "directory), `onnx-int8` (dynamically quantised) or `openvino` (needs `sentence-transformers[openvino]`)",
+        choices=ENCODER_BACKENDS,
+    ),
+    Setting(
         "MATCHMAKER_QUERY_PROMPT",
         "MATCHMAKER_QUERY_PROMPT",
         "str",
@@ -356,6 +366,32 @@ SETTINGS: tuple[Setting, ...] = (
         "str",
         "",
         "prompt put before an indexed posting's text for e5/bge-style models, e.g. `passage: `",
+    ),
+    Setting(
+        "MATCHMAKER_APPROXIMATE_INDEX_FROM",
+        "MATCHMAKER_APPROXIMATE_INDEX_FROM",
+        "int",
+        500_000,
+        "postings of one kind from which the vector index switches itself from an exact scan to an HNSW graph",
+        minimum=1,
+    ),
+    Setting(
+        "MATCHMAKER_HNSW_EF_SEARCH",
+        "MATCHMAKER_HNSW_EF_SEARCH",
+        "int",
+        128,
+        "candidates an HNSW search visits: higher finds more of the exact top 10, slower",
+        minimum=16,
+        maximum=4096,
+    ),
+    Setting(
+        "MATCHMAKER_FAISS_THREADS",
+        "MATCHMAKER_FAISS_THREADS",
+        "int",
+        1,
+        "OpenMP threads per process for faiss searches; 1 suits one web worker per core",
+        minimum=1,
+        maximum=64,
     ),
     Setting(
         "MATCHMAKER_TOP_K",

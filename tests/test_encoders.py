@@ -52,3 +52,39 @@ def test_prompts_apply_to_queries_only():
 def test_load_encoder_loads_once_per_process():
     assert load_encoder() is load_encoder()
     assert load_encoder(minilm_path()) is load_encoder(minilm_path())
+
+
+@pytest.mark.slow
+def test_onnx_backends_are_exported_once_and_agree_with_pytorch(tmp_path):
+    pytest.importorskip("onnxruntime")
+    texts = [*TEXTS[:3], TEXTS[4], "Predictive maintenance from vibration sensors on spindles"]
+    reference = SentenceTransformerEncoder(minilm_path()).encode(texts)
+    onnx = SentenceTransformerEncoder(minilm_path(), backend="onnx", cache_dir=tmp_path)
+    exported = list(tmp_path.glob("*/onnx/model.onnx"))
+    assert len(exported) == 1 and onnx.fingerprint == SentenceTransformerEncoder(minilm_path()).fingerprint
+    assert np.min(np.sum(onnx.encode(texts) * reference, axis=1)) > 0.999
+    stamp = exported[0].stat().st_mtime_ns
+    int8 = SentenceTransformerEncoder(minilm_path(), backend="onnx-int8", cache_dir=tmp_path)
+    assert exported[0].stat().st_mtime_ns == stamp, "the ONNX export is reused, not made again"
+    assert int8.fingerprint.endswith(":onnx-int8:384") and list(tmp_path.glob("*/onnx/model_quint8_*.onnx"))
+    cosines = np.sum(int8.encode(texts) * reference, axis=1)
+    assert np.mean(cosines) > 0.97 and np.min(cosines) > 0.95
+    with pytest.raises(ValueError, match="onnx-int8"):
+        SentenceTransformerEncoder(minilm_path(), backend="tensorrt")
+
+
+def test_the_configured_backend_reaches_the_encoder(tmp_path, monkeypatch):
+    from matchmaker.matching import encoders
+
+    seen = []
+    monkeypatch.setattr(encoders, "_cache", {})
+    monkeypatch.setattr(encoders, "SentenceTransformerEncoder", lambda *args, **kw: seen.append(kw) or object())
+    config = {
+        "MATCHMAKER_EMBEDDING_MODEL": "some/model",
+        "MATCHMAKER_QUERY_PROMPT": "",
+        "MATCHMAKER_DOCUMENT_PROMPT": "",
+        "MATCHMAKER_ENCODER_BACKEND": "onnx-int8",
+        "DATA_DIR": str(tmp_path),
+    }
+    encoders.encoder_from_config(config)
+    assert seen == [{"backend": "onnx-int8", "cache_dir": tmp_path / "models"}]

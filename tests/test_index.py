@@ -131,7 +131,7 @@ def test_model_change_rebuilds_and_re_embeds(app, monkeypatch):
         offering = publish(Offering, "Lumen Vision", "Fabric defect detection")
         get_engine(app).save_snapshot()
         first_model = db.session.get(Offering, offering.id).embedding_model
-        monkeypatch.setitem(encoders._cache, ("hashing", "", ""), HashingEncoder())
+        monkeypatch.setitem(encoders._cache, ("hashing", "", "", "torch"), HashingEncoder())
         app.config["MATCHMAKER_EMBEDDING_MODEL"] = "hashing"
         engine = get_engine(app)
         assert not engine.loaded_from_snapshot  # the snapshot was made with another model
@@ -183,3 +183,18 @@ def test_a_change_committed_out_of_order_is_still_applied(app):
         db.session.add(IndexChange(id=50, posting_kind="offering", posting_id=second.id))  # the late commit
         db.session.commit()
         assert _indexed(app, "offering") == {first.id}
+
+
+def test_snapshot_keeps_each_postings_tokens_and_stores_its_metadata_as_utf8(app):
+    with app.app_context():
+        publish(Offering, "Lumen Vision", "紡織面料瑕疵AI視覺檢測 for C++ and .NET lines")
+        publish(Offering, "Quiet Vendor", "的")  # a stopword only: no tokens at all
+        engine = get_engine(app)
+        before = dict(engine.corpora["offering"].tokens)
+        assert [] in before.values()
+        engine.save_snapshot()
+        forget_engines()
+        loaded = get_engine(app)
+        assert loaded.loaded_from_snapshot and loaded.corpora["offering"].tokens == before
+        with np.load(Path(app.config["DATA_DIR"]) / "index" / "offering.npz") as data:
+            assert data["meta"].dtype == np.uint8 and "面料" in data["meta"].tobytes().decode()

@@ -175,7 +175,7 @@ def test_default_locale_is_used_without_a_choice(env):
 class PromptRecordingEncoder(HashingEncoder):
     """A stand-in for a sentence-transformers model that records the texts it embeds, prompts included."""
 
-    def __init__(self, model_name, query_prompt="", document_prompt=""):
+    def __init__(self, model_name, query_prompt="", document_prompt="", **backend_options):
         self.fingerprint = f"test:{model_name}:64"
         self.prompts = {"query": query_prompt, "document": document_prompt}
         self.seen = []

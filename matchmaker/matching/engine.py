@@ -34,22 +34,24 @@ from .facts import PostingFacts, demand_facts, offering_facts
 from .retrieval import PostingCorpus
 from .tagging import warm_up
 from .text import posting_text, tokenize
-from .vector_index import SnapshotError, VectorIndex
+from .vector_index import IndexOptions, SnapshotError, VectorIndex, set_search_threads
 
 log = logging.getLogger(__name__)
 MODELS = {"demand": Demand, "offering": Offering}
 FACTS_OF = {"demand": demand_facts, "offering": offering_facts}
 LOOKBACK = 500  # re-read this many change ids behind the watermark: concurrent commits may land out of order
+TOKEN_SEPARATOR = "\x1f"  # tokens are Latin letters, digits, +.#- and CJK characters only
 SNAPSHOT_INTERVAL = 300  # seconds between snapshots written by a long-running process
 
 
 class MatchingEngine:
     """The indexes of one process, for one embedding model."""
 
-    def __init__(self, encoder: Encoder, data_dir: Path):
+    def __init__(self, encoder: Encoder, data_dir: Path, options: IndexOptions | None = None):
         self.encoder = encoder
+        self.options = options or IndexOptions()
         self.snapshot_dir = Path(data_dir) / "index"
-        self.corpora = {kind: PostingCorpus(kind, encoder.dimension) for kind in MODELS}
+        self.corpora = self._empty_corpora()
         self.facts: dict[str, dict[int, PostingFacts]] = {kind: {} for kind in MODELS}
         self.watermark = 0
         self._applied: set[int] = set()
@@ -59,6 +61,9 @@ class MatchingEngine:
         self.updated = dict.fromkeys(MODELS, 0.0)  # newest updated_at indexed, as a UTC timestamp
         self.backlog: list[tuple[str, int]] = []
         warm_up()
+
+    def _empty_corpora(self) -> dict[str, PostingCorpus]:
+        return {kind: PostingCorpus(kind, self.encoder.dimension, self.options) for kind in MODELS}
 
     @property
     def fingerprint(self) -> str:
@@ -173,7 +178,7 @@ class MatchingEngine:
         with self._lock:
             embedded = embed_missing(self.encoder, progress)
             self.backlog += embedded
-            self.corpora = {kind: PostingCorpus(kind, self.encoder.dimension) for kind in MODELS}
+            self.corpora = self._empty_corpora()
             self.facts = {kind: {} for kind in MODELS}
             self.updated = dict.fromkeys(MODELS, 0.0)
             self.watermark = db.session.scalar(sa.select(sa.func.max(IndexChange.id))) or 0
@@ -202,7 +207,8 @@ class MatchingEngine:
                         "watermark": self.watermark,
                         "postings": len(corpus),
                         "updated": self.updated[kind],
-                        "tokens": {str(k): v for k, v in corpus.tokens.items()},
+                        # one string per posting parses several times faster than a list of strings
+                        "tokens": {str(k): TOKEN_SEPARATOR.join(v) for k, v in corpus.tokens.items()},
                         "facts": {str(k): asdict(v) for k, v in self.facts[kind].items()},
                     },
                 )
@@ -213,10 +219,10 @@ class MatchingEngine:
         watermarks = []
         corpora, facts, updated = {}, {}, {}
         for kind in MODELS:
-            vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint)
-            corpus = PostingCorpus(kind, vectors.dimension)
+            vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint, self.options)
+            corpus = PostingCorpus(kind, vectors.dimension, self.options)
             corpus.vectors = vectors
-            tokens = {int(k): v for k, v in meta.get("tokens", {}).items()}
+            tokens = {int(k): _token_list(v) for k, v in meta.get("tokens", {}).items()}
             facts[kind] = {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
             if not set(tokens) == set(facts[kind]) == vectors.ids() or meta.get("postings") != len(vectors):
                 raise SnapshotError(f"snapshot {self._path(kind)} is inconsistent")
@@ -246,8 +252,16 @@ class MatchingEngine:
             "watermark": self.watermark,
             "demands": len(self.corpora["demand"]),
             "offerings": len(self.corpora["offering"]),
+            "approximate": sorted(kind for kind, corpus in self.corpora.items() if corpus.vectors.approximate),
             "snapshot": str(self.snapshot_dir),
         }
+
+
+def _token_list(stored: str | list[str]) -> list[str]:
+    """A posting's tokens as a snapshot stores them (joined; a list in snapshots written before)."""
+    if isinstance(stored, list):
+        return stored
+    return stored.split(TOKEN_SEPARATOR) if stored else []
 
 
 def _epoch(moment: datetime | None) -> float:
@@ -325,7 +339,9 @@ def _start_engine(app, key: tuple) -> MatchingEngine:
         encoder = encoder_from_config(app.config)
     except Exception as exc:  # a missing path, a broken download, a missing library: all mean no matching
         raise record_failure(key, model, exc) from exc
-    engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]))
+    set_search_threads(app.config["MATCHMAKER_FAISS_THREADS"])
+    options = IndexOptions(app.config["MATCHMAKER_APPROXIMATE_INDEX_FROM"], app.config["MATCHMAKER_HNSW_EF_SEARCH"])
+    engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]), options)
     engine.start()
     record_success(key, model)
     return engine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .text import posting_text
@@ -101,6 +102,7 @@ class PostingFacts:
     capacity_left: int | None = None
 
 
+@lru_cache(maxsize=4096)
 def _clean(place: str) -> str:
     """Return a place name normalised for comparison."""
     from .text import normalize
@@ -108,7 +110,8 @@ def _clean(place: str) -> str:
     return normalize(place).strip().removesuffix("市").removesuffix(" city")
 
 
-def region_of(place: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def region_of(place: str) -> frozenset[str]:
     """Return the areas a place lies in: its own name and any of guangdong, hong kong, macau, gba."""
     place = _clean(place)
     areas = {place}
@@ -118,7 +121,7 @@ def region_of(place: str) -> set[str]:
         areas |= {"hong kong", "gba"}
     if place in MACAU:
         areas |= {"macau", "gba"}
-    return areas
+    return frozenset(areas)
 
 
 def _covers(region: str, place_areas: set[str], place: str) -> bool:
@@ -141,6 +144,12 @@ def serves(regions: list[str], city: str) -> bool | None:
     """Return whether the regions served cover a city; None when either side is unknown."""
     if not regions or not city:
         return None
+    return _serves(tuple(regions), city)
+
+
+@lru_cache(maxsize=16384)
+def _serves(regions: tuple[str, ...], city: str) -> bool:
+    """serves() for known regions and city; ranking asks the same few pairs for every candidate."""
     place_areas = region_of(city)
     return any(_covers(region, place_areas, _clean(city)) for region in regions)
 

@@ -25,10 +25,10 @@ class LexicalIndex:
         return len(self._tokens)
 
     def add(self, doc_id: int, tokens: list[str]) -> None:
-        """Insert or replace a posting's tokens."""
+        """Insert or replace a posting's tokens; the list is kept, not copied, so callers must not change it."""
         with self._lock:
             self._forget(doc_id)
-            self._tokens[doc_id] = list(tokens)
+            self._tokens[doc_id] = tokens
             self._document_frequency.update(set(tokens))
             self._bm25 = None
 
@@ -55,8 +55,8 @@ class LexicalIndex:
                 self._bm25 = model
             return self._bm25, self._ids
 
-    def scores(self, query_tokens: list[str]) -> dict[int, float]:
-        """Return the BM25 score of every posting with a non-zero score."""
+    def scores(self, query_tokens: list[str], limit: int | None = None) -> dict[int, float]:
+        """Return the BM25 score of the postings with a non-zero score, best first; the best `limit` if given."""
         model, ids = self._built()
         if model is None or not query_tokens:
             return {}
@@ -65,6 +65,9 @@ class LexicalIndex:
             return {}
         raw = model.get_scores(known)
         hits = np.nonzero(raw > 0)[0]
+        if limit is not None and len(hits) > limit:
+            hits = hits[np.argpartition(-raw[hits], limit - 1)[:limit]]
+        hits = hits[np.argsort(-raw[hits], kind="stable")]
         return {ids[i]: float(raw[i]) for i in hits}
 
     def matched_terms(self, query_tokens: list[str], doc_id: int) -> list[str]:

@@ -9,7 +9,7 @@ import numpy as np
 from .facts import PostingFacts
 from .lexical import LexicalIndex
 from .ranking import Candidate, RankingWeights, fuse
-from .vector_index import VectorIndex
+from .vector_index import IndexOptions, VectorIndex
 
 CANDIDATE_POOL = 200  # dense and lexical each nominate this many before fusion
 
@@ -17,9 +17,9 @@ CANDIDATE_POOL = 200  # dense and lexical each nominate this many before fusion
 class PostingCorpus:
     """The vectors and tokens of every indexed posting of one kind."""
 
-    def __init__(self, kind: str, dimension: int):
+    def __init__(self, kind: str, dimension: int, options: IndexOptions | None = None):
         self.kind = kind
-        self.vectors = VectorIndex(dimension)
+        self.vectors = VectorIndex(dimension, options)
         self.lexical = LexicalIndex()
         self.tokens: dict[int, list[str]] = {}
 
@@ -29,8 +29,9 @@ class PostingCorpus:
     def upsert(self, posting_id: int, vector: np.ndarray, tokens: list[str]) -> None:
         """Index or re-index one posting."""
         self.vectors.add([posting_id], vector.reshape(1, -1))
+        tokens = list(tokens)  # one copy, shared by both: at 100k postings the token lists are most of the memory
         self.lexical.add(posting_id, tokens)
-        self.tokens[posting_id] = list(tokens)
+        self.tokens[posting_id] = tokens
 
     def remove(self, posting_id: int) -> None:
         """Take one posting out of the index."""
@@ -43,8 +44,7 @@ class PostingCorpus:
     ) -> tuple[dict[int, float], dict[int, float]]:
         """Return dense and lexical scores for the union of both signals' best candidates."""
         dense = dict(self.vectors.search(vector.reshape(1, -1), pool)[0])
-        lexical = self.lexical.scores(tokens)
-        lexical = dict(sorted(lexical.items(), key=lambda kv: -kv[1])[:pool])
+        lexical = self.lexical.scores(tokens, limit=pool)
         missing = [i for i in lexical if i not in dense]
         if missing:
             dense.update(zip(missing, (self.vectors.vectors(missing) @ vector.reshape(-1)).tolist()))

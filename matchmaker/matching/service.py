@@ -76,13 +76,22 @@ def weights() -> RankingWeights:
 
 
 # -- indexing ---------------------------------------------------------------
+def _reload_expired(batch: list[Demand | Offering]) -> None:
+    """Refresh a batch's expired postings (each commit expires them) with one query per kind, not one each."""
+    for model in (Demand, Offering):
+        ids = [state.identity[0] for state in map(sa.inspect, batch) if state.expired and state.class_ is model]
+        if ids:
+            db.session.scalars(sa.select(model).where(model.id.in_(ids))).all()
+
+
 def index_postings(
-    postings: list[Demand | Offering], progress: Callable[[str], None] | None = None, batch_size: int = 64
+    postings: list[Demand | Offering], progress: Callable[[str], None] | None = None, batch_size: int = 256
 ) -> None:
     """Tag, embed and log changed postings so every process re-indexes them."""
     engine = _engine()
     for start in range(0, len(postings), batch_size):
         batch = postings[start : start + batch_size]
+        _reload_expired(batch)
         texts = [posting_text(p.title, p.description) for p in batch]
         published = [i for i, p in enumerate(batch) if p.status is PostingStatus.PUBLISHED]
         # Re-embed every published posting: its text may have changed since the last embedding.

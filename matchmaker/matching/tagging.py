@@ -10,28 +10,54 @@ from .text import add_domain_words, normalize
 
 
 @cache
-def _patterns(kind: str) -> dict[str, list[re.Pattern]]:
-    """Compile each term's labels and synonyms, in all three languages, into one script."""
+def _words(kind: str) -> dict[str, list[str]]:
+    """Each term's labels and synonyms, in all three languages, normalised into one script."""
     terms = taxonomy.scenarios() if kind == "scenario" else taxonomy.industries()
-    compiled = {}
+    found = {}
     for key, term in terms.items():
         words = {normalize(w) for w in [*term.labels.values(), *(s for v in term.synonyms.values() for s in v)]}
         add_domain_words(words)
-        compiled[key] = [_pattern(w) for w in sorted(words) if w]
-    return compiled
+        found[key] = [w for w in sorted(words) if w]
+    return found
+
+
+@cache
+def _patterns(kind: str) -> dict[str, list[re.Pattern]]:
+    """Compile each term's words."""
+    return {key: [_pattern(w) for w in words] for key, words in _words(kind).items()}
+
+
+def _is_latin(word: str) -> bool:
+    return bool(re.search(r"[a-z0-9]", word)) and not re.search(r"[\u3400-\u9fff]", word)
 
 
 def _pattern(word: str) -> re.Pattern:
     """Match Chinese words anywhere, and Latin words only at word boundaries."""
-    if re.search(r"[a-z0-9]", word) and not re.search(r"[\u3400-\u9fff]", word):
+    if _is_latin(word):
         return re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?:s|es)?(?![a-z0-9])")
     return re.compile(re.escape(word))
+
+
+@cache
+def _screens(kind: str) -> dict[str, list[tuple[str, re.Pattern | None]]]:
+    """Each term's words with the pattern that confirms a Latin word's boundaries (None for Chinese).
+
+    A pattern can only match where its word occurs, and a substring test is far cheaper than a regex
+    search, so tagging tests the word first and runs the pattern only for Latin words found there.
+    """
+    return {
+        key: [(w, p if _is_latin(w) else None) for w, p in zip(_words(kind)[key], patterns)]
+        for key, patterns in _patterns(kind).items()
+    }
 
 
 def _tag(kind: str, text: str, minimum_hits: int = 1) -> list[str]:
     """Return the keys whose words occur in the text, most hits first."""
     norm = normalize(text)
-    hits = {key: sum(1 for p in patterns if p.search(norm)) for key, patterns in _patterns(kind).items()}
+    hits = {
+        key: sum(1 for word, pattern in screens if word in norm and (pattern is None or pattern.search(norm)))
+        for key, screens in _screens(kind).items()
+    }
     ranked = sorted((k for k, n in hits.items() if n >= minimum_hits), key=lambda k: -hits[k])
     return ranked
 
@@ -54,5 +80,5 @@ def scenario_words_in(text: str, key: str) -> list[str]:
 
 def warm_up() -> None:
     """Compile the patterns and teach the segmenter the domain words."""
-    _patterns("scenario")
-    _patterns("industry")
+    _screens("scenario")
+    _screens("industry")

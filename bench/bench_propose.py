@@ -1,0 +1,144 @@
+"""Benchmark: ranking offerings for one demand at 10k / 100k / 1M offerings, against raw faiss + raw bm25s.
+
+    python bench/bench_propose.py [--sizes 10000,100000] [--queries 200] [--approximate-from 500000]
+
+Offerings are reworded seed postings (bench/benchlib.py). Encoding a million texts would take hours
+on two cores, so the first --encode texts are embedded by the project's encoder and every further
+offering's vector is one of those plus seeded Gaussian noise (--noise, cosine ~0.9 to its source),
+re-normalised. Every offering's text is tokenised for BM25 for real.
+
+Per query it times, separately: the query's encoding (the encoder, one text), the project's ranking
+(`matching.retrieval.rank`: dense and BM25 candidates, fusion with facets) excluding encoding, and the
+raw libraries doing the candidate work on the same data (a faiss IndexFlatIP top-200 search plus a
+bm25s get_scores and top-200 selection). For an approximate index it reports recall@10 against exact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import bm25s
+import faiss
+import numpy as np
+from benchlib import generated, machine, peak_rss_mb, percentiles, print_machine, timed, vectors_for, write_results
+
+from matchmaker.matching.encoders import load_encoder
+from matchmaker.matching.facts import PostingFacts
+from matchmaker.matching.ranking import RankingWeights
+from matchmaker.matching.retrieval import CANDIDATE_POOL, PostingCorpus, rank
+from matchmaker.matching.text import posting_text, tokenize
+from matchmaker.matching.vector_index import IndexOptions, set_search_threads
+
+
+def _facts(i: int, row: dict, kind: str) -> PostingFacts:
+    return PostingFacts(
+        id=i,
+        kind=kind,
+        ref=row["ref"],
+        title=row["title"],
+        text=posting_text(row["title"], row["description"]),
+        language=row.get("language", "en"),
+        organization_id=i % 997,
+        scenarios=list(row.get("scenarios", [])),
+        industries=list(row.get("industries_served", row.get("industries", []))),
+        city=row.get("city", ""),
+        regions=list(row.get("regions", [])),
+        money_min=row.get("price_min", row.get("budget_min")),
+        money_max=row.get("price_max", row.get("budget_max")),
+        deployments=list(row.get("deployment_modes", [])),
+        capacity_left=row.get("capacity"),
+    )
+
+
+def run_size(size: int, args, encoder, queries: list[dict]) -> dict:
+    print(f"\n== {size} offerings")
+    rows = generated("offering", size)
+    texts = [posting_text(r["title"], r["description"]) for r in rows]
+    vectors, encode_rate = vectors_for(encoder, texts, args.encode, args.noise)
+    started = time.perf_counter()
+    tokens = [tokenize(t) for t in texts]
+    tokenise_s = time.perf_counter() - started
+    ids = np.arange(1, size + 1, dtype=np.int64)
+    facts = {int(i): _facts(int(i), r, "offering") for i, r in zip(ids, rows)}
+
+    corpus = PostingCorpus("offering", encoder.dimension, IndexOptions(args.approximate_from, args.ef_search))
+    (_, index_ms) = timed(corpus.vectors.add, ids.tolist(), vectors)
+    for i, words in zip(ids.tolist(), tokens):
+        corpus.lexical.add(i, words)
+        corpus.tokens[i] = words
+    raw_faiss = faiss.IndexFlatIP(encoder.dimension)
+    raw_faiss.add(vectors)
+    raw_bm25 = bm25s.BM25()
+    _, bm25_build_ms = timed(raw_bm25.index, [t or [""] for t in tokens], show_progress=False)
+
+    q_texts = [posting_text(q["title"], q["description"]) for q in queries]
+    encode_ms, q_vectors = [], []
+    for text in q_texts:
+        vec, ms = timed(encoder.encode, [text], kind="query")
+        encode_ms.append(ms)
+        q_vectors.append(vec[0])
+    q_tokens = [tokenize(t) for t in q_texts]
+    q_facts = [_facts(-1 - n, q, "demand") for n, q in enumerate(queries)]
+    weights = RankingWeights()
+    _, first_ms = timed(rank, q_facts[0], q_vectors[0], q_tokens[0], corpus, lambda ids: facts, weights)
+
+    def lookup(wanted):
+        return {i: facts[i] for i in wanted if i in facts}
+
+    project, raw, recalls = [], [], []
+    for qf, vec, words in zip(q_facts, q_vectors, q_tokens):
+        _, ms = timed(rank, qf, vec, words, corpus, lookup, weights)
+        project.append(ms)
+        started = time.perf_counter()
+        _, exact_ids = raw_faiss.search(vec.reshape(1, -1), CANDIDATE_POOL)
+        known = [w for w in words if w in raw_bm25.vocab_dict]
+        if known:
+            scores = raw_bm25.get_scores(known)
+            np.argpartition(-scores, min(CANDIDATE_POOL, len(scores) - 1))[:CANDIDATE_POOL]
+        raw.append((time.perf_counter() - started) * 1000)
+        if corpus.vectors.approximate:
+            got = {i for i, _ in corpus.vectors.search(vec.reshape(1, -1), 10)[0]}
+            recalls.append(len(got & set((exact_ids[0][:10] + 1).tolist())) / 10)
+    figures = {
+        "offerings": size,
+        "approximate_index": corpus.vectors.approximate,
+        "encoder_texts_per_s_documents": round(encode_rate, 1),
+        "tokenise_s": round(tokenise_s, 1),
+        "index_build_ms": round(index_ms, 1),
+        "raw_bm25_build_ms": round(bm25_build_ms, 1),
+        "first_query_ms_incl_bm25_build": round(first_ms, 1),
+        "query_encoding_ms": percentiles(encode_ms),
+        "project_rank_ms": percentiles(project),
+        "raw_faiss_bm25_ms": percentiles(raw),
+        "ratio_p95": round(percentiles(project)["p95"] / max(percentiles(raw)["p95"], 1e-9), 2),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    if recalls:
+        figures["recall_at_10_vs_exact"] = round(float(np.mean(recalls)), 4)
+    for key, value in figures.items():
+        print(f"  {key}: {value}")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000", help="offering counts, e.g. 10000,100000,1000000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--encode", type=int, default=2000, help="offerings embedded for real; the rest are derived")
+    parser.add_argument("--noise", type=float, default=0.02)
+    parser.add_argument("--approximate-from", type=int, default=IndexOptions().approximate_from)
+    parser.add_argument("--ef-search", type=int, default=IndexOptions().ef_search)
+    parser.add_argument("--model", default="use-multilingual-v3")
+    args = parser.parse_args()
+    info = machine()
+    print_machine(info)
+    set_search_threads(1)  # as in a web worker
+    encoder = load_encoder(args.model)
+    queries = generated("demand", args.queries, start=10_000_000)
+    results = [run_size(int(s), args, encoder, queries) for s in args.sizes.split(",")]
+    write_results("propose", info, {"model": encoder.fingerprint, "args": vars(args), "sizes": results})
+
+
+if __name__ == "__main__":
+    main()
