@@ -1,7 +1,7 @@
 """Posting versions: an edit made from a stale form is refused instead of overwriting a newer one
 
 Revision ID: 5b1e7c4d9a20
-Revises: 2efd04ac46c2
+Revises: 5ec0a11d7e57
 Create Date: 2026-12-02 18:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5b1e7c4d9a20'
-down_revision = '2efd04ac46c2'
+down_revision = '5ec0a11d7e57'
 branch_labels = None
 depends_on = None
 

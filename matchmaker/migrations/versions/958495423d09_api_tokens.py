@@ -3,7 +3,7 @@
 Per-user tokens for the JSON API, kept as SHA-256 hashes with a name, creation and last-use times.
 
 Revision ID: 958495423d09
-Revises: 2efd04ac46c2
+Revises: b3c55cb3b247
 Create Date: 2026-12-02 18:22:00.310168
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '958495423d09'
-down_revision = '2efd04ac46c2'
+down_revision = 'b3c55cb3b247'
 branch_labels = None
 depends_on = None
 

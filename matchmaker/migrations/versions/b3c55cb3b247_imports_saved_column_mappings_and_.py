@@ -1,7 +1,7 @@
 """Imports: saved column mappings and import jobs
 
 Revision ID: b3c55cb3b247
-Revises: 2efd04ac46c2
+Revises: 5b1e7c4d9a20
 Create Date: 2026-12-02 18:24:36.514582
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b3c55cb3b247'
-down_revision = '2efd04ac46c2'
+down_revision = '5b1e7c4d9a20'
 branch_labels = None
 depends_on = None
 
