@@ -374,6 +374,8 @@ class ImportJob(db.Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
+    user: Mapped[User] = relationship()
+
 
 class ApiToken(db.Model):
     """A person's named key to the JSON API; only a SHA-256 hash of the token is kept."""

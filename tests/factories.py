@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
-from matchmaker.domain import workflow
+from matchmaker.domain import postings, workflow
 from matchmaker.domain.postings import announce
 from matchmaker.extensions import db
 from matchmaker.models import (
@@ -312,3 +312,28 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def only(app, model):
+    """Return the single posting of a model in the database."""
+    with app.app_context():
+        rows = db.session.scalars(sa.select(model)).all()
+        assert len(rows) == 1
+        db.session.expunge_all()
+        return rows[0]
+
+
+def make_posting(app, user_id, model, status=PostingStatus.PUBLISHED, **fields) -> int:
+    """Create a posting through the domain layer for a persona and return its id."""
+    base = {"title": "A posting", "description": "Something useful."}
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        if model is Demand:
+            posting = postings.create_demand(user, postings.DemandInput(**{**base, **fields}))
+        else:
+            posting = postings.create_offering(user, postings.OfferingInput(**{**base, **fields}))
+        if status is not PostingStatus.DRAFT:
+            postings.publish(user, posting)
+        if status is PostingStatus.CLOSED:
+            postings.close(user, posting)
+        return posting.id

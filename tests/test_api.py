@@ -232,7 +232,7 @@ def test_the_rate_limit_answers_429_in_the_one_format(app_config, tmp_path):
     from .apps import app_with_schema
     from .factories import PERSONAS, make_user
 
-    with app_with_schema({**app_config, "MATCHMAKER_API_RATE_LIMIT": "3 per minute"}) as app:
+    with app_with_schema({**app_config, "RATELIMIT_ENABLED": True, "MATCHMAKER_API_RATE_LIMIT": "3 per minute"}) as app:
         with app.app_context():
             secret = create_token(make_user(*PERSONAS["manufacturer"]), "CRM")[1]
             other = create_token(make_user(*PERSONAS["vendor"]), "CRM")[1]
@@ -338,7 +338,12 @@ def test_rate_limits_are_counted_in_redis_when_it_is_configured(app_config):
     redis = _redis()
     for key in redis.scan_iter("*api*"):  # counters an earlier run left in this test database
         redis.delete(key)
-    config = {**app_config, "MATCHMAKER_REDIS_URL": REDIS_URL, "MATCHMAKER_API_RATE_LIMIT": "2 per minute"}
+    config = {
+        **app_config,
+        "RATELIMIT_ENABLED": True,
+        "MATCHMAKER_REDIS_URL": REDIS_URL,
+        "MATCHMAKER_API_RATE_LIMIT": "2 per minute",
+    }
     with app_with_schema(config) as app:
         assert isinstance(limiter.storage, RedisStorage)
         with app.app_context():

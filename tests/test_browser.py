@@ -420,7 +420,8 @@ def crawl_for_violations(page, start: str) -> tuple[list[str], dict[str, list[st
             if parts[:3] != origin or "#" in href:
                 continue
             target = "/" + (parts[3] if len(parts) > 3 else "")
-            if target not in seen and not target.startswith("/static/"):
+            downloads = target.split("?")[0].endswith((".csv", ".xlsx"))  # files to save, not pages to show
+            if target not in seen and not target.startswith("/static/") and not downloads:
                 seen.add(target)
                 queue.append(target)
     return visited, problems

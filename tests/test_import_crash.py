@@ -96,7 +96,7 @@ def test_killed_while_checking_rows_leaves_none(app, import_file):
 
 @pytest.mark.slow
 def test_killed_while_indexing_leaves_all_and_the_next_start_indexes_them(app, import_file):
-    output = _kill_import_at(app, import_file, f"indexed 128/{ROWS}")
+    output = _kill_import_at(app, import_file, f"indexed 256/{ROWS}")
     assert "created" not in output  # killed before it could report
     assert _imported(app) == ROWS
     forget_engines()  # the next start of a process

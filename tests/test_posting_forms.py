@@ -9,8 +9,7 @@ from matchmaker import taxonomy
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Offering, PostingStatus
 
-from .factories import demand_form, field_errors, offering_form
-from .test_postings import make_posting, only
+from .factories import demand_form, field_errors, make_posting, offering_form, only
 
 
 def choice_list(html: str, name: str) -> str:

@@ -14,7 +14,7 @@ from matchmaker.extensions import db
 from matchmaker.models import Demand, Offering, PostingStatus, User
 from matchmaker.signals import postings_saved
 
-from .factories import demand_form, field_errors, offering_form, titles
+from .factories import demand_form, field_errors, make_posting, offering_form, only, titles
 
 CONTACT_EMAIL = "contact@"  # factories.make_user gives every organisation contact@<kind>.example
 CONTACT_PHONE = "+852 5555 0000"
@@ -36,31 +36,6 @@ class Kind:
 DEMANDS = Kind("/demands", Demand, "manufacturer", "intruder", demand_form, "budget_min", "budget_max")
 OFFERINGS = Kind("/offerings", Offering, "vendor", "vendor_intruder", offering_form, "price_min", "price_max")
 BOTH = pytest.mark.parametrize("kind", [DEMANDS, OFFERINGS], ids=["demand", "offering"])
-
-
-def only(app, model):
-    """Return the single posting of a model in the database."""
-    with app.app_context():
-        rows = db.session.scalars(sa.select(model)).all()
-        assert len(rows) == 1
-        db.session.expunge_all()
-        return rows[0]
-
-
-def make_posting(app, user_id, model, status=PostingStatus.PUBLISHED, **fields) -> int:
-    """Create a posting through the domain layer for a persona and return its id."""
-    base = {"title": "A posting", "description": "Something useful."}
-    with app.app_context():
-        user = db.session.get(User, user_id)
-        if model is Demand:
-            posting = postings.create_demand(user, postings.DemandInput(**{**base, **fields}))
-        else:
-            posting = postings.create_offering(user, postings.OfferingInput(**{**base, **fields}))
-        if status is not PostingStatus.DRAFT:
-            postings.publish(user, posting)
-        if status is PostingStatus.CLOSED:
-            postings.close(user, posting)
-        return posting.id
 
 
 # ------------------------------------------------------------------ create, edit, publish, close

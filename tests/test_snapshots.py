@@ -95,7 +95,7 @@ def test_a_damaged_snapshot_is_detected_logged_and_rebuilt(app, snapshotted, cap
 
 
 def test_a_snapshot_from_another_model_is_rebuilt_with_this_one(app, snapshotted, caplog, monkeypatch):
-    monkeypatch.setitem(encoders._cache, ("hashing", "", ""), HashingEncoder())
+    monkeypatch.setitem(encoders._cache, ("hashing", "", "", "torch"), HashingEncoder())
     app.config["MATCHMAKER_EMBEDDING_MODEL"] = "hashing"
     with app.app_context():
         engine, warnings = _restart(app, caplog)

@@ -16,15 +16,26 @@ from ..domain.spreadsheets import ENCODINGS
 INDEXED = re.compile(r"indexed (\d+)/(\d+)")
 
 
+LINE_EVERY = 100  # rows between two progress lines when stderr is not a terminal (a log, a pipe)
+
+
 class ProgressBars:
-    """One bar on stderr per phase (checking rows, then embedding), fed by the importer's callbacks."""
+    """One bar on stderr per phase (checking rows, then embedding), fed by the importer's callbacks.
+
+    When stderr is not a terminal, progress is written as plain lines ("checked 500/10000 rows") a log can keep.
+    """
 
     def __init__(self):
         self.bar = None
         self.label = ""
+        self.lines = not sys.stderr.isatty()
 
     def update(self, label: str, done: int, total: int) -> None:
         """Move the bar of this phase to done of total, starting it (and ending the last one) on a new phase."""
+        if self.lines:
+            if done == total or done % LINE_EVERY == 0:
+                click.echo(f"  checked {done}/{total} rows", err=True)  # the one phase fed through update()
+            return
         if label != self.label:
             self.close()
             self.label = label
@@ -35,7 +46,7 @@ class ProgressBars:
     def message(self, text: str) -> None:
         """Show the engine's batch progress ("indexed 64/10000") as a bar, other messages as lines."""
         found = INDEXED.search(text)
-        if found:
+        if found and not self.lines:
             self.update("embedding", int(found[1]), int(found[2]))
         else:
             self.close()
