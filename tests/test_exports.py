@@ -7,9 +7,9 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from matchmaker.exports.writers import safe_cell
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Match, MatchStatus, Offering, OrgKind, PostingStatus, Role, utcnow
+from matchmaker.spreadsheet import safe_cell
 
 from .factories import make_user
 

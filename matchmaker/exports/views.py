@@ -10,8 +10,8 @@ from ..domain.filters import POSTING_LIST_STATUSES, Filters, visible_postings_qu
 from ..domain.matches import visible_matches
 from ..extensions import db
 from ..models import Demand, Offering
+from ..spreadsheet import csv_chunks, xlsx_bytes
 from .tables import match_table, posting_table
-from .writers import csv_chunks, xlsx_bytes
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 MODELS = {"demands": Demand, "offerings": Offering}
