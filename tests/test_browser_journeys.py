@@ -318,7 +318,9 @@ def test_both_accept_and_only_then_see_each_others_contacts(journey, step):
     row.get_by_role("link").first.click()
     expect(factory).to_have_url(re.compile(re.escape(journey.match_path) + "$"))
     expect(factory.locator("#match-status")).to_have_text(hans("Introduced"))
-    expect(factory.locator("#contacts")).to_contain_text(hans("Contact details are shared once both sides accept the introduction."))
+    expect(factory.locator("#contacts")).to_contain_text(
+        hans("Contact details are shared once both sides accept the introduction.")
+    )
     expect(factory.locator("body")).not_to_contain_text(VENDOR_EMAIL)
     expect(factory.locator("body")).not_to_contain_text(VENDOR_PHONE)
     step(factory, "match-introduced")

@@ -36,6 +36,7 @@ LINKS_JS = """() => [...document.querySelectorAll('a[href]')]
   .map(a => a.href.split('#')[0])
   .filter(href => href.startsWith(location.origin))"""
 
+
 def page_kind(url: str) -> str:
     """Name the kind of page a URL shows: its path with numbers and tokens generalised, and its query's keys."""
     parts = urlsplit(url)

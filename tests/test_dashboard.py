@@ -194,7 +194,9 @@ def test_agency_member_awaiting_approval_sees_notice(client):
 def next_steps(client) -> dict[str, tuple[int, str]]:
     """Return each next-step count the dashboard shows, with the list it links to."""
     page = client.get("/dashboard").get_data(as_text=True)
-    found = re.findall(r'id="todo-(\w+)" href="([^"]+)"><span class="stat-number">(\d+)</span>', section(page, "next-steps"))
+    found = re.findall(
+        r'id="todo-(\w+)" href="([^"]+)"><span class="stat-number">(\d+)</span>', section(page, "next-steps")
+    )
     return {name: (int(count), href.replace("&amp;", "&")) for name, href, count in found}
 
 
@@ -254,7 +256,11 @@ def test_next_steps_count_only_the_viewers_own_organisation(app, client, auth, p
         match_id = make_match().id
     step(app, match_id, "curator", "introduce")
     auth.login_as("intruder")  # a manufacturer that is party to nothing
-    assert {name: count for name, (count, _) in next_steps(client).items()} == {"answer": 0, "proposals": 0, "drafts": 0}
+    assert {name: count for name, (count, _) in next_steps(client).items()} == {
+        "answer": 0,
+        "proposals": 0,
+        "drafts": 0,
+    }
     assert listed_match_ids(client, "/matches/?status=introduced&to_answer=1") == set()
     auth.logout()
     auth.login_as("curator")  # curators see every match but answer none, and get no party next steps

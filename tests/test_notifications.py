@@ -299,7 +299,9 @@ def test_a_follow_up_that_fails_is_logged_and_the_step_stands(app, match_id, cap
 def messages_to(app, email: str) -> list[tuple[str, str]]:
     """Return the (subject, body) of each email queued for this address, oldest first."""
     with app.app_context():
-        rows = db.session.scalars(sa.select(OutboundEmail).where(OutboundEmail.recipient == email).order_by(OutboundEmail.id))
+        rows = db.session.scalars(
+            sa.select(OutboundEmail).where(OutboundEmail.recipient == email).order_by(OutboundEmail.id)
+        )
         return [(row.subject, row.body) for row in rows]
 
 

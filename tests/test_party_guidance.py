@@ -34,13 +34,16 @@ def match_ids(app, personas):
 
 @pytest.mark.parametrize("locale", list(WORDING))
 @pytest.mark.parametrize("party", ["manufacturer", "vendor"])
-def test_parties_are_told_a_curator_reviews_a_proposal_before_introduction(
-    app, client, auth, match_ids, party, locale
-):
+def test_parties_are_told_a_curator_reviews_a_proposal_before_introduction(app, client, auth, match_ids, party, locale):
     auth.login_as(party)
     client.post("/language", data={"locale": locale, "next": "/dashboard"})
-    own_posting = f"/demands/{match_ids['demand']}" if party == "manufacturer" else f"/offerings/{match_ids['offering']}"
-    texts = {path: notice(client, path) for path in ("/dashboard", "/matches/", f"/matches/{match_ids['match']}", own_posting)}
+    own_posting = (
+        f"/demands/{match_ids['demand']}" if party == "manufacturer" else f"/offerings/{match_ids['offering']}"
+    )
+    texts = {
+        path: notice(client, path)
+        for path in ("/dashboard", "/matches/", f"/matches/{match_ids['match']}", own_posting)
+    }
     assert all(texts.values()), texts
     assert len(set(texts.values())) == 1  # one message, said the same way everywhere
     text = next(iter(texts.values()))
@@ -71,3 +74,19 @@ def test_someone_else_sees_neither_the_match_nor_the_notice(app, client, auth, m
         assert persona("intruder").organization_id is not None
     page = client.get(f"/demands/{match_ids['demand']}").get_data(as_text=True)
     assert 'id="curator-review-notice"' not in page  # not the owner: no proposals shown, so no notice
+
+
+@pytest.mark.parametrize(
+    ("locale", "pending", "accepted"), [("en", "not answered yet", "accepted"), ("zh_Hans", "尚未答复", "已接受")]
+)
+def test_where_each_side_stands_on_an_introduction_reads_in_words(
+    app, client, auth, match_ids, locale, pending, accepted
+):
+    step(app, match_ids["match"], "curator", "introduce")
+    step(app, match_ids["match"], "vendor", "accept")
+    auth.login_as("manufacturer")
+    client.post("/language", data={"locale": locale, "next": "/dashboard"})
+    page = unescape(client.get(f"/matches/{match_ids['match']}").get_data(as_text=True))
+    answers = re.findall(r"· [^·<]*?[:：] ?([^<]+?)</td>", page)
+    assert answers == [pending, accepted], answers  # the demand's side has not answered; the vendor accepted
+    assert "pending" not in answers
