@@ -236,7 +236,10 @@ def test_factory_and_vendor_dashboards_count_what_to_do_next_and_link_to_it(app,
         assert listed_match_ids(party, steps["answer"][1]) == {match_id}
 
     # The factory accepts: nothing left for it to answer, while the vendor still has to.
+    to_answer_export = "/exports/matches.csv?status=introduced&to_answer=1"
+    assert "Fabric defect detection on dyeing line" in client.get(to_answer_export).get_data(as_text=True)
     assert client.post(f"/matches/{match_id}/accept").status_code == 302
+    assert "Fabric defect detection on dyeing line" not in client.get(to_answer_export).get_data(as_text=True)
     assert next_steps(client)["answer"][0] == 0
     assert listed_match_ids(client, next_steps(client)["answer"][1]) == set()
     assert next_steps(vendor)["answer"][0] == 1
