@@ -311,6 +311,13 @@ def test_both_accept_and_only_then_see_each_others_contacts(journey, step):
     hans, hant = T[HANS], T[HANT]
     factory, vendor = journey.page("factory"), journey.page("vendor")
 
+    # The Traditional-speaking curator's introduction reaches the factory in Simplified.
+    factory.goto("/notifications/")
+    introduced = hans("A curator introduced “%(demand)s” and “%(offering)s”. Please accept or decline by %(deadline)s.")
+    before_the_date = introduced.split("%(deadline)s")[0] % {"demand": DEMAND["title"], "offering": OFFERING["title"]}
+    expect(factory.locator("article.notification").filter(has_text=before_the_date)).to_have_count(1)
+    step(factory, "factory-notifications")
+
     factory.goto("/dashboard")
     assert next_step_count(factory, "answer") == 1
     step(factory, "factory-dashboard-one-to-answer")
@@ -334,6 +341,17 @@ def test_both_accept_and_only_then_see_each_others_contacts(journey, step):
     step(factory, "factory-accepted-waiting")
     factory.goto("/dashboard")
     assert next_step_count(factory, "answer") == 0
+
+    # The factory acted in Simplified; the vendor reads of it in Traditional, its own language.
+    vendor.goto("/notifications/")
+    accepted = hant(
+        "%(org)s accepted the introduction of “%(demand)s” and “%(offering)s”.",
+        org=FACTORY["organization"],
+        demand=DEMAND["title"],
+        offering=OFFERING["title"],
+    )
+    expect(vendor.locator("article.notification").filter(has_text=accepted)).to_have_count(1)
+    step(vendor, "vendor-notifications")
 
     vendor.goto("/dashboard")
     assert next_step_count(vendor, "answer") == 1
