@@ -13,6 +13,7 @@ from .i18n import format_money, language_switch
 from .matching.explain import reason_text, visible_reasons
 from .vocabulary import (
     DEPLOYMENT_MODES,
+    INTRODUCTION_RESPONSE_LABELS,
     MATCH_SOURCE_LABELS,
     MATCH_STATUS_LABELS,
     POSTING_KIND_LABELS,
@@ -40,6 +41,7 @@ def init_templating(app: Flask) -> None:
         posting_status_labels=POSTING_STATUS_LABELS,
         match_status_labels=MATCH_STATUS_LABELS,
         match_source_labels=MATCH_SOURCE_LABELS,
+        response_labels=INTRODUCTION_RESPONSE_LABELS,
     )
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["may_see_confidential"] = may_see_confidential

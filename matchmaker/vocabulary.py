@@ -191,6 +191,13 @@ MATCH_STATUS_LABELS = {
     MatchStatus.NO_DEAL: _l("No deal"),
 }
 
+# Where each side stands on an introduction (Match.demand_response / offering_response).
+INTRODUCTION_RESPONSE_LABELS = {
+    "pending": _l("not answered yet"),
+    "accepted": _l("accepted"),
+    "declined": _l("declined"),
+}
+
 # Who proposed a match: the engine ranked it, or a curator paired it by hand.
 MATCH_SOURCE_LABELS = {"engine": _l("Engine"), "curator": _l("Curator")}
 

@@ -67,6 +67,27 @@ VENDOR_ORG = "深圳视界智造科技有限公司"
 FACTORY_EMAIL, FACTORY_PHONE = "sales@huajin-textile.example.com", "+86 757 8688 1203"
 VENDOR_EMAIL, VENDOR_PHONE = "bd@visionmfg.example.com", "+86 755 8660 2318"
 DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# The page's width against the window's, and the element reaching furthest right, named as a selector.
+OVERFLOW_JS = """() => {
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + [...el.classList].map(c => '.' + c).join('');
+  let widest = null, right = 0;
+  const scrolls = el => getComputedStyle(el).overflowX !== 'visible';
+  const inScroller = el => {
+    for (let p = el.parentElement; p; p = p.parentElement) if (scrolls(p)) return true;
+    return false;
+  };
+  for (const el of document.body.querySelectorAll('*')) {
+    if (inScroller(el)) continue;
+    const r = el.getBoundingClientRect().right + window.scrollX;
+    if (r > right) { right = r; widest = el; }
+  }
+  const path = [];
+  for (let el = widest; el && el !== document.body; el = el.parentElement) path.unshift(name(el));
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
+          widest: path.slice(-3).join(' > '), right: Math.round(right)};
+}"""
 TEMPLATE_LEAKS = ("{{", "{%", "Traceback", "UndefinedError", "TemplateSyntaxError", "jinja2")
 
 
@@ -162,6 +183,14 @@ def log_in(page, email: str) -> None:
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+
+
+def switch_language(page, name: str) -> None:
+    """Choose a language with the top bar's switch, as a person would (a signed-in one keeps it in the profile)."""
+    button = page.locator("#language-switch").get_by_role("button", name=name)
+    if button.is_enabled():  # the language shown already is not a button one can press
+        button.click()
+    expect(button).to_be_disabled()
 
 
 def assert_renders_cleanly(page) -> None:

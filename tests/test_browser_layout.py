@@ -13,12 +13,20 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from .browser_support import ADMIN, CURATOR, FACTORY, VENDOR, expect, skip_without_browser
+from .browser_support import (
+    ADMIN,
+    CURATOR,
+    FACTORY,
+    OVERFLOW_JS,
+    PHONE,
+    VENDOR,
+    skip_without_browser,
+    switch_language,
+)
 
 pytestmark = pytest.mark.browser
 skip_without_browser()
 
-PHONE = {"width": 390, "height": 844}
 MAX_PAGES = 45  # per persona: enough for every kind of page, bounded so the test stays quick
 PER_KIND = 2  # pages of one kind visited (two demands, two filter combinations of the curation queue…)
 SKIPPED_PATHS = re.compile(r"^/static/|/export|\.csv$|/auth/logout")
@@ -27,27 +35,6 @@ SKIPPED_PATHS = re.compile(r"^/static/|/export|\.csv$|/auth/logout")
 LINKS_JS = """() => [...document.querySelectorAll('a[href]')]
   .map(a => a.href.split('#')[0])
   .filter(href => href.startsWith(location.origin))"""
-
-# The page's width against the window's, and the element reaching furthest right, named as a selector.
-OVERFLOW_JS = """() => {
-  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-    + [...el.classList].map(c => '.' + c).join('');
-  let widest = null, right = 0;
-  const scrolls = el => getComputedStyle(el).overflowX !== 'visible';
-  const inScroller = el => {
-    for (let p = el.parentElement; p; p = p.parentElement) if (scrolls(p)) return true;
-    return false;
-  };
-  for (const el of document.body.querySelectorAll('*')) {
-    if (inScroller(el)) continue;
-    const r = el.getBoundingClientRect().right + window.scrollX;
-    if (r > right) { right = r; widest = el; }
-  }
-  const path = [];
-  for (let el = widest; el && el !== document.body; el = el.parentElement) path.unshift(name(el));
-  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
-          widest: path.slice(-3).join(' > '), right: Math.round(right)};
-}"""
 
 
 def page_kind(url: str) -> str:
@@ -73,14 +60,6 @@ def crawl(page, origin: str, start: str):
             continue
         yield page.url, page.evaluate(OVERFLOW_JS)
         queue.extend(link for link in page.evaluate(LINKS_JS) if link not in seen)
-
-
-def switch_language(page, name: str) -> None:
-    """Choose a language with the top bar's switch, as a person would (a signed-in one keeps it in the profile)."""
-    button = page.locator("#language-switch").get_by_role("button", name=name)
-    if button.is_enabled():  # the language shown already is not a button one can press
-        button.click()
-    expect(button).to_be_disabled()
 
 
 @pytest.mark.parametrize("language", ["English", "繁體中文", "简体中文"])

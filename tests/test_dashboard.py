@@ -186,3 +186,87 @@ def test_agency_member_awaiting_approval_sees_notice(client):
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'id="curator-pending"' in page
     assert section(page, "curation") == ""
+
+
+# ---------------------------------------------------------------- what a factory or a vendor does next
+
+
+def next_steps(client) -> dict[str, tuple[int, str]]:
+    """Return each next-step count the dashboard shows, with the list it links to."""
+    page = client.get("/dashboard").get_data(as_text=True)
+    found = re.findall(
+        r'id="todo-(\w+)" href="([^"]+)"><span class="stat-number">(\d+)</span>', section(page, "next-steps")
+    )
+    return {name: (int(count), href.replace("&amp;", "&")) for name, href, count in found}
+
+
+def listed_match_ids(client, href: str) -> set[int]:
+    """Return the ids of the matches the list at href shows."""
+    return {int(i) for i in re.findall(r'<tr id="match-(\d+)">', client.get(href).get_data(as_text=True))}
+
+
+def test_factory_and_vendor_dashboards_count_what_to_do_next_and_link_to_it(app, client, auth, personas):
+    from matchmaker.domain import postings as posting_rules
+
+    from .factories import make_match, make_posting, step
+
+    with app.app_context():
+        match_id = make_match().id
+    vendor = app.test_client()
+    vendor.post("/auth/login", data={"email": PERSONAS["vendor"][0], "password": "correct horse battery"})
+    auth.login_as("manufacturer")
+
+    steps = next_steps(client)
+    assert {name: count for name, (count, _) in steps.items()} == {"answer": 0, "proposals": 1, "drafts": 0}
+    assert listed_match_ids(client, steps["proposals"][1]) == {match_id}
+    assert listed_match_ids(client, steps["answer"][1]) == set()
+    assert urlsplit(steps["drafts"][1]).path == urls(app, "demands.index")
+
+    # A draft waits to be published, and the link lists it.
+    draft = make_posting(app, personas["manufacturer"], Demand, PostingStatus.DRAFT, title="Dye vat forecast draft")
+    steps = next_steps(client)
+    assert steps["drafts"][0] == 1
+    assert "Dye vat forecast draft" in client.get(steps["drafts"][1]).get_data(as_text=True)
+
+    # The curator introduces: the proposal becomes an introduction both sides must answer.
+    step(app, match_id, "curator", "introduce")
+    for party in (client, vendor):
+        steps = next_steps(party)
+        assert (steps["proposals"][0], steps["answer"][0]) == (0, 1)
+        assert listed_match_ids(party, steps["answer"][1]) == {match_id}
+
+    # The factory accepts: nothing left for it to answer, while the vendor still has to.
+    to_answer_export = "/exports/matches.csv?status=introduced&to_answer=1"
+    assert "Fabric defect detection on dyeing line" in client.get(to_answer_export).get_data(as_text=True)
+    assert client.post(f"/matches/{match_id}/accept").status_code == 302
+    assert "Fabric defect detection on dyeing line" not in client.get(to_answer_export).get_data(as_text=True)
+    assert next_steps(client)["answer"][0] == 0
+    assert listed_match_ids(client, next_steps(client)["answer"][1]) == set()
+    assert next_steps(vendor)["answer"][0] == 1
+    vendor.post(f"/matches/{match_id}/accept")
+    assert next_steps(vendor)["answer"][0] == 0
+
+    with app.app_context():
+        posting_rules.publish(db.session.get(User, personas["manufacturer"]), db.session.get(Demand, draft))
+    assert next_steps(client)["drafts"][0] == 0
+    assert next_steps(vendor)["drafts"][0] == 0
+
+
+def test_next_steps_count_only_the_viewers_own_organisation(app, client, auth, personas):
+    from .factories import make_match, step
+
+    with app.app_context():
+        match_id = make_match().id
+    step(app, match_id, "curator", "introduce")
+    auth.login_as("intruder")  # a manufacturer that is party to nothing
+    assert {name: count for name, (count, _) in next_steps(client).items()} == {
+        "answer": 0,
+        "proposals": 0,
+        "drafts": 0,
+    }
+    assert listed_match_ids(client, "/matches/?status=introduced&to_answer=1") == set()
+    auth.logout()
+    auth.login_as("curator")  # curators see every match but answer none, and get no party next steps
+    assert section(client.get("/dashboard").get_data(as_text=True), "next-steps") == ""
+    assert listed_match_ids(client, "/matches/?to_answer=1") == set()
+    assert listed_match_ids(client, "/matches/?status=introduced") == {match_id}

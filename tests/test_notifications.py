@@ -261,3 +261,88 @@ def test_a_follow_up_that_fails_is_logged_and_the_step_stands(app, match_id, cap
     with app.app_context():
         assert db.session.get(Match, match_id).status is MatchStatus.INTRODUCED
         assert count(Notification) == 2
+
+
+# ---------------------------------------------------------------- in the recipient's language
+
+
+def messages_to(app, email: str) -> list[tuple[str, str]]:
+    """Return the (subject, body) of each email queued for this address, oldest first."""
+    with app.app_context():
+        rows = db.session.scalars(
+            sa.select(OutboundEmail).where(OutboundEmail.recipient == email).order_by(OutboundEmail.id)
+        )
+        return [(row.subject, row.body) for row in rows]
+
+
+def notifications_of(app, name: str) -> list[str]:
+    with app.app_context():
+        user = persona(name)
+        return list(db.session.scalars(sa.select(Notification.message).where(Notification.user_id == user.id)))
+
+
+def test_a_traditional_vendor_reads_a_simplified_factorys_step_in_traditional(app, client, auth, match_id):
+    with app.app_context():
+        persona("vendor").locale = "zh_Hant"
+        persona("admin").locale = "zh_Hans"
+        db.session.commit()  # the curator chose nothing: the default language, English
+    step(app, match_id, "curator", "introduce")
+    before = {name: len(messages_to(app, PERSONAS[name][0])) for name in ("vendor", "curator", "admin")}
+
+    auth.login_as("manufacturer")
+    client.post("/language", data={"locale": "zh_Hans", "next": "/dashboard"})
+    answered = client.post(f"/matches/{match_id}/accept", follow_redirects=True)
+    assert '<html lang="zh-Hans">' in answered.get_data(as_text=True)  # the actor's own page stays in theirs
+
+    vendor_mail = messages_to(app, PERSONAS["vendor"][0])[before["vendor"] :]
+    assert len(vendor_mail) == 1
+    subject, body = vendor_mail[0]
+    assert "已引薦" in subject  # the status, in Traditional
+    assert "接受了「Fabric defect detection on dyeing line」與「Lumen inline inspection camera」的引薦" in body
+    assert "查看配對" in body
+    for simplified in ("引荐", "配对", "与“", "已引荐"):
+        assert simplified not in subject + body
+    assert notifications_of(app, "vendor")[-1] == body.splitlines()[0]
+
+    curator_subject, curator_body = messages_to(app, PERSONAS["curator"][0])[before["curator"] :][0]
+    assert curator_subject.endswith("Introduced") and "accepted the introduction of" in curator_body
+    admin_subject, admin_body = messages_to(app, PERSONAS["admin"][0])[before["admin"] :][0]
+    assert "已引荐" in admin_subject and "的引荐" in admin_body and "查看配对" in admin_body
+
+
+def test_the_language_someone_registers_or_signs_in_with_becomes_the_one_they_are_written_to_in(app, client, auth):
+    from matchmaker.models import User
+
+    client.post("/language", data={"locale": "zh_Hant", "next": "/"})
+    client.post(
+        "/auth/register",
+        data={
+            "email": "ops@kowloon-vision.example",
+            "name": "陳志明",
+            "password": "a long enough pw",
+            "confirm": "a long enough pw",
+            "organization_kind": "vendor",
+            "organization_name": "九龍視覺科技",
+            "city": "香港",
+        },
+    )
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.locale).where(User.email == "ops@kowloon-vision.example")) == "zh_Hant"
+
+    other = app.test_client()
+    other.post("/language", data={"locale": "zh_Hans", "next": "/"})
+    with app.app_context():
+        from .factories import make_user
+
+        make_user(*PERSONAS["manufacturer"])
+        make_user("unset@test.example", *PERSONAS["vendor"][1:])
+        persona("manufacturer").locale = "en"
+        db.session.commit()
+    other.post("/auth/login", data={"email": "unset@test.example", "password": "correct horse battery"})
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.locale).where(User.email == "unset@test.example")) == "zh_Hans"
+    third = app.test_client()
+    third.post("/language", data={"locale": "zh_Hans", "next": "/"})
+    third.post("/auth/login", data={"email": PERSONAS["manufacturer"][0], "password": "correct horse battery"})
+    with app.app_context():
+        assert persona("manufacturer").locale == "en"  # a language already in the profile is kept

@@ -1,12 +1,13 @@
 """Views for registering, signing in and signing out."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..access import login_required, safe_next
 from ..domain import passwords
-from ..domain.accounts import Registration, authenticate, register_user, update_profile
+from ..domain.accounts import Registration, authenticate, choose_locale, register_user, update_profile
 from ..domain.errors import ValidationFailed
 from ..domain.memberships import pending_join_request
 from ..extensions import limiter
@@ -14,6 +15,7 @@ from ..forms import show_refusal
 from ..i18n import SESSION_KEY as LOCALE_KEY
 from ..notifications.passwords import send_password_reset
 from ..sessions import user_of_session
+from ..vocabulary import UI_LOCALES
 from .forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -83,6 +85,7 @@ def register():
                     organization_name=form.organization_name.data,
                     organization_kind=form.organization_kind.data,
                     city=form.city.data or "",
+                    locale=str(get_locale()),
                 )
             )
         except ValidationFailed as error:
@@ -127,6 +130,9 @@ def login():
             show_refusal(form, error)
         else:
             login_user(user, remember=form.remember.data)
+            # A language chosen before signing in becomes the profile's, so emails follow it too.
+            if not user.locale and session.get(LOCALE_KEY) in UI_LOCALES:
+                choose_locale(user, session[LOCALE_KEY])
             return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form, next=request.args.get("next", ""))
 

@@ -36,6 +36,7 @@ class Registration:
     organization_name: str
     organization_kind: OrgKind | str
     city: str = ""
+    locale: str = ""  # the interface language the person registered in; their emails follow it
 
 
 def normalise_email(email: str) -> str:
@@ -63,6 +64,8 @@ def register_user(registration: Registration) -> User:
     user = new_account(registration.email, registration.password, registration.name)
     kind = _organization_kind(registration.organization_kind)
     user.curator_requested = kind is OrgKind.AGENCY
+    if registration.locale in UI_LOCALES:
+        user.locale = registration.locale
     place_in_organization(user, registration.organization_name, kind, registration.city)
     return save_account(user)
 

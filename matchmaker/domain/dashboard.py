@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Demand, Match, MatchStatus, Offering, Organization, OrgKind, PostingStatus, Role, User
 from .accounts import pending_curator_requests
+from .matches import visible_matches
 from .memberships import pending_join_requests
 
 RECENT_LIMIT = 5
@@ -30,6 +31,24 @@ def postings_by_status(
     for posting in postings:
         grouped[posting.status].append(posting)
     return grouped
+
+
+def next_steps(user: User, model: type[Demand] | type[Offering]) -> dict[str, int]:
+    """Return what waits for a factory's or a vendor's organisation, counted.
+
+    `proposals`: proposed pairings of its postings, for it to look at while a curator reviews them;
+    `to_answer`: introductions its side has not yet accepted or declined; `drafts`: its postings not yet published.
+    """
+    if user.organization_id is None:
+        return {"proposals": 0, "to_answer": 0, "drafts": 0}
+    drafts = sa.select(sa.func.count(model.id)).where(
+        model.organization_id == user.organization_id, model.status == PostingStatus.DRAFT
+    )
+    return {
+        "proposals": _count(visible_matches(user, MatchStatus.PROPOSED.value)),
+        "to_answer": _count(visible_matches(user, awaiting_answer=True)),
+        "drafts": db.session.scalar(drafts) or 0,
+    }
 
 
 def curation_summary() -> dict[str, Any]:
@@ -67,3 +86,8 @@ def admin_summary() -> dict[str, Any]:
 def _match_count(status: MatchStatus) -> int:
     """Return how many matches are in a status."""
     return db.session.scalar(sa.select(sa.func.count(Match.id)).where(Match.status == status)) or 0
+
+
+def _count(query: sa.Select) -> int:
+    """Return how many rows a select would return."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0

@@ -27,8 +27,11 @@ def matches_of_posting(user: User | None, posting: Demand | Offering) -> list[Ma
     return postings.matches_of(posting)
 
 
-def visible_matches(user: User, status: str = "") -> sa.Select:
-    """Return the query of matches the user may see, best score first: their organization's, or all for curators."""
+def visible_matches(user: User, status: str = "", awaiting_answer: bool = False) -> sa.Select:
+    """Return the query of matches the user may see, best score first: their organization's, or all for curators.
+
+    With awaiting_answer, only the introductions the user's organization has not yet accepted or declined.
+    """
     query = sa.select(Match).join(Demand, Match.demand_id == Demand.id).join(Offering, Match.offering_id == Offering.id)
     if not user.is_curator and user.organization_id is None:
         query = query.where(sa.false())
@@ -38,7 +41,19 @@ def visible_matches(user: User, status: str = "") -> sa.Select:
         )
     if status in {s.value for s in MatchStatus}:
         query = query.where(Match.status == MatchStatus(status))
+    if awaiting_answer:
+        query = query.where(Match.status == MatchStatus.INTRODUCED, _unanswered_by(user.organization_id))
     return query.order_by(Match.score.desc(), Match.id.desc())
+
+
+def _unanswered_by(organization_id: int | None) -> sa.ColumnElement[bool]:
+    """Match the introductions whose side of this organization still has to answer."""
+    if organization_id is None:
+        return sa.false()
+    return sa.or_(
+        sa.and_(Demand.organization_id == organization_id, Match.demand_response == workflow.PENDING),
+        sa.and_(Offering.organization_id == organization_id, Match.offering_response == workflow.PENDING),
+    )
 
 
 def visible_contacts(match: Match, user: User) -> list[dict[str, str]]:

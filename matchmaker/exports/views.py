@@ -50,6 +50,6 @@ def postings(kind: str, fmt: str):
 def matches(fmt: str):
     """Export the matches the viewer may see, filtered by status, with contacts only where they may see them."""
     user = current_user._get_current_object()
-    query = visible_matches(user, request.args.get("status", ""))
+    query = visible_matches(user, request.args.get("status", ""), request.args.get("to_answer") == "1")
     header, rows = match_table(db.session.scalars(query), user)
     return _download("matches", fmt, header, rows)

@@ -52,7 +52,8 @@ def index():
     """List the matches of the viewer's postings (all matches for curators), best score first."""
     user = _viewer()
     status = request.args.get("status", "")
-    page = db.paginate(visible_matches(user, status), per_page=current_app.config["PER_PAGE"])
+    to_answer = request.args.get("to_answer") == "1"
+    page = db.paginate(visible_matches(user, status, to_answer), per_page=current_app.config["PER_PAGE"])
     if wants_json():
         return jsonify(
             matches=[match_json(match, user) for match in page.items],
@@ -64,6 +65,7 @@ def index():
         "matches/index.html",
         page=page,
         status=status,
+        to_answer=to_answer,
         viewer=user,
         status_labels=MATCH_STATUS_LABELS,
         party_side=workflow.party_side,
