@@ -79,11 +79,11 @@ admin_required = require(lambda user: user.is_admin)
 
 
 def may_see_confidential(posting) -> bool:
-    """Return whether the viewer may see a posting's confidential parts: its organisation's members and curators."""
-    user = current_user
-    if not user or not user.is_authenticated:
-        return False
-    return user.is_curator or (user.organization_id is not None and user.organization_id == posting.organization_id)
+    """Return whether the signed-in viewer may see a posting's confidential budget (`domain.postings` decides)."""
+    from .domain.postings import can_see_budget
+
+    user = current_user._get_current_object() if current_user and current_user.is_authenticated else None
+    return can_see_budget(user, posting)
 
 
 def render_error(error: HTTPException):

@@ -29,6 +29,7 @@ TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 MASK = "***"
 ENCODER_BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
+COOKIE_SECURE_MODES = ("auto", "always", "never")
 
 # Read by the test tooling only (tests/apps.py, tests/test_browser.py, .ci/run), never by the app;
 # the app accepts them in its environment so that the test suite's own processes start.
@@ -141,6 +142,13 @@ def _parse_bool(value: Any) -> bool:
     raise Invalid()
 
 
+def _parse_cookie_secure(value: Any) -> str:
+    """Return `auto`, `always` or `never`; true and false (or their words) mean always and never."""
+    if isinstance(value, str) and value.strip().lower() in COOKIE_SECURE_MODES:
+        return value.strip().lower()
+    return "always" if _parse_bool(value) else "never"
+
+
 def _parse_mapping(value: Any) -> dict:
     if isinstance(value, str):
         try:
@@ -213,6 +221,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "int": _parse_int,
     "float": _parse_float,
     "bool": _parse_bool,
+    "cookie_secure": _parse_cookie_secure,
     "mapping": _parse_mapping,
     "path": _parse_path,
     "database_url": _parse_database_url,
@@ -226,6 +235,7 @@ EXPECTED = {
     "int": "a whole number",
     "float": "a number",
     "bool": "true or false (or 1/0, yes/no)",
+    "cookie_secure": "auto, always or never (true/false, 1/0, yes/no also do)",
     "mapping": 'a JSON object such as {"lexical": 0.5}',
     "path": "a directory path",
     "database_url": "an SQLAlchemy database URL such as postgresql://user@host/dbname or sqlite:////path/to/file",
@@ -507,11 +517,13 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=600,
     ),
     Setting(
-        "SESSION_COOKIE_SECURE",
         "MATCHMAKER_SESSION_COOKIE_SECURE",
-        "bool",
-        False,
-        "send the session and remember-me cookies over HTTPS only; turn on when the site is served over HTTPS",
+        "MATCHMAKER_SESSION_COOKIE_SECURE",
+        "cookie_secure",
+        "auto",
+        "when cookies (session, remember-me) are marked `Secure`, so that browsers send them over HTTPS only: "
+        "`auto` (when the request came over HTTPS, directly or, with `MATCHMAKER_PROXY_HOPS`, through a proxy "
+        "saying so in `X-Forwarded-Proto`), `always` (also `true`) or `never` (also `false`)",
     ),
     Setting(
         "MATCHMAKER_PROXY_HOPS",

@@ -8,12 +8,14 @@ import re
 import socket
 from collections.abc import Sequence
 from datetime import date, timedelta
+from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
@@ -337,3 +339,34 @@ def make_posting(app, user_id, model, status=PostingStatus.PUBLISHED, **fields) 
         if status is PostingStatus.CLOSED:
             postings.close(user, posting)
         return posting.id
+
+
+# ---------------------------------------------------------------- mail
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content)
+        self.messages.append(
+            {
+                "to": list(envelope.rcpt_tos),
+                "subject": message["Subject"],
+                "body": message.get_payload(decode=True).decode(),
+            }
+        )
+        return "250 Message accepted for delivery"
+
+    def recipients(self) -> list[str]:
+        return sorted(to for message in self.messages for to in message["to"])
+
+
+def start_smtp(port: int) -> tuple[Controller, Inbox]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, inbox

@@ -3,8 +3,11 @@
 Every operation gets generated requests, valid by the document (positive) and not (negative), on rows
 that exist and on made-up ids, and one known-good request; no answer may be a server error, and every
 answer must have a status, a content type and a body the document declares. Bounded by the number of
-examples per operation, so that the whole run takes well under two minutes.
+examples per operation, so that the whole run takes well under two minutes; the long version:
+`API_FUZZ_EXAMPLES=300 .venv/bin/python -m pytest -p no:cacheprovider tests/test_api_fuzz.py`.
 """
+
+import os
 
 import pytest
 import schemathesis
@@ -25,7 +28,9 @@ from matchmaker.models import Demand, MatchStatus, Offering, PostingStatus
 from .factories import make_match, make_pair, persona, publish
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 5}
+# Examples per operation and mode: 10 valid and 5 invalid in CI; API_FUZZ_EXAMPLES=300 searches far longer.
+POSITIVE_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "10"))
+EXAMPLES = {GenerationMode.POSITIVE: POSITIVE_EXAMPLES, GenerationMode.NEGATIVE: max(1, POSITIVE_EXAMPLES // 2)}
 # Who calls each resource: the owners of its rows, and a curator for matches and the rest.
 CALLER = {"demands": "manufacturer", "offerings": "vendor"}
 # A request each operation must answer with success, besides the generated ones.

@@ -213,3 +213,19 @@ def test_the_api_and_the_web_form_give_the_same_messages(app, client, auth, toke
     with app.app_context():
         model = Demand if kind == "demands" else Offering
         assert db.session.scalar(sa.select(sa.func.count(model.id))) == 0
+
+
+def test_a_confidential_budget_set_over_the_api_is_for_the_organisation_and_curators(client, tokens):
+    body = {**VALID_JSON["demands"], "budget_min": 4_321_987, "budget_max": 5_432_198, "budget_confidential": True}
+    created = client.post("/api/v1/demands/", json=body, headers=as_(tokens, "manufacturer"))
+    assert created.status_code == 201 and created.json["budget_confidential"] is True
+    url = f"/api/v1/demands/{created.json['id']}"
+    assert client.post(f"{url}/publish", headers=as_(tokens, "manufacturer")).status_code == 200
+    for reader, shown in [("manufacturer", True), ("curator", True), ("vendor", False), ("intruder", False)]:
+        for answer in (
+            client.get(url, headers=as_(tokens, reader)).json,
+            client.get("/api/v1/demands/", headers=as_(tokens, reader)).json["items"][0],
+        ):
+            amounts = (answer["budget_min"], answer["budget_max"])
+            assert amounts == ((4_321_987, 5_432_198) if shown else (None, None)), (reader, answer)
+            assert answer["budget_confidential"] is True

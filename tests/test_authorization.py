@@ -29,6 +29,7 @@ from werkzeug.security import generate_password_hash
 
 from matchmaker.domain.memberships import hash_token
 from matchmaker.domain.passwords import reset_token
+from matchmaker.domain.postings import announce
 from matchmaker.extensions import db
 from matchmaker.models import (
     ApiToken,
@@ -579,6 +580,14 @@ def targets(app, personas) -> dict:
         ids.update(_import_targets(users[CURATOR]))
         ids.update(_api_tokens(users))
         db.session.commit()
+        # Embedded and indexed as publishing them through the domain would: a search must find nothing to catch
+        # up on, or the engine's own bookkeeping would count as a GET changing the database.
+        published = [
+            posting
+            for model in (Demand, Offering)
+            for posting in db.session.scalars(sa.select(model).where(model.status == PostingStatus.PUBLISHED))
+        ]
+        announce(published, propose=False)
     return ids
 
 
@@ -753,3 +762,76 @@ def test_every_post_route_refuses_a_form_without_csrf_token(app, client, auth, t
         return
     assert response.status_code == 400, (url, response.status_code)
     assert "請重新載入" in response.get_data(as_text=True), "the refusal says what to do, in the reader's language"
+
+
+# ---------------------------------------------------------------- the methods a route does not serve
+
+OTHER_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _paths(app) -> dict[str, tuple[tuple[str, str], set[str]]]:
+    """Return, per URL rule, one (endpoint, method) row of the table and every method any endpoint serves
+    there (HEAD and OPTIONS left out: Flask answers them itself)."""
+    paths: dict[str, tuple[tuple[str, str], set[str]]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint):
+        methods = rule.methods - {"HEAD", "OPTIONS"}
+        key, served = paths.get(rule.rule, ((rule.endpoint, min(methods)), set()))
+        paths[rule.rule] = (key, served | methods)
+    return paths
+
+
+@pytest.mark.parametrize("persona", [ANON, ADMIN, MAKER])
+def test_every_other_method_is_refused_and_changes_nothing(app, client, auth, targets, persona):
+    """PUT, DELETE and the rest on each URL that does not serve them: 405 (under /api/v1 in the API's error
+    format), and nothing changed. HEAD and OPTIONS, which Flask answers for every URL, change nothing either."""
+    if persona != ANON:
+        auth.login_as(persona)
+    tried = 0
+    for rule, (key, served) in sorted(_paths(app).items()):
+        case = CASES[key]
+        api = rule.startswith("/api/v1/")
+        headers = {"Authorization": f"Bearer {targets['token', persona]}"} if api and persona != ANON else {}
+        with app.app_context():
+            url = case.url(targets)
+            before = snapshot()
+        for method in [m for m in OTHER_METHODS if m not in served] + ["HEAD", "OPTIONS"]:
+            response = client.open(url, method=method, headers=headers, data=b"" if method == "HEAD" else b"{}")
+            response.close()
+            tried += 1
+            if method in ("HEAD", "OPTIONS"):
+                assert response.status_code < 500, (persona, method, url, response.status_code)
+                continue
+            assert response.status_code == 405, (persona, method, url, response.status_code)
+            if api:
+                assert response.json["error"]["code"] == "method_not_allowed", (url, response.get_data()[:200])
+        with app.app_context():
+            db.session.remove()
+            changed = [name for name, rows in snapshot().items() if before[name] != rows]
+        assert changed == [], f"{persona}: other methods on {url} changed {changed}"
+    assert tried > 2 * len(_paths(app)), "every URL was tried with several methods"
+
+
+# ---------------------------------------------------------------- direct interest, when it is switched on
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_express_interest_when_direct_interest_is_on(app, client, auth, targets, monkeypatch, persona):
+    """With MATCHMAKER_DIRECT_INTEREST the two parties may express interest, nobody else; refusals change nothing."""
+    monkeypatch.setitem(app.config, "MATCHMAKER_DIRECT_INTEREST", True)
+    expected = {ANON: LOGIN, MAKER: DONE, VENDOR: DONE}.get(persona, FORBIDDEN)
+    if persona == PENDING:
+        auth.login(PENDING_EMAIL)
+    elif persona != ANON:
+        auth.login_as(persona)
+    with app.app_context():
+        before = snapshot()
+    response = client.post(f"/matches/{targets['proposed']}/interest")
+    with app.app_context():
+        db.session.remove()
+        after = snapshot()
+        status = db.session.get(Match, targets["proposed"]).status
+    _check_status(response, expected, "interest")
+    if expected == DONE:
+        assert after != before and status is not MatchStatus.PROPOSED
+    else:
+        assert after == before, f"{persona}'s refused interest changed the database"

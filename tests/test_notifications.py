@@ -1,11 +1,9 @@
 """Notifications in the app at every step, and email through a real local SMTP server, failures included."""
 
 import logging
-from email import message_from_bytes
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from matchmaker import mailer
 from matchmaker.extensions import db
@@ -13,37 +11,9 @@ from matchmaker.models import Match, MatchEvent, MatchStatus, Notification, Outb
 from matchmaker.notifications.messages import on_match_changed
 from matchmaker.signals import match_changed
 
-from .factories import PERSONAS, free_port, make_match, persona, step
+from .factories import PERSONAS, free_port, make_match, persona, start_smtp, step
 
 EVERYONE = ["manufacturer", "vendor", "curator", "admin", "intruder", "vendor_intruder"]
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content)
-        self.messages.append(
-            {
-                "to": list(envelope.rcpt_tos),
-                "subject": message["Subject"],
-                "body": message.get_payload(decode=True).decode(),
-            }
-        )
-        return "250 Message accepted for delivery"
-
-    def recipients(self) -> list[str]:
-        return sorted(to for message in self.messages for to in message["to"])
-
-
-def start_smtp(port: int) -> tuple[Controller, Inbox]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller, inbox
 
 
 @pytest.fixture

@@ -71,17 +71,64 @@ def test_session_and_remember_cookies_are_httponly_and_samesite(client, personas
         assert "Secure" not in cookie, "Secure cookies would not come back over plain HTTP"
 
 
-@pytest.fixture
-def secure_cookies(app_config):
-    app_config["SESSION_COOKIE_SECURE"] = True
-
-
-def test_cookies_are_secure_when_configured(secure_cookies, client, personas):
-    response = client.post(
-        "/auth/login", data={"email": FACTORY, "password": PASSWORD, "remember": "y"}, base_url="https://localhost"
+def _login_cookies(app, **request) -> dict[str, str]:
+    """Sign in with remember-me on a fresh client; return the session and remember-me Set-Cookie values."""
+    response = app.test_client().post(
+        "/auth/login", data={"email": FACTORY, "password": PASSWORD, "remember": "y"}, **request
     )
-    for name in ("session", "remember_token"):
-        assert "Secure" in _set_cookie(response, name)
+    assert response.status_code == 302
+    return {name: _set_cookie(response, name) for name in ("session", "remember_token")}
+
+
+def _secure(cookie: str) -> bool:
+    return "secure" in [part.strip().lower() for part in cookie.split(";")[1:]]
+
+
+HTTPS = {"base_url": "https://localhost"}
+FORWARDED_HTTPS = {"headers": {"X-Forwarded-Proto": "https"}}
+FORWARDED_HTTP = {"base_url": "https://localhost", "headers": {"X-Forwarded-Proto": "http"}}
+
+
+# (setting, proxies trusted, how the request arrives, whether the cookies must be Secure)
+COOKIE_CASES = [
+    ("auto", 0, {}, False),  # plain HTTP: a Secure cookie would never come back
+    ("auto", 0, HTTPS, True),  # the app serves HTTPS itself
+    ("auto", 0, FORWARDED_HTTPS, False),  # nobody said a proxy is there: the header is the client's own claim
+    ("auto", 1, FORWARDED_HTTPS, True),  # the proxy terminated TLS and says so
+    ("auto", 1, FORWARDED_HTTP, False),  # the proxy says the client came over plain HTTP
+    ("always", 0, {}, True),
+    ("true", 0, {}, True),  # the older boolean form still works
+    ("never", 0, HTTPS, False),
+    ("false", 1, FORWARDED_HTTPS, False),
+]
+
+
+@pytest.mark.parametrize("setting, hops, request_, secure", COOKIE_CASES)
+def test_cookies_are_secure_when_the_request_came_over_https(app_config, setting, hops, request_, secure):
+    from .apps import app_with_schema
+    from .factories import PERSONAS, make_user
+
+    config = {**app_config, "MATCHMAKER_SESSION_COOKIE_SECURE": setting, "MATCHMAKER_PROXY_HOPS": hops}
+    with app_with_schema(config) as app:
+        with app.app_context():
+            make_user(*PERSONAS["manufacturer"])
+        for name, cookie in _login_cookies(app, **request_).items():
+            assert _secure(cookie) is secure, (name, cookie)
+            assert "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
+        if secure:  # signing out deletes the cookies with the same flags
+            client = app.test_client()
+            client.post("/auth/login", data={"email": FACTORY, "password": PASSWORD}, **request_)
+            logout = client.post("/auth/logout", **request_)
+            assert all(_secure(c) for c in logout.headers.getlist("Set-Cookie")), logout.headers.getlist("Set-Cookie")
+
+
+def test_the_cookie_setting_refuses_other_words(app_config):
+    from matchmaker import create_app
+    from matchmaker.settings import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as refused:
+        create_app({**app_config, "MATCHMAKER_SESSION_COOKIE_SECURE": "sometimes"})
+    assert "MATCHMAKER_SESSION_COOKIE_SECURE" in str(refused.value) and "auto, always or never" in str(refused.value)
 
 
 def test_changing_the_password_ends_the_other_sessions_and_remember_cookies(app, personas):

@@ -13,9 +13,11 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 from marshmallow.validate import Length, OneOf, Range
 
+from ..domain.postings import can_see_budget
 from ..domain.search import KINDS, MAX_QUERY
 from ..models import PostingStatus
 from ..vocabulary import POSTING_KINDS, MatchStatus
+from .auth import current_api_user
 
 MAX_LIMIT = 100
 MAX_PAGE = 100_000
@@ -64,6 +66,9 @@ class DemandFields(ma.Schema):
     city = _text()
     budget_min = _whole("whole CNY")
     budget_max = _whole("whole CNY")
+    budget_confidential = fields.Boolean(
+        metadata={"description": "show the budget only to your organisation and curators (matching still uses it)"}
+    )
     timeline = _text()
     deployment = _text("on_premises, edge or cloud; empty for no preference")
     vouchers = _keys("compute, model, training")
@@ -170,11 +175,21 @@ class PostingFields(ma.Schema):
     published_at = UtcDateTime(allow_none=True)
 
 
+class ConfidentialMoney(fields.Integer):
+    """An amount shown only to those who may see the posting's budget; null for everyone else."""
+
+    def serialize(self, attr, obj, accessor=None, **kwargs):
+        if not can_see_budget(current_api_user(), obj):
+            return None
+        return super().serialize(attr, obj, accessor, **kwargs)
+
+
 class Demand(PostingFields):
     industry = fields.String(allow_none=True)
     city = fields.String(required=True)
-    budget_min = fields.Integer(allow_none=True)
-    budget_max = fields.Integer(allow_none=True)
+    budget_min = ConfidentialMoney(allow_none=True, metadata={"description": "null when confidential to you"})
+    budget_max = ConfidentialMoney(allow_none=True, metadata={"description": "null when confidential to you"})
+    budget_confidential = fields.Boolean(required=True)
     timeline = fields.String(required=True)
     deployment = fields.String(required=True)
     vouchers = fields.List(fields.String(), required=True)

@@ -241,6 +241,14 @@ def can_view(user: User | None, posting: Posting) -> bool:
     return is_owner(user, posting) or (user is not None and user.is_curator)
 
 
+def can_see_budget(user: User | None, posting: Posting) -> bool:
+    """Return whether the user may see the posting's money: a budget marked confidential is for the demand's
+    organisation and curators only (matching still uses it, and says nothing of it to the other side)."""
+    if not getattr(posting, "budget_confidential", False):
+        return True
+    return is_owner(user, posting) or (user is not None and user.is_curator)
+
+
 def can_edit(user: User | None, posting: Posting) -> bool:
     """Return whether the user may change the posting now."""
     return is_owner(user, posting) and posting.status is not PostingStatus.CLOSED

@@ -13,6 +13,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from ..domain.matches import visible_contacts
+from ..domain.postings import can_see_budget
 from ..models import Demand, Match, Offering, User
 from ..templating import industry_label, scenario_label
 from ..vocabulary import DEPLOYMENT_LABELS, MATCH_STATUS_LABELS, POSTING_STATUS_LABELS, REGION_LABELS, VOUCHER_LABELS
@@ -23,7 +24,12 @@ class Column:
     """One exported column: its header and how to read its cell from a row's object."""
 
     header: Any  # a lazy string
-    cell: Callable[[Any], Any]
+    cell: Callable[..., Any]  # called with the row's object, and the viewer too when per_viewer
+    per_viewer: bool = False
+
+    def value(self, obj: Any, viewer: User | None) -> Any:
+        """Return the cell as this viewer may read it."""
+        return self.cell(obj, viewer) if self.per_viewer else self.cell(obj)
 
 
 def _labels(labels: dict, keys) -> str:
@@ -33,6 +39,11 @@ def _labels(labels: dict, keys) -> str:
 
 def _scenarios(posting) -> str:
     return "; ".join(scenario_label(key) for key in posting.all_scenarios)
+
+
+def _budget(demand: Demand, amount: int | None, viewer: User | None):
+    """Return the amount, or the word Confidential for a viewer who may not see it."""
+    return amount if can_see_budget(viewer, demand) else str(_l("Confidential"))
 
 
 COMMON = [
@@ -47,8 +58,8 @@ DEMAND_COLUMNS = [
     *COMMON,
     Column(_l("Industry"), lambda d: industry_label(d.industry) if d.industry else ""),
     Column(_l("City"), lambda d: d.city),
-    Column(_l("Budget from (CNY)"), lambda d: d.budget_min),
-    Column(_l("Budget up to (CNY)"), lambda d: d.budget_max),
+    Column(_l("Budget from (CNY)"), lambda d, viewer: _budget(d, d.budget_min, viewer), per_viewer=True),
+    Column(_l("Budget up to (CNY)"), lambda d, viewer: _budget(d, d.budget_max, viewer), per_viewer=True),
     Column(_l("Deployment"), lambda d: str(DEPLOYMENT_LABELS.get(d.deployment, d.deployment))),
     Column(_l("Vouchers"), lambda d: _labels(VOUCHER_LABELS, d.vouchers)),
     Column(_l("Timeline"), lambda d: d.timeline),
@@ -68,10 +79,11 @@ OFFERING_COLUMNS = [
 POSTING_COLUMNS = {Demand: DEMAND_COLUMNS, Offering: OFFERING_COLUMNS}
 
 
-def posting_table(model: type, postings) -> tuple[list[str], Iterator[list[Any]]]:
-    """Return the header and the rows of an export of demands or offerings."""
+def posting_table(model: type, postings, viewer: User | None) -> tuple[list[str], Iterator[list[Any]]]:
+    """Return the header and the rows of an export of demands or offerings; a confidential budget is left
+    blank for those who may not see it."""
     columns = POSTING_COLUMNS[model]
-    return [str(c.header) for c in columns], ([c.cell(p) for c in columns] for p in postings)
+    return [str(c.header) for c in columns], ([c.value(p, viewer) for c in columns] for p in postings)
 
 
 def _contacts(match: Match, viewer: User) -> str:

@@ -41,7 +41,7 @@ def postings(kind: str, fmt: str):
     model = MODELS[kind]
     filters = Filters.from_args(request.args, statuses=POSTING_LIST_STATUSES)
     query = visible_postings_query(model, filters, _viewer()).execution_options(yield_per=BATCH)
-    header, rows = posting_table(model, db.session.scalars(query))
+    header, rows = posting_table(model, db.session.scalars(query), _viewer())
     return _download(kind, fmt, header, rows)
 
 
