@@ -3,6 +3,7 @@
 from datetime import date, datetime
 
 from flask import Flask, current_app, request, url_for
+from markupsafe import Markup, escape
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,7 +11,8 @@ from flask_login import current_user
 from . import taxonomy
 from .access import may_see_confidential
 from .i18n import format_money, language_switch
-from .matching.explain import reason_text, visible_reasons
+from .matching.distinctive import shown_terms
+from .matching.explain import REASON_TEXTS, reason_text, visible_reasons
 from .vocabulary import (
     DEPLOYMENT_MODES,
     MATCH_SOURCE_LABELS,
@@ -29,8 +31,9 @@ def init_templating(app: Flask) -> None:
         money=money,
         date=show_date,
         datetime=show_datetime,
-        reason_text=reason_text,
+        reason_text=reason_markup,
         visible_reasons=visible_reasons,
+        user_text=user_text,
     )
     app.jinja_env.globals.update(
         deployment_modes=DEPLOYMENT_MODES,
@@ -48,6 +51,27 @@ def init_templating(app: Flask) -> None:
     app.context_processor(_matching_status)
     app.context_processor(language_switch)
     app.context_processor(lambda: {"url_rules": {rule.endpoint for rule in app.url_map.iter_rules()}})
+
+
+def user_text(value) -> Markup:
+    """Mark what people typed (titles, descriptions, names, cities, emails) as theirs: it stays in the language it
+    was written in, and the interface's language check (tests/language_check.py) leaves it out.
+
+    The text is escaped like any other; markup already made safe (highlighted terms) is kept. Nothing is marked
+    for an empty value, so `value|user_text or '—'` still shows the dash.
+    """
+    if value is None or value == "":
+        return Markup("")
+    return Markup('<span data-user-content="">%s</span>') % value
+
+
+def reason_markup(reason: dict) -> Markup:
+    """Write a match reason for a page in the reader's language; the key terms it names are the postings' own words,
+    so they are marked as user text (in an email or an export the same reason is plain text: `reason_text`)."""
+    if reason.get("key") == "shared_terms":
+        terms = Markup(", ").join(user_text(term) for term in shown_terms(reason["params"].get("terms", [])))
+        return Markup(escape(str(REASON_TEXTS["shared_terms"]))) % {"terms": terms}
+    return escape(reason_text(reason))
 
 
 def page_url(page: int) -> str:
