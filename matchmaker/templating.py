@@ -3,10 +3,10 @@
 from datetime import date, datetime
 
 from flask import Flask, current_app, request, url_for
-from markupsafe import Markup, escape
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from . import taxonomy
 from .access import may_see_confidential

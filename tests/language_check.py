@@ -61,7 +61,7 @@ ALLOWED_WORDS = frozenset(
         "NUL",
     }
 )
-# The attributes a reader sees or hears; `value` only on buttons.
+# The attributes a reader sees or hears; `value` only where it is a button's label (<input type="submit">).
 VISIBLE_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "aria-description")
 BUTTON_INPUTS = ("submit", "button", "reset")
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -158,9 +158,7 @@ class _PageText(HTMLParser):
         for name in VISIBLE_ATTRIBUTES:
             if attributes.get(name):
                 self.seen.append((name, attributes[name]))
-        if attributes.get("value") and (
-            tag == "button" or (tag == "input" and attributes.get("type") in BUTTON_INPUTS)
-        ):
+        if attributes.get("value") and tag == "input" and attributes.get("type") in BUTTON_INPUTS:
             self.seen.append(("value", attributes["value"]))
 
     def handle_startendtag(self, tag, attrs):

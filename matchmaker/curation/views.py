@@ -12,9 +12,8 @@ from ..domain import curation, review, workflow
 from ..domain.assignment import DEFAULT_PER_DEMAND, apply_assignment, load_problem, solve
 from ..domain.errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
-from ..forms import show_refusal
+from ..forms import options, show_refusal, user_options
 from ..models import Demand, Match, MatchStatus, Offering
-from ..postings.forms import options
 from ..spreadsheet import csv_text
 from ..vocabulary import MATCH_STATUS_LABELS, VOUCHER_LABELS
 from .analytics import TABLES
@@ -170,8 +169,8 @@ def pair():
     form = ManualPairForm(
         demand_id=request.args.get("demand_id", type=int), offering_id=request.args.get("offering_id", type=int)
     )
-    form.demand_id.choices = options(curation.posting_choices(Demand))
-    form.offering_id.choices = options(curation.posting_choices(Offering))
+    form.demand_id.choices = user_options(curation.posting_choices(Demand))
+    form.offering_id.choices = user_options(curation.posting_choices(Offering))
     if form.validate_on_submit():
         demand = db.session.get(Demand, form.demand_id.data)
         offering = db.session.get(Offering, form.offering_id.data)
