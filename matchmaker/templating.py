@@ -19,7 +19,10 @@ from .vocabulary import (
     MATCH_STATUS_LABELS,
     POSTING_KIND_LABELS,
     POSTING_STATUS_LABELS,
+    REGION_LABELS,
+    RESPONSE_LABELS,
     VOUCHER_KINDS,
+    place_name,
 )
 
 
@@ -34,6 +37,8 @@ def init_templating(app: Flask) -> None:
         reason_text=reason_markup,
         visible_reasons=visible_reasons,
         user_text=user_text,
+        place_label=place_label,
+        region_label=region_label,
     )
     app.jinja_env.globals.update(
         deployment_modes=DEPLOYMENT_MODES,
@@ -43,6 +48,7 @@ def init_templating(app: Flask) -> None:
         posting_status_labels=POSTING_STATUS_LABELS,
         match_status_labels=MATCH_STATUS_LABELS,
         match_source_labels=MATCH_SOURCE_LABELS,
+        response_labels=RESPONSE_LABELS,
     )
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["may_see_confidential"] = may_see_confidential
@@ -65,12 +71,25 @@ def user_text(value) -> Markup:
     return Markup('<span data-user-content="">%s</span>') % value
 
 
+def place_label(name: str | None) -> Markup:
+    """Show a city or place in the reader's language when it is a known one, else as its writer typed it."""
+    known = place_name(name, str(get_locale()))
+    return escape(known) if known else user_text(name)
+
+
+def region_label(region: str) -> Markup:
+    """Show a region an offering serves: one of the fixed regions' labels, else the place it names."""
+    return escape(str(REGION_LABELS[region])) if region in REGION_LABELS else place_label(region)
+
+
 def reason_markup(reason: dict) -> Markup:
     """Write a match reason for a page in the reader's language; the key terms it names are the postings' own words,
     so they are marked as user text (in an email or an export the same reason is plain text: `reason_text`)."""
     if reason.get("key") == "shared_terms":
         terms = Markup(", ").join(user_text(term) for term in shown_terms(reason["params"].get("terms", [])))
         return Markup(escape(str(REASON_TEXTS["shared_terms"]))) % {"terms": terms}
+    if reason.get("key") in ("region_fit", "region_misfit"):
+        return Markup(escape(str(REASON_TEXTS[reason["key"]]))) % {"city": place_label(reason["params"].get("city"))}
     return escape(reason_text(reason))
 
 

@@ -124,6 +124,7 @@ def match_detail(match_id: int):
         actions=decision_form.action.choices,
         status_labels=MATCH_STATUS_LABELS,
         reason_label=workflow.reason_label,
+        decision_reason_label=workflow.decision_reason_label,
         demand_text=demand_text,
         offering_text=offering_text,
         components=review.score_components(match),
