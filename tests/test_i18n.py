@@ -7,15 +7,17 @@ from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 from babel.messages.pofile import read_po, write_po
 from flask_babel import force_locale
 
 from matchmaker import taxonomy
 from matchmaker.cli import i18n as catalogues
+from matchmaker.domain import curation, workflow
 from matchmaker.extensions import db
 from matchmaker.i18n import locale_of_tag
 from matchmaker.matching.explain import reason_text
-from matchmaker.models import User
+from matchmaker.models import Demand, Match, MatchStatus, Offering, User
 from matchmaker.templating import money
 
 from .apps import app_with_schema, base_config
@@ -218,23 +220,65 @@ def page_kind(path: str) -> str:
 
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory):
-    """Create one app loaded with the demo data for the page sweep."""
+    """Create one app loaded with the demo data, its matches taken through every kind of step, for the sweep."""
     with app_with_schema(base_config(tmp_path_factory.mktemp("sweep"))) as app:
         result = app.test_cli_runner().invoke(args=["seed"])
         assert result.exit_code == 0, result.output
-        yield app
+        with app.test_request_context("/"):
+            moved = take_matches_through_their_steps()
+        yield app, [path for match_id in moved for path in (f"/matches/{match_id}", f"/curation/matches/{match_id}")]
 
 
-def sweep(app, email: str, locale: str) -> dict[str, str]:
-    """Sign in, choose the locale with the switch, and fetch the pages reachable from the dashboard."""
+def _user(email: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.email == email))
+
+
+def _member(organization_id: int) -> User:
+    return db.session.scalar(sa.select(User).where(User.organization_id == organization_id).order_by(User.id))
+
+
+def take_matches_through_their_steps() -> list[int]:
+    """Move some of the demo's proposals on, as its people would: timelines, answers, reasons, notes, notifications.
+
+    The demo data holds proposals only; the pages of introduced, connected, declined and rejected matches, and the
+    notifications their steps send, are reached only once someone has taken those steps.
+    """
+    factory, vendor, curator = (_user(email) for email in DEMO_PERSONAS[:3])
+
+    def proposals(condition) -> list[Match]:
+        query = sa.select(Match).join(Demand).join(Offering).where(Match.status == MatchStatus.PROPOSED, condition)
+        return db.session.scalars(query.order_by(Match.id)).all()
+
+    connected, declined, rejected = proposals(Demand.organization_id == factory.organization_id)[:3]
+    waiting = proposals(Offering.organization_id == vendor.organization_id)[0]
+    for match in (connected, declined, waiting):
+        workflow.apply(match, "shortlist", curator)
+        workflow.apply(match, "introduce", curator, note="Both sides asked for an introduction.")
+    workflow.apply(connected, "accept", _member(connected.demand.organization_id))
+    workflow.apply(connected, "accept", _member(connected.offering.organization_id))
+    workflow.apply(connected, "pilot_started", curator)
+    workflow.apply(connected, "no_deal", curator, reason="price", note="预算不够")
+    workflow.apply(declined, "decline", _member(declined.demand.organization_id), reason="budget")
+    workflow.apply(rejected, "reject", curator, reason="poor_fit", note="場景不符")
+    curation.add_note(curator, rejected, "Check the vendor's references first.")
+    db.session.commit()
+    return [match.id for match in (connected, declined, rejected, waiting)]
+
+
+def sweep(app, email: str, locale: str, also: list[str] = ()) -> dict[str, str]:
+    """Sign in, choose the locale with the switch, and fetch the pages reachable from the dashboard.
+
+    Pages of one kind are visited a few at a time only; the pages `also` names are visited besides (the matches
+    the fixture moved on, which the dashboard links among many others).
+    """
     client = app.test_client()
     client.post("/auth/login", data={"email": email, "password": "demo-password"})
     client.post("/language", data={"locale": locale, "next": "/dashboard"})
-    pages, queue, queued, kinds = {}, ["/dashboard"], {"/dashboard"}, Counter()
+    pages, queue, queued, kinds = {}, ["/dashboard", *also], {"/dashboard", *also}, Counter()
     while queue and len(pages) < MAX_PAGES:
         path = queue.pop(0)
         kind = page_kind(path)
-        if kinds[kind] >= PER_KIND:
+        if kinds[kind] >= PER_KIND and path not in also:
             continue
         kinds[kind] += 1
         response = client.get(path)
@@ -252,7 +296,8 @@ def sweep(app, email: str, locale: str) -> dict[str, str]:
 @pytest.mark.parametrize("locale", ["en", "zh_Hant", "zh_Hans"])
 @pytest.mark.parametrize("email", DEMO_PERSONAS)
 def test_every_page_a_persona_reaches_speaks_the_chosen_language(demo_app, email, locale):
-    pages = sweep(demo_app, email, locale)
+    app, moved_matches = demo_app
+    pages = sweep(app, email, locale, also=moved_matches)
     assert "/dashboard" in pages and len(pages) >= 10, sorted(pages)
     wrong = [f"{path}: {finding}" for path, page in pages.items() for finding in page_problems(page, locale)]
     assert wrong == [], f"{len(wrong)} strings in the wrong language:\n" + "\n".join(wrong)
