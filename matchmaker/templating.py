@@ -13,6 +13,7 @@ from .access import may_see_confidential
 from .i18n import format_money, language_switch
 from .matching.distinctive import shown_terms
 from .matching.explain import REASON_TEXTS, reason_text, visible_reasons
+from .notifications.text import notification_text
 from .vocabulary import (
     DEPLOYMENT_MODES,
     MATCH_SOURCE_LABELS,
@@ -38,6 +39,7 @@ def init_templating(app: Flask) -> None:
         visible_reasons=visible_reasons,
         user_text=user_text,
         place_label=place_label,
+        notification_text=lambda notification: notification_text(notification, mark=user_text),
         region_label=region_label,
     )
     app.jinja_env.globals.update(
@@ -53,6 +55,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["may_see_confidential"] = may_see_confidential
     app.jinja_env.globals["action_label"] = action_label
+    app.jinja_env.globals["mark_names"] = mark_names
     app.context_processor(_unread_notifications)
     app.context_processor(_matching_status)
     app.context_processor(language_switch)
@@ -69,6 +72,14 @@ def user_text(value) -> Markup:
     if value is None or value == "":
         return Markup("")
     return Markup('<span data-user-content="">%s</span>') % value
+
+
+def mark_names(label: str, *names: str | None) -> Markup:
+    """Mark the names people typed inside a label built elsewhere ("Foshan Textiles · Liang Guohua")."""
+    marked = escape(label)
+    for name in sorted({name for name in names if name}, key=len, reverse=True):
+        marked = marked.replace(escape(name), user_text(name))
+    return marked
 
 
 def place_label(name: str | None) -> Markup:
