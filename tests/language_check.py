@@ -6,6 +6,8 @@ checker leaves marked parts out, and takes their text out of `<title>` and of at
 mark it. Parts marked with a `lang` of another language (the language switch names each language in itself)
 are quoted in that language and left out too.
 
+Code (`<code>`, `<pre>`, and `quoted` in text) reads the same in every language and is left out too.
+
 Everything else a reader sees is checked: text nodes, `<title>`, and the attributes people see (placeholder,
 title, aria-label, alt, and the value of buttons). For zh_Hans: no character only Traditional Chinese writes;
 for zh_Hant: no character only Simplified Chinese writes (both from OpenCC's character tables); for both: no
@@ -66,13 +68,14 @@ VISIBLE_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "aria-descrip
 BUTTON_INPUTS = ("submit", "button", "reset")
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 SKIPPED_TAGS = ("script", "style", "textarea", "template")
+CODE_TAGS = ("code", "pre", "kbd", "samp")  # names a program reads, the same in every language
 HTML_LANG = {"en": "en", "zh_Hant": "zh-Hant", "zh_Hans": "zh-Hans"}
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _EMAIL = re.compile(r"[A-Za-z0-9_.+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _URL = re.compile(r"(https?://|mailto:|(?<![A-Za-z0-9])/)[A-Za-z0-9_./?=&%#:~+-]*")
-# Written as a machine reads them: command-line options, file extensions, header names and media types.
-_TECHNICAL = re.compile(r"--[a-z][a-z-]*|(?<![A-Za-z0-9])\.[a-z]{2,4}\b|<token>|Content-Type|application/json")
+# Written as a machine reads them: `quoted code`, command-line options, file extensions, header names, media types.
+_TECHNICAL = re.compile(r"`[^`]+`|--[a-z][a-z-]*|(?<![A-Za-z0-9])\.[a-z]{2,4}\b|<token>|Content-Type|application/json")
 _RAW_KEY = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z’']*[A-Za-z]|\b[A-Za-z]\b")
 
@@ -148,6 +151,8 @@ class _PageText(HTMLParser):
             why = "user"
         elif tag != "html" and attributes.get("lang") and attributes["lang"] != self.page_lang:
             why = "quoted"
+        elif tag in CODE_TAGS:
+            why = "code"
         if tag in SKIPPED_TAGS:
             self._skip += 1
         outer = self._left_out()
@@ -199,7 +204,7 @@ def visible_text(page: str) -> tuple[list[tuple[str, str]], list[str]]:
 def string_problems(text: str, locale: str) -> list[str]:
     """Return why a string of interface text is not in `locale` (empty when it is)."""
     rest = _URL.sub(" ", _EMAIL.sub(" ", text))
-    found = [f"raw key {key!r}" for key in _RAW_KEY.findall(rest)]
+    found = [f"raw key {key!r}" for key in _RAW_KEY.findall(re.sub(r"`[^`]+`", " ", rest))]
     rest = _TECHNICAL.sub(" ", rest)
     if locale == "en":
         chinese = "".join(dict.fromkeys(_CJK.findall(rest)))

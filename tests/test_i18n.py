@@ -193,8 +193,9 @@ def test_money_and_dates_follow_the_locale(app):
 DEMO_PERSONAS = ("factory@matchmaker.test", "vendor@matchmaker.test", "curator@hkpromo.test", "admin@matchmaker.test")
 MAX_PAGES = 150  # per persona and language, breadth first from the dashboard
 PER_KIND = 4  # pages of one kind (/matches/<id>, /demands/?industry=<code>, …) visited: they share a template
-# Never followed: leaving, files, the JSON API (it answers in the token owner's language, tested in test_api.py).
-NOT_FOLLOWED = re.compile(r"^/(auth/logout|api/|exports/|static/)|\.(csv|xlsx|json)$")
+# Never followed: leaving, files, the JSON API (it answers in the token owner's language, tested in test_api.py);
+# its reference page (/api/v1/docs) is a page and is followed.
+NOT_FOLLOWED = re.compile(r"^/(auth/logout|api/(?!v1/docs$)|exports/|static/)|\.(csv|xlsx|json)$")
 
 
 def links(page: str) -> list[str]:
