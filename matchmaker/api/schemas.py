@@ -133,7 +133,9 @@ class TransitionRequest(ma.Schema):
     """A workflow step to apply to a match."""
 
     action = fields.String(required=True, metadata={"description": "one of the match's `actions`"})
-    reason = fields.String(load_default="", metadata={"description": "a reason key, for `decline`, `reject`, `no_deal`"})
+    reason = fields.String(
+        load_default="", metadata={"description": "a reason key, for `decline`, `reject`, `no_deal`"}
+    )
     note = fields.String(load_default="")
 
 
