@@ -21,7 +21,7 @@ from matchmaker.models import Demand, Match, MatchStatus, Offering, User
 from matchmaker.templating import money
 
 from .apps import app_with_schema, base_config
-from .language_check import page_problems
+from .language_check import page_problems, simplified_only, traditional_only
 
 LOG_IN = {"en": "Log in", "zh_Hant": "登入", "zh_Hans": "登录"}
 HTML_LANG = {"en": "en", "zh_Hant": "zh-Hant", "zh_Hans": "zh-Hans"}
@@ -75,6 +75,33 @@ def test_the_check_finds_catalogues_stale_against_the_code(catalogue_copy):
     found = catalogues.problems()
     assert "messages.pot is stale: run `matchmaker i18n update`" in found
     assert any(problem.startswith("zh_Hans: 1 messages missing, 0 obsolete") for problem in found)
+
+
+def wrong_script_messages(locale: str) -> list[str]:
+    """Return the translations of a Chinese catalogue that write a character only the other script writes."""
+    wrong_script = traditional_only() if locale == "zh_Hans" else simplified_only()
+    with (catalogues.TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as file:
+        catalog = read_po(file)
+    wrong = []
+    for message in catalog:
+        for text in message.string if isinstance(message.string, tuple) else (message.string,):
+            if message.id and any(c in wrong_script for c in text or ""):
+                wrong.append(f"{message.id!r}: {text!r}")
+    return wrong
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant"])
+def test_each_chinese_catalogue_writes_its_own_script(locale):
+    """Every translation, also those no page sweep reaches (flashes, errors, emails), in the catalogue's script."""
+    assert wrong_script_messages(locale) == []
+
+
+def test_the_script_check_finds_a_translation_in_the_other_script(catalogue_copy):
+    def spoil(catalog):
+        catalog["Draft"].string = "草稿（臺灣）"
+
+    rewrite_po(catalogue_copy / "zh_Hans" / "LC_MESSAGES" / "messages.po", spoil)
+    assert wrong_script_messages("zh_Hans") == ["'Draft': '草稿（臺灣）'"]
 
 
 def test_i18n_check_command_reports_success(runner):
