@@ -254,7 +254,12 @@ def demo_app(tmp_path_factory):
         assert result.exit_code == 0, result.output
         with app.test_request_context("/"):
             moved = take_matches_through_their_steps()
-        yield app, [path for match_id in moved for path in (f"/matches/{match_id}", f"/curation/matches/{match_id}")]
+        moved_pages = [path for match_id in moved for path in (f"/matches/{match_id}", f"/curation/matches/{match_id}")]
+        # Pages behind GET forms, which links do not reach: search hits, a filtered match list.
+        yield (
+            app,
+            [*moved_pages, "/search/?q=%E7%BC%BA%E9%99%B7%E6%A3%80%E6%B5%8B+defect", "/matches/?status=connected"],
+        )
 
 
 def _user(email: str) -> User:
