@@ -273,7 +273,11 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
-    message: Mapped[str] = mapped_column(sa.Text)
+    message: Mapped[str] = mapped_column(sa.Text)  # written in the recipient's language when it was sent
+    # The message's English source and its values, so pages write it in the reader's language of the moment;
+    # empty for notifications stored before, which show `message`.
+    msgid: Mapped[str] = mapped_column(sa.Text, default="")
+    params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     link: Mapped[str] = mapped_column(sa.String(300), default="")
     read_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -6,19 +6,24 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from . import taxonomy
 from .access import may_see_confidential
 from .i18n import format_money, language_switch
-from .matching.explain import reason_text, visible_reasons
+from .matching.distinctive import shown_terms
+from .matching.explain import REASON_TEXTS, reason_text, visible_reasons
+from .notifications.text import notification_text
 from .vocabulary import (
     DEPLOYMENT_MODES,
-    INTRODUCTION_RESPONSE_LABELS,
     MATCH_SOURCE_LABELS,
     MATCH_STATUS_LABELS,
     POSTING_KIND_LABELS,
     POSTING_STATUS_LABELS,
+    REGION_LABELS,
+    RESPONSE_LABELS,
     VOUCHER_KINDS,
+    place_name,
 )
 
 
@@ -30,8 +35,12 @@ def init_templating(app: Flask) -> None:
         money=money,
         date=show_date,
         datetime=show_datetime,
-        reason_text=reason_text,
+        reason_text=reason_markup,
         visible_reasons=visible_reasons,
+        user_text=user_text,
+        place_label=place_label,
+        notification_text=lambda notification: notification_text(notification, mark=user_text),
+        region_label=region_label,
     )
     app.jinja_env.globals.update(
         deployment_modes=DEPLOYMENT_MODES,
@@ -41,15 +50,58 @@ def init_templating(app: Flask) -> None:
         posting_status_labels=POSTING_STATUS_LABELS,
         match_status_labels=MATCH_STATUS_LABELS,
         match_source_labels=MATCH_SOURCE_LABELS,
-        response_labels=INTRODUCTION_RESPONSE_LABELS,
+        response_labels=RESPONSE_LABELS,
     )
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["may_see_confidential"] = may_see_confidential
     app.jinja_env.globals["action_label"] = action_label
+    app.jinja_env.globals["mark_names"] = mark_names
     app.context_processor(_unread_notifications)
     app.context_processor(_matching_status)
     app.context_processor(language_switch)
     app.context_processor(lambda: {"url_rules": {rule.endpoint for rule in app.url_map.iter_rules()}})
+
+
+def user_text(value) -> Markup:
+    """Mark what people typed (titles, descriptions, names, cities, emails) as theirs: it stays in the language it
+    was written in, and the interface's language check (tests/language_check.py) leaves it out.
+
+    The text is escaped like any other; markup already made safe (highlighted terms) is kept. Nothing is marked
+    for an empty value, so `value|user_text or '—'` still shows the dash.
+    """
+    if value is None or value == "":
+        return Markup("")
+    return Markup('<span data-user-content="">%s</span>') % value
+
+
+def mark_names(label: str, *names: str | None) -> Markup:
+    """Mark the names people typed inside a label built elsewhere ("Foshan Textiles · Liang Guohua")."""
+    marked = escape(label)
+    for name in sorted({name for name in names if name}, key=len, reverse=True):
+        marked = marked.replace(escape(name), user_text(name))
+    return marked
+
+
+def place_label(name: str | None) -> Markup:
+    """Show a city or place in the reader's language when it is a known one, else as its writer typed it."""
+    known = place_name(name, str(get_locale()))
+    return escape(known) if known else user_text(name)
+
+
+def region_label(region: str) -> Markup:
+    """Show a region an offering serves: one of the fixed regions' labels, else the place it names."""
+    return escape(str(REGION_LABELS[region])) if region in REGION_LABELS else place_label(region)
+
+
+def reason_markup(reason: dict) -> Markup:
+    """Write a match reason for a page in the reader's language; the key terms it names are the postings' own words,
+    so they are marked as user text (in an email or an export the same reason is plain text: `reason_text`)."""
+    if reason.get("key") == "shared_terms":
+        terms = Markup(", ").join(user_text(term) for term in shown_terms(reason["params"].get("terms", [])))
+        return Markup(escape(str(REASON_TEXTS["shared_terms"]))) % {"terms": terms}
+    if reason.get("key") in ("region_fit", "region_misfit"):
+        return Markup(escape(str(REASON_TEXTS[reason["key"]]))) % {"city": place_label(reason["params"].get("city"))}
+    return escape(reason_text(reason))
 
 
 def page_url(page: int) -> str:

@@ -110,6 +110,57 @@ REGION_LABELS = {
 }
 REGIONS = tuple(REGION_LABELS)
 
+# Places people name in a city field or among the regions an offering serves, in each interface language:
+# a name written in any of the three (any case, with or without 市) is shown in the reader's. Other places
+# are shown as written.
+PLACE_NAMES = {
+    # English: (Simplified, Traditional)
+    "Guangzhou": ("广州", "廣州"),
+    "Shenzhen": ("深圳", "深圳"),
+    "Zhuhai": ("珠海", "珠海"),
+    "Shantou": ("汕头", "汕頭"),
+    "Foshan": ("佛山", "佛山"),
+    "Shaoguan": ("韶关", "韶關"),
+    "Zhanjiang": ("湛江", "湛江"),
+    "Zhaoqing": ("肇庆", "肇慶"),
+    "Jiangmen": ("江门", "江門"),
+    "Maoming": ("茂名", "茂名"),
+    "Huizhou": ("惠州", "惠州"),
+    "Meizhou": ("梅州", "梅州"),
+    "Shanwei": ("汕尾", "汕尾"),
+    "Heyuan": ("河源", "河源"),
+    "Yangjiang": ("阳江", "陽江"),
+    "Qingyuan": ("清远", "清遠"),
+    "Dongguan": ("东莞", "東莞"),
+    "Zhongshan": ("中山", "中山"),
+    "Chaozhou": ("潮州", "潮州"),
+    "Jieyang": ("揭阳", "揭陽"),
+    "Yunfu": ("云浮", "雲浮"),
+    "Hong Kong": ("香港", "香港"),
+    "Macau": ("澳门", "澳門"),
+    "Shanghai": ("上海", "上海"),
+    "Beijing": ("北京", "北京"),
+    "Guangdong": ("广东", "廣東"),
+    "Southeast Asia": ("东南亚", "東南亞"),
+}
+_PLACE_KEYS = {
+    name: english
+    for english, chinese in PLACE_NAMES.items()
+    for written in (english, *chinese)
+    for name in (written.casefold(), f"{written}市")
+}
+
+
+def place_name(name: str | None, locale: str) -> str | None:
+    """Return a known place's name in a UI locale (Foshan, 佛山市 → 佛山 for zh_Hans), or None for another place."""
+    english = _PLACE_KEYS.get((name or "").strip().casefold())
+    if english is None:
+        return None
+    if locale == "en":
+        return english
+    return PLACE_NAMES[english][0 if locale == "zh_Hans" else 1]
+
+
 # The headings posting forms group the taxonomies under: scenarios by the stage of manufacturing they
 # serve (the `stage` of each entry in data/scenarios.json), in this order.
 SCENARIO_STAGE_LABELS = {
@@ -164,6 +215,13 @@ def language_of_locale(locale: str) -> str:
 
 # ---------------------------------------------------------------- matches
 
+# Each side's answer to an introduction (Match.demand_response, Match.offering_response).
+RESPONSE_LABELS = {
+    "pending": _l("not answered yet"),
+    "accepted": _l("accepted"),
+    "declined": _l("declined"),
+}
+
 
 class MatchStatus(str, enum.Enum):
     PROPOSED = "proposed"
@@ -192,12 +250,6 @@ MATCH_STATUS_LABELS = {
 }
 
 # Where each side stands on an introduction (Match.demand_response / offering_response).
-INTRODUCTION_RESPONSE_LABELS = {
-    "pending": _l("not answered yet"),
-    "accepted": _l("accepted"),
-    "declined": _l("declined"),
-}
-
 # Who proposed a match: the engine ranked it, or a curator paired it by hand.
 MATCH_SOURCE_LABELS = {"engine": _l("Engine"), "curator": _l("Curator")}
 

@@ -177,11 +177,15 @@ def field_errors(html: str, field_id: str) -> list[str]:
     return re.findall(r'<div class="error" role="alert">(.*?)</div>', block)
 
 
+# A card's title: a link in a heading, its text marked as what people typed (the `user_text` filter).
+USER_TITLE = r'<h2><a href="[^"]+"><span data-user-content="">(.*?)</span></a></h2>'
+
+
 def titles(client: FlaskClient, url: str) -> set[str]:
     """Return the titles of the cards on a list page."""
     page = client.get(url)
     assert page.status_code == 200
-    return set(re.findall(r'<h2><a href="[^"]+">(.*?)</a></h2>', page.get_data(as_text=True)))
+    return set(re.findall(USER_TITLE, page.get_data(as_text=True)))
 
 
 # ---------------------------------------------------------------- matches

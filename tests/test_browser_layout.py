@@ -1,4 +1,6 @@
-"""Phone width: at 390×844 no page reachable from a persona's dashboard and the top bar scrolls sideways.
+"""Phone width: at 390×844 no page reachable from a persona's dashboard and the top bar scrolls sideways; and, in
+the browser, every such page speaks the language chosen (tests/language_check.py, as the test client's sweep in
+tests/test_i18n.py checks it).
 
 Each persona signs in (the anonymous visitor starts on the landing page) and picks a language, then the test
 follows same-origin GET links breadth-first, a bounded number of pages, at most a few of each kind (/demands/1
@@ -23,10 +25,12 @@ from .browser_support import (
     skip_without_browser,
     switch_language,
 )
+from .language_check import page_problems
 
 pytestmark = pytest.mark.browser
 skip_without_browser()
 
+LOCALE_OF_BUTTON = {"English": "en", "繁體中文": "zh_Hant", "简体中文": "zh_Hans"}
 MAX_PAGES = 45  # per persona: enough for every kind of page, bounded so the test stays quick
 PER_KIND = 2  # pages of one kind visited (two demands, two filter combinations of the curation queue…)
 SKIPPED_PATHS = re.compile(r"^/static/|/export|\.csv$|/auth/logout")
@@ -58,7 +62,7 @@ def crawl(page, origin: str, start: str):
         response = page.goto(url)
         if response is None or "text/html" not in response.headers.get("content-type", ""):
             continue
-        yield page.url, page.evaluate(OVERFLOW_JS)
+        yield page.url, page.evaluate(OVERFLOW_JS), page.content()
         queue.extend(link for link in page.evaluate(LINKS_JS) if link not in seen)
 
 
@@ -71,10 +75,12 @@ def test_no_page_scrolls_sideways_on_a_phone(person, live_server, email, languag
     start = "/dashboard" if email else "/"
     page.goto(start)
     switch_language(page, language)
-    visited, too_wide = [], []
+    visited, too_wide, wrong_language = [], [], []
     try:
-        for url, measure in crawl(page, live_server, start):
+        for url, measure, html in crawl(page, live_server, start):
             visited.append(url)
+            path = urlsplit(url).path + (f"?{urlsplit(url).query}" if urlsplit(url).query else "")
+            wrong_language += [f"{path}: {finding}" for finding in page_problems(html, LOCALE_OF_BUTTON[language])]
             if measure["scrollWidth"] > measure["innerWidth"]:
                 too_wide.append(
                     f"{urlsplit(url).path}{'?' + urlsplit(url).query if urlsplit(url).query else ''}: "
@@ -85,3 +91,4 @@ def test_no_page_scrolls_sideways_on_a_phone(person, live_server, email, languag
         switch_language(page, "English")  # the demo accounts stay in English for the tests that follow
     assert len(visited) >= 5, f"the crawl found too few pages to check: {visited}"
     assert not too_wide, f"pages wider than the {PHONE['width']} px window in {language}:\n" + "\n".join(too_wide)
+    assert not wrong_language, f"strings not in {language}:\n" + "\n".join(wrong_language)

@@ -9,6 +9,8 @@ from matchmaker.domain.filters import Filters, facet_clauses
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Match, Offering, Organization, PostingStatus, utcnow
 
+from .factories import USER_TITLE
+
 
 def _org(name: str) -> Organization:
     return db.session.scalar(sa.select(Organization).where(Organization.name == name))
@@ -54,7 +56,7 @@ def tagged(app, personas):
 def _titles(client, url) -> set[str]:
     page = client.get(url)
     assert page.status_code == 200
-    return set(re.findall(r'<h2><a href="[^"]+">(.*?)</a></h2>', page.get_data(as_text=True)))
+    return set(re.findall(USER_TITLE, page.get_data(as_text=True)))
 
 
 def test_demand_list_matches_tagged_industries_as_the_queue_does(client, auth, tagged):

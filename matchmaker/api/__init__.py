@@ -19,7 +19,7 @@ API_CONFIG = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "API_SPEC_OPTIONS": {
         "info": {
-            "description": "Demands (需求) and offerings (供給), their matches and the workflow between them. "
+            "description": "Demands and offerings, their matches and the workflow between them. "
             "Send a token from /account/tokens as `Authorization: Bearer <token>`; a token acts with exactly "
             "its owner's rights. Errors always read "
             '`{"error": {"code": ..., "message": ..., "details": [{"field": ..., "message": ...}]}}`.'

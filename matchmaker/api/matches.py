@@ -55,10 +55,10 @@ def detail(match_id: int):
 @bp.response(200, schemas.Match)
 @refusals(bp, 403, 404, 409, *WITH_BODY)
 def transition(body: dict, match_id: int):
-    """Take a workflow step: shortlist, reject, introduce, express_interest, accept, decline, pilot_started,
-    contract_signed or no_deal, as the match's `actions` allow you now.
+    """Take a workflow step: `shortlist`, `reject`, `introduce`, `express_interest`, `accept`, `decline`,
+    `pilot_started`, `contract_signed` or `no_deal`, as the match's `actions` allow you now.
 
-    decline, reject and no_deal need a `reason`; the reason `other` needs a `note` too.
+    `decline`, `reject` and `no_deal` need a `reason`; the reason `other` needs a `note` too.
     """
     user = current_api_user()
     match = viewable(match_id, user)

@@ -70,7 +70,7 @@ class DemandFields(ma.Schema):
         metadata={"description": "show the budget only to your organisation and curators (matching still uses it)"}
     )
     timeline = _text()
-    deployment = _text("on_premises, edge or cloud; empty for no preference")
+    deployment = _text("`on_premises`, `edge` or `cloud`; empty for no preference")
     vouchers = _keys("compute, model, training")
     data_available = _text()
     expires_on = fields.Date(allow_none=True, metadata={"description": "YYYY-MM-DD, not in the past"})
@@ -90,7 +90,7 @@ class OfferingFields(ma.Schema):
     description = _text("required on creation")
     scenarios = _keys("scenario keys from /taxonomy")
     industries_served = _keys("GB/T 4754-2017 division codes from /taxonomy")
-    deployment_modes = _keys("on_premises, edge, cloud")
+    deployment_modes = _keys("`on_premises`, `edge`, `cloud`")
     price_min = _whole("whole CNY")
     price_max = _whole("whole CNY")
     regions = _keys("regions from /taxonomy, or city names")
@@ -138,7 +138,9 @@ class TransitionRequest(ma.Schema):
     """A workflow step to apply to a match."""
 
     action = fields.String(required=True, metadata={"description": "one of the match's `actions`"})
-    reason = fields.String(load_default="", metadata={"description": "a reason key, for decline, reject, no_deal"})
+    reason = fields.String(
+        load_default="", metadata={"description": "a reason key, for `decline`, `reject`, `no_deal`"}
+    )
     note = fields.String(load_default="")
 
 

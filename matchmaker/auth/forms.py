@@ -6,6 +6,7 @@ from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectC
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from ..forms import language_options
 from ..vocabulary import ORG_KIND_LABELS, UI_LOCALE_NAMES
 
 
@@ -108,4 +109,4 @@ class ProfileForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.locale.choices = [("", _l("As my browser asks")), *UI_LOCALE_NAMES.items()]
+        self.locale.choices = language_options({"": _l("As my browser asks"), **UI_LOCALE_NAMES})

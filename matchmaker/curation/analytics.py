@@ -16,7 +16,7 @@ from markupsafe import Markup
 from .. import taxonomy
 from ..charts import Series, bar_chart
 from ..domain import analytics
-from ..vocabulary import MATCH_STATUS_LABELS
+from ..vocabulary import MATCH_STATUS_LABELS, place_name
 
 DEMAND_BARS, SUPPLY_BARS, MATCH_BARS = "bar-demand", "bar-supply", "bar-match"
 
@@ -110,14 +110,14 @@ def city_table() -> Table:
     """Return demands, offerings and matches per city."""
     cities = analytics.activity_by_city()
     caption = _("Activity by city")
-    labels = [c.city for c in cities]
+    labels = [place_name(c.city, _locale()) or c.city for c in cities]
     series = [
         Series(_("Demands"), [c.demands for c in cities], DEMAND_BARS),
         Series(_("Offerings"), [c.offerings for c in cities], SUPPLY_BARS),
         Series(_("Matches"), [c.matches for c in cities], MATCH_BARS),
     ]
     header = [_("City"), _("Demands"), _("Offerings"), _("Matches"), _("Introduced"), _("Connected")]
-    rows = [[c.city, c.demands, c.offerings, c.matches, c.introduced, c.connected] for c in cities]
+    rows = [[label, c.demands, c.offerings, c.matches, c.introduced, c.connected] for label, c in zip(labels, cities)]
     note = _("Demands by the city they name, offerings by their vendor's city, matches by their demand's city.")
     return Table("cities", caption, header, rows, bar_chart(caption, labels, series), note)
 

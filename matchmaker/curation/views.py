@@ -12,9 +12,8 @@ from ..domain import curation, review, workflow
 from ..domain.assignment import DEFAULT_PER_DEMAND, apply_assignment, load_problem, solve
 from ..domain.errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
-from ..forms import show_refusal
+from ..forms import options, show_refusal, user_options
 from ..models import Demand, Match, MatchStatus, Offering
-from ..postings.forms import options
 from ..spreadsheet import csv_text
 from ..vocabulary import MATCH_STATUS_LABELS, VOUCHER_LABELS
 from .analytics import TABLES
@@ -125,6 +124,7 @@ def match_detail(match_id: int):
         actions=decision_form.action.choices,
         status_labels=MATCH_STATUS_LABELS,
         reason_label=workflow.reason_label,
+        decision_reason_label=workflow.decision_reason_label,
         demand_text=demand_text,
         offering_text=offering_text,
         components=review.score_components(match),
@@ -170,8 +170,8 @@ def pair():
     form = ManualPairForm(
         demand_id=request.args.get("demand_id", type=int), offering_id=request.args.get("offering_id", type=int)
     )
-    form.demand_id.choices = options(curation.posting_choices(Demand))
-    form.offering_id.choices = options(curation.posting_choices(Offering))
+    form.demand_id.choices = user_options(curation.posting_choices(Demand))
+    form.offering_id.choices = user_options(curation.posting_choices(Offering))
     if form.validate_on_submit():
         demand = db.session.get(Demand, form.demand_id.data)
         offering = db.session.get(Offering, form.offering_id.data)

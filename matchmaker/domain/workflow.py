@@ -138,6 +138,15 @@ def reason_label(action: str, key: str) -> str:
     return str(choices.get(key, key))
 
 
+def decision_reason_label(match: Match) -> str:
+    """Return the label of the reason a match was rejected, declined or ended without a deal, or ''."""
+    key = match.decision_reason
+    if not key:
+        return ""
+    steps = sorted(TRANSITIONS.values(), key=lambda transition: transition.target != match.status)
+    return next((str(dict(t.reasons)[key]) for t in steps if key in dict(t.reasons)), key)
+
+
 def available_actions(match: Match, actor: User | None) -> list[str]:
     """Return the actions this actor may apply to the match now."""
     allowed = []

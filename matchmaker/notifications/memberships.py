@@ -22,6 +22,7 @@ from ..domain.memberships import active_members
 from ..extensions import db
 from ..models import Invitation, Notification, Organization, OutboundEmail, User
 from ..vocabulary import MembershipStep, Role
+from .text import source_of
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,9 @@ def _notify(users: list[User], message, values: dict, link: str) -> None:
     for user in users:
         with force_locale(user.locale or default):
             text = str(message) % values
-        db.session.add(Notification(user_id=user.id, message=text, link=link))
+        db.session.add(
+            Notification(user_id=user.id, message=text, link=link, msgid=source_of(message), params=dict(values))
+        )
 
 
 def _link(endpoint: str, fallback: str, **values) -> str:

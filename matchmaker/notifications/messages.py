@@ -21,6 +21,7 @@ from ..domain.workflow import can_see_contacts, party_side
 from ..extensions import db
 from ..models import Match, MatchEvent, Notification, OutboundEmail, User
 from ..vocabulary import DEMAND, MATCH_STATUS_LABELS, MatchStatus, Role
+from .text import source_of
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def notify(match: Match, event: MatchEvent, actor: User | None, side: str | None
                 status=MATCH_STATUS_LABELS[match.status],
             )
             body = _email_body(match, user, message, link)
-        db.session.add(Notification(user_id=user.id, message=message, link=link))
+        db.session.add(Notification(user_id=user.id, message=message, link=link, **_source(match, event, side)))
         email = OutboundEmail(recipient=user.email, subject=subject[:300], body=body)
         db.session.add(email)
         emails.append(email)
@@ -115,6 +116,20 @@ def _message(match: Match, event: MatchEvent, side: str | None) -> str:
         "offering": match.offering.title,
         "org": org,
         "deadline": deadline,
+    }
+
+
+def _source(match: Match, event: MatchEvent, side: str | None) -> dict:
+    """Return what a notification keeps of its message, to be written in the reader's language when shown."""
+    key = "connected" if event.action == "accept" and match.status is MatchStatus.CONNECTED else event.action
+    return {
+        "msgid": source_of(_MESSAGES[key]),
+        "params": {
+            "demand": match.demand.title,
+            "offering": match.offering.title,
+            "org": getattr(match, side).organization.name if side else None,  # None: "A curator"
+            "deadline": match.expires_at.date().isoformat() if match.expires_at else None,
+        },
     }
 
 

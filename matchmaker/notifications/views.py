@@ -9,6 +9,7 @@ from flask_login import current_user
 from ..access import login_required, wants_json
 from ..extensions import db
 from ..models import Notification, utcnow
+from .text import notification_text
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -83,7 +84,7 @@ def unread_count(user_id: int) -> int:
 def _as_json(notification: Notification) -> dict:
     return {
         "id": notification.id,
-        "message": notification.message,
+        "message": notification_text(notification),
         "link": notification.link,
         "read": notification.read_at is not None,
         "created_at": notification.created_at.isoformat(),

@@ -21,6 +21,7 @@ from wtforms.validators import Optional
 
 from .. import taxonomy
 from ..domain.postings import DemandInput, OfferingInput
+from ..forms import language_options, options
 from ..vocabulary import (
     DEPLOYMENT_LABELS,
     INDUSTRY_GROUPS,
@@ -49,7 +50,7 @@ class PostingForm(FlaskForm):
         super().__init__(*args, **kwargs)
         # Choices are read per form so the taxonomy files are only needed once a page is served.
         self.scenarios.choices = scenario_options(str(get_locale()))
-        self.language.choices = options(TEXT_LANGUAGE_LABELS)
+        self.language.choices = language_options(TEXT_LANGUAGE_LABELS)
 
     @classmethod
     def for_posting(cls, posting):
@@ -75,12 +76,6 @@ class PostingForm(FlaskForm):
         """Return one field's value as the domain expects it."""
         value = self[name].data
         return value.strip() if isinstance(value, str) else value
-
-
-def options(pairs) -> list[SelectChoice]:
-    """Return select options from (value, label) pairs, or from a label mapping."""
-    pairs = pairs.items() if isinstance(pairs, dict) else pairs
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def scenario_options(locale: str) -> list[SelectChoice]:
