@@ -12,7 +12,7 @@ from matchmaker.domain.filters import visible_postings_query
 from matchmaker.extensions import db
 from matchmaker.models import Demand, Match, MatchStatus, Offering, OrgKind, PostingStatus, utcnow
 
-from .factories import organization, persona
+from .factories import organization, persona, publish
 
 
 def add_rows(count: int, start: int) -> None:
@@ -88,3 +88,20 @@ def test_posting_lists_read_their_order_from_the_listing_index(app, model):
         plan = " ".join(str(row[-1]) for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}")))
     assert f"ix_{model.__tablename__}_listing" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+def test_search_results_run_as_many_queries_for_twelve_hits_as_for_two(app, client, auth, personas):
+    with app.app_context():
+        for n in range(2):
+            publish(Offering, f"Vision vendor {n}", f"Weld seam vision inspection {n}", "Camera inspection of welds.")
+    auth.login_as("manufacturer")
+    path = "/search/?q=weld+seam+vision+inspection"
+    client.get(path)  # the first search starts this process's engine
+    few = statements(app, client, path)
+    with app.app_context():
+        for n in range(2, 12):
+            publish(Offering, f"Vision vendor {n}", f"Weld seam vision inspection {n}", "Camera inspection of welds.")
+    client.get(path)  # the engine catches up with the new postings once
+    many = statements(app, client, path)
+    assert client.get(path).get_data(as_text=True).count("Weld seam vision inspection") >= 12
+    assert many == few, f"search ran {few} queries for 2 hits and {many} for 12"
