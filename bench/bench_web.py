@@ -192,14 +192,27 @@ def start_server(args, env: dict, folder: Path) -> tuple[subprocess.Popen, str, 
     raise SystemExit("gunicorn did not come up within 10 minutes")
 
 
-def worker_memory_mb(server: subprocess.Popen) -> list[float]:
-    """Peak resident memory (VmHWM) of each gunicorn worker, in MB."""
+def workers_of(server: subprocess.Popen) -> list[str]:
     try:
-        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        return Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     except OSError:
         return []
+
+
+def cpu_seconds(pids: list[str]) -> float:
+    """User + system CPU time the processes have used so far (every thread), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def worker_memory_mb(server: subprocess.Popen) -> list[float]:
+    """Peak resident memory (VmHWM) of each gunicorn worker, in MB."""
     peaks = []
-    for pid in children:
+    for pid in workers_of(server):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 peaks.append(round(int(line.split()[1]) / 1024, 1))
@@ -284,9 +297,11 @@ def main() -> None:
     print(f"data: {prepared['made']}", flush=True)
     server, base, log = start_server(args, env, folder)
     try:
-        started = time.perf_counter()
+        started, workers = time.perf_counter(), workers_of(server)
+        cpu_before = cpu_seconds(workers)
         samples = run_locust(args, base, folder, prepared["accounts"])
         elapsed = time.perf_counter() - started
+        server_cpu = cpu_seconds(workers) - cpu_before
         memory = worker_memory_mb(server)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -294,6 +309,10 @@ def main() -> None:
     figures = summarise(samples, args.duration)
     figures["server_errors_logged"] = log.read_text().count("Traceback")
     figures["worker_peak_rss_mb"] = memory
+    # What the server itself spent, which other work on the machine does not inflate (its latency it does).
+    figures["server_cpu_s"] = round(server_cpu, 1)
+    figures["server_cpu_ms_per_request"] = round(1000 * server_cpu / max(1, figures["requests"]), 1)
+    figures["server_cores_busy"] = round(server_cpu / elapsed, 2)
     figures["wall_s"] = round(elapsed, 1)
     database = "postgresql" if args.database_url else "sqlite"
     print(
@@ -314,6 +333,10 @@ def main() -> None:
     if figures["error_examples"]:
         print(f"errors, first ones: {figures['error_examples']}")
     print(f"worker peak RSS: {memory} MB; tracebacks in the server log: {figures['server_errors_logged']}")
+    print(
+        f"server CPU: {figures['server_cpu_s']} s over the run, {figures['server_cpu_ms_per_request']} ms a request, "
+        f"{figures['server_cores_busy']} cores busy on average"
+    )
     print(f"load average at end: {[round(x, 2) for x in os.getloadavg()]}")
     write_results(
         "web",
