@@ -241,11 +241,23 @@ def run_locust(args, base: str, folder: Path, accounts: list[dict]) -> Path:
 
 
 def summarise(samples: Path, duration: float) -> dict:
+    """Figures over the whole run, and over its steady part: from the last sign-in on, everyone signed in."""
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    figures = _figures(rows, duration)
+    signed_in = max((row[5] for row in rows if row[0] == "auth"), default=0)
+    end = max((row[5] for row in rows), default=0)
+    steady = [row for row in rows if row[5] > signed_in]
+    if steady and end > signed_in:
+        figures["steady"] = {"from_s": round(signed_in - min(row[5] for row in rows), 1)}
+        figures["steady"].update(_figures(steady, end - signed_in))
+    return figures
+
+
+def _figures(rows: list, duration: float) -> dict:
     groups, names = defaultdict(list), defaultdict(list)
     errors, conflicts, statuses = defaultdict(int), defaultdict(int), defaultdict(int)
     error_examples = []
-    for line in samples.read_text().splitlines():
-        group, name, ms, status, outcome = json.loads(line)
+    for group, name, ms, status, outcome, _finished in rows:
         groups[group].append(ms)
         names[(group, name)].append(ms)
         statuses[str(status)] += 1
@@ -272,6 +284,15 @@ def summarise(samples: Path, duration: float) -> dict:
         )[:8],
     }
     return figures
+
+
+def print_groups(groups: dict) -> None:
+    for group, row in groups.items():
+        verdict = "" if group == "auth" else (" (target met)" if row["p99"] <= TARGET_P99_MS else " (target missed)")
+        print(
+            f"  {group:8} n={row['requests']:6} p50 {row['p50']:7.1f}  p95 {row['p95']:7.1f}  "
+            f"p99 {row['p99']:7.1f} ms  errors {row['errors']}  conflicts {row['conflicts']}{verdict}"
+        )
 
 
 def main() -> None:
@@ -319,12 +340,14 @@ def main() -> None:
         f"{database}: {figures['requests']} requests in {args.duration} s, {figures['throughput_rps']} req/s, "
         f"errors {figures['errors']}, statuses {figures['statuses']}"
     )
-    for group, row in figures["groups"].items():
-        verdict = "" if group == "auth" else (" (target met)" if row["p99"] <= TARGET_P99_MS else " (target missed)")
+    print_groups(figures["groups"])
+    if "steady" in figures:
+        steady = figures["steady"]
         print(
-            f"  {group:8} n={row['requests']:6} p50 {row['p50']:7.1f}  p95 {row['p95']:7.1f}  "
-            f"p99 {row['p99']:7.1f} ms  errors {row['errors']}  conflicts {row['conflicts']}{verdict}"
+            f"steady part (from {steady['from_s']} s, everyone signed in): {steady['requests']} requests, "
+            f"{steady['throughput_rps']} req/s, errors {steady['errors']}"
         )
+        print_groups(steady["groups"])
     print("slowest (by p99):")
     for row in figures["slowest"]:
         print(

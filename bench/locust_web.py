@@ -2,7 +2,7 @@
 
 Started by bench_web.py as `locust -f bench/locust_web.py --headless …`; it reads the accounts from the
 JSON file named by BENCH_WEB_USERS ([{"email", "password", "role"}]) and appends one line per request
-to BENCH_WEB_SAMPLES: [group, name, milliseconds, status, outcome], outcome being "ok", "conflict" (a
+to BENCH_WEB_SAMPLES: [group, name, milliseconds, status, outcome, finished at], outcome being "ok", "conflict" (a
 review step someone else took first: 409, the page's own answer to a race) or "error" (anything else:
 a 5xx, an unexpected 4xx, a refused or cut connection).
 
@@ -20,6 +20,7 @@ import os
 import random
 import re
 import threading
+import time
 from pathlib import Path
 
 from locust import between, events, task
@@ -53,7 +54,7 @@ _next_account = itertools.count()
 
 def record(group: str, name: str, ms: float, status: int, outcome: str) -> None:
     with _write:
-        _samples.write(json.dumps([group, name, round(ms, 2), status, outcome]) + "\n")
+        _samples.write(json.dumps([group, name, round(ms, 2), status, outcome, round(time.time(), 3)]) + "\n")
 
 
 @events.request.add_listener
