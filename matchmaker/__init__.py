@@ -45,6 +45,9 @@ def register_extensions(app: Flask) -> None:
     from .sessions import load_user
 
     db.init_app(app)
+    from .database import init_database
+
+    init_database(app, db)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)

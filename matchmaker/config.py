@@ -21,7 +21,6 @@ TEST_CONFIG = "test configuration"
 
 # How the app drives its extensions; fixed by the code, so not settings anyone sets.
 FRAMEWORK_CONFIG = {
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "WTF_CSRF_TIME_LIMIT": None,
     "LANGUAGES": list(settings.LOCALES),
     # Each app says it: Flask-Limiter's one instance would otherwise inherit the last app's choice.
@@ -47,11 +46,22 @@ def load_config(app, test_config: dict | None = None) -> None:
     app.config["DATA_DIR"] = str(data_dir)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(data_dir)
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in (test_config or {}):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
     # The shared Redis, when there is one, also keeps the rate-limit counters unless their storage is named.
     if app.config["RATELIMIT_STORAGE_URI"] == "memory://" and app.config["MATCHMAKER_REDIS_URL"]:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["MATCHMAKER_REDIS_URL"]
+
+
+def engine_options(config) -> dict:
+    """SQLAlchemy engine options from the pool settings; the pool's size applies to server databases only."""
+    options = {"pool_pre_ping": config["MATCHMAKER_DB_POOL_PRE_PING"]}
+    if not str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        options["pool_size"] = config["MATCHMAKER_DB_POOL_SIZE"]
+        options["max_overflow"] = config["MATCHMAKER_DB_MAX_OVERFLOW"]
+    return options
 
 
 def setting_sources(app) -> dict[str, str]:

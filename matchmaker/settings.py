@@ -305,6 +305,34 @@ SETTINGS: tuple[Setting, ...] = (
         default_text="SQLite in the data directory",
     ),
     Setting(
+        "MATCHMAKER_DB_POOL_SIZE",
+        "MATCHMAKER_DB_POOL_SIZE",
+        "int",
+        10,
+        "database connections each process keeps open (a server database such as PostgreSQL; SQLite files "
+        "ignore it); under gunicorn at least the threads per worker, and workers × (this + overflow) below "
+        "the server's `max_connections`",
+        minimum=1,
+        maximum=1000,
+    ),
+    Setting(
+        "MATCHMAKER_DB_MAX_OVERFLOW",
+        "MATCHMAKER_DB_MAX_OVERFLOW",
+        "int",
+        5,
+        "connections a process may open beyond the pool at a busy moment, closed again when returned",
+        minimum=0,
+        maximum=1000,
+    ),
+    Setting(
+        "MATCHMAKER_DB_POOL_PRE_PING",
+        "MATCHMAKER_DB_POOL_PRE_PING",
+        "bool",
+        True,
+        "test each pooled connection before use, so a restarted database or a cut connection costs one "
+        "reconnect instead of an error page",
+    ),
+    Setting(
         "DATA_DIR",
         "MATCHMAKER_DATA_DIR",
         "path",

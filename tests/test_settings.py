@@ -557,3 +557,33 @@ def test_every_declared_default_passes_its_own_checks():
     for setting in settings.SETTINGS:
         assert settings.parse(setting, setting.default) == setting.default, setting.env
     assert json.dumps(settings.defaults())  # plain values, printable by `matchmaker settings`
+
+
+# ---------------------------------------------------------------- the database connection pool
+
+
+def test_pool_settings_size_a_server_databases_pool(env):
+    """Pool size, overflow and pre-ping reach the engine; nothing connects until a request needs it."""
+    env.setenv("DATABASE_URL", "postgresql://bench@127.0.0.1:9/nowhere")
+    env.setenv("MATCHMAKER_DB_POOL_SIZE", "3")
+    env.setenv("MATCHMAKER_DB_MAX_OVERFLOW", "7")
+    env.setenv("MATCHMAKER_DB_POOL_PRE_PING", "false")
+    app = create_app()
+    with app.app_context():
+        pool = db.engine.pool
+        assert (pool.size(), pool._max_overflow, pool._pre_ping) == (3, 7, False)
+    env.delenv("MATCHMAKER_DB_POOL_SIZE")
+    env.delenv("MATCHMAKER_DB_POOL_PRE_PING")
+    app = create_app()
+    with app.app_context():
+        assert (db.engine.pool.size(), db.engine.pool._pre_ping) == (10, True)
+
+
+def test_pool_size_is_left_to_sqlite_and_a_bad_size_is_refused(env):
+    env.setenv("DATABASE_URL", "sqlite:///" + str(Path(os.environ["MATCHMAKER_DATA_DIR"]) / "pool.sqlite"))
+    env.setenv("MATCHMAKER_DB_POOL_SIZE", "3")
+    app = create_app()
+    assert "pool_size" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    env.setenv("MATCHMAKER_DB_POOL_SIZE", "0")
+    with pytest.raises(ConfigurationError, match="MATCHMAKER_DB_POOL_SIZE"):
+        create_app()

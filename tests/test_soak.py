@@ -220,7 +220,7 @@ def _wait_for(url: str, process: subprocess.Popen) -> None:
         try:
             requests.get(url, timeout=5)
             return
-        except (requests.ConnectionError, requests.Timeout):
+        except (requests.ConnectionError, requests.Timeout):  # a worker still warming up (gunicorn.conf.py)
             time.sleep(0.1)
     pytest.fail("gunicorn did not answer within two minutes")
 

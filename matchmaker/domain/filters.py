@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from .. import taxonomy
 from ..models import Demand, Offering, PostingStatus, User
@@ -77,7 +78,11 @@ def visible_postings_query(
     """Return a select of the postings a viewer may list, narrowed by the filters, newest first."""
     if not isinstance(filters, Filters):
         filters = Filters.from_args(filters, statuses=POSTING_LIST_STATUSES)
-    query = sa.select(model).where(_status_clause(model, filters.status, viewer), *facet_clauses(model, filters))
+    query = (
+        sa.select(model)
+        .options(joinedload(model.organization))  # every row shows its organisation: one query, not one per row
+        .where(_status_clause(model, filters.status, viewer), *facet_clauses(model, filters))
+    )
     newest = sa.func.coalesce(model.published_at, model.created_at)
     return query.order_by(newest.desc(), model.id.desc())
 

@@ -40,12 +40,12 @@ class FoldedText:
 
     def spans(self, term: str) -> list[tuple[int, int]]:
         """Return the (start, end) offsets in the original text of every occurrence of the term."""
-        found = [(m.start(), m.end()) for m in _pattern(normalize(term)).finditer(self.folded)]
+        found = [(m.start(), m.end()) for m in _term_pattern(term).finditer(self.folded)]
         return [(self.origin[start], self.origin[end - 1] + 1) for start, end in found if end > start]
 
     def contains(self, term: str) -> bool:
-        """Return whether the term occurs in the text."""
-        return bool(self.spans(term))
+        """Return whether the term occurs in the text (stopping at the first occurrence)."""
+        return any(m.end() > m.start() for m in _term_pattern(term).finditer(self.folded))
 
     def segments(self, terms: Iterable[str]) -> list[Segment]:
         """Return the text as segments, the occurrences of any term marked."""
@@ -73,6 +73,12 @@ def _one_to_one(char: str) -> str:
 
 
 @lru_cache(maxsize=8192)  # the taxonomy's words are looked up in every text of every decision page
+def _term_pattern(term: str) -> re.Pattern:
+    """The pattern of a term as written, folded once (folding runs OpenCC, the page's main cost when uncached)."""
+    return _pattern(normalize(term))
+
+
+@lru_cache(maxsize=8192)
 def _pattern(term: str) -> re.Pattern:
     """Match a Chinese term anywhere, a Latin term as a whole word with its plural forms."""
     if _CJK.search(term) or not term:

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager
 
 from ..models import Demand, Match, MatchEvent, MatchStatus, Offering, User
 from . import postings, workflow
@@ -32,7 +33,16 @@ def visible_matches(user: User, status: str = "", awaiting_answer: bool = False)
 
     With awaiting_answer, only the introductions the user's organization has not yet accepted or declined.
     """
-    query = sa.select(Match).join(Demand, Match.demand_id == Demand.id).join(Offering, Match.offering_id == Offering.id)
+    query = (
+        sa.select(Match)
+        .join(Demand, Match.demand_id == Demand.id)
+        .join(Offering, Match.offering_id == Offering.id)
+        # each row shows both postings and their organisations: loaded with the page, not one query per row
+        .options(
+            contains_eager(Match.demand).joinedload(Demand.organization),
+            contains_eager(Match.offering).joinedload(Offering.organization),
+        )
+    )
     if not user.is_curator and user.organization_id is None:
         query = query.where(sa.false())
     elif not user.is_curator:

@@ -11,6 +11,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Demand, IndexChange, Match, MatchStatus, Offering, PostingStatus
@@ -327,10 +328,20 @@ def search(query: str, kinds: tuple[str, ...] = POSTING_KINDS, limit: int = 20) 
         )
         lookup = _demands_facts if kind == "demand" else _offerings_facts
         model = Demand if kind == "demand" else Offering
-        for cand in rank(
+        ranked = rank(
             facts, vector, tokens, engine.corpora[kind], lookup, weights().only("dense", "lexical", "scenario")
-        )[:limit]:
-            posting = db.session.get(model, cand.id)
+        )[:limit]
+        # One query for the hits and their organisations (the results page shows both), not one per hit.
+        found = {
+            posting.id: posting
+            for posting in db.session.scalars(
+                sa.select(model)
+                .options(joinedload(model.organization))
+                .where(model.id.in_([cand.id for cand in ranked]))
+            )
+        }
+        for cand in ranked:
+            posting = found.get(cand.id)
             # The index may still hold a row removed behind the change log (raw SQL, a restore): skip it.
             if posting is not None and posting.is_published:
                 hits.append(SearchHit(kind, posting, cand.score))
