@@ -1,7 +1,7 @@
 """Listing indexes: postings in the lists' order
 
 Revision ID: 17ec4903eda5
-Revises: 958495423d09
+Revises: 20e1cb44022f
 Create Date: 2026-12-03 11:52:17.798149
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "17ec4903eda5"
-down_revision = "958495423d09"
+down_revision = "20e1cb44022f"
 branch_labels = None
 depends_on = None
 
