@@ -196,8 +196,9 @@ class VectorIndex:
         """Return the stored vectors for these ids, in order."""
         if not ids:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        source = self._graph.vector if self._graph else lambda i: self._index.reconstruct(int(i))
-        return np.vstack([source(int(i)) for i in ids])
+        if self._graph:
+            return np.vstack([self._graph.vector(int(i)) for i in ids])
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
     # -- snapshots --------------------------------------------------------
     def _arrays(self) -> dict[str, np.ndarray]:
