@@ -59,7 +59,7 @@ def match_command(all_demands: bool, demand_ref: str | None, top_k: int, fmt: st
     else:
         from ..matching.service import published_demand_pages
 
-        pages = published_demand_pages()  # a page at a time: output streams and memory stays bounded
+        pages = published_demand_pages(forget=True)  # a page at a time: output streams and memory stays bounded
     separator = "{"
     for page in pages:
         for demand, ranked in _ranked(page, top_k):

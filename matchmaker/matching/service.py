@@ -108,10 +108,11 @@ def index_postings(
     engine.sync()
 
 
-def published_demand_pages(size: int = BATCH):
-    """Yield the published demands in id order, a page at a time, forgetting each page once it is done.
+def published_demand_pages(size: int = BATCH, forget: bool = False):
+    """Yield the published demands in id order, a page at a time.
 
-    Memory stays bounded however many demands there are: a page is read, ranked and written, then dropped.
+    With forget, the session lets go of everything it holds once a page is done, so memory stays bounded
+    however many demands there are (for a command that owns its session, such as `match --all`).
     """
     last = 0
     while True:
@@ -125,7 +126,8 @@ def published_demand_pages(size: int = BATCH):
             return
         yield page
         last = page[-1].id
-        db.session.expunge_all()
+        if forget:
+            db.session.expunge_all()
 
 
 def propose_all(progress: Callable[[str], None] | None = None) -> int:
@@ -368,7 +370,7 @@ def _propose_pairs(pairs: list[tuple[RankedDemand, Candidate]]) -> list[Match | 
     for start in range(0, len(offering_ids), CHUNK):
         chunk = offering_ids[start : start + CHUNK]
         owners.update(
-            db.session.execute(sa.select(Offering.id, Offering.organization_id).where(Offering.id.in_(chunk)))
+            db.session.execute(sa.select(Offering.id, Offering.organization_id).where(Offering.id.in_(chunk))).all()
         )
     made = []
     for entry, cand in pairs:
