@@ -348,23 +348,23 @@ def test_length_and_range_rules_come_from_the_domain_alone(app, client, auth, pe
 
 
 def test_match_all_streams_page_by_page_with_every_demand_once(app, runner, tmp_path, monkeypatch):
-    from matchmaker.cli import matching
+    from matchmaker.matching import service
 
     (tmp_path / "d.csv").write_text(DEMANDS_CSV, encoding="utf-8")
     (tmp_path / "o.json").write_text(json.dumps(OFFERINGS, ensure_ascii=False), encoding="utf-8")
     assert runner.invoke(args=["import", "offerings", str(tmp_path / "o.json"), "--no-propose"]).exit_code == 0
     assert runner.invoke(args=["import", "demands", str(tmp_path / "d.csv"), "--no-propose"]).exit_code == 0
     whole = json.loads(runner.invoke(args=["match", "--all", "--top", "2", "--format", "json"]).output)
-    monkeypatch.setattr(matching, "PAGE", 1)
+    monkeypatch.setattr(service, "BATCH", 1)
     pages = []
-    real_pages = matching._published_demand_pages
+    real_pages = service.published_demand_pages
 
-    def counted():
-        for page in real_pages():
+    def counted(*args, **kwargs):
+        for page in real_pages(*args, **kwargs):
             pages.append([d.ref for d in page])
             yield page
 
-    monkeypatch.setattr(matching, "_published_demand_pages", counted)
+    monkeypatch.setattr(service, "published_demand_pages", counted)
     result = runner.invoke(args=["match", "--all", "--top", "2", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == whole and pages == [["D1"], ["D2"]]

@@ -108,7 +108,7 @@ def index_postings(
     engine.sync()
 
 
-def published_demand_pages(size: int = BATCH, forget: bool = False):
+def published_demand_pages(size: int | None = None, forget: bool = False):
     """Yield the published demands in id order, a page at a time.
 
     With forget, the session lets go of everything it holds once a page is done, so memory stays bounded
@@ -120,7 +120,7 @@ def published_demand_pages(size: int = BATCH, forget: bool = False):
             sa.select(Demand)
             .where(Demand.status == PostingStatus.PUBLISHED, Demand.id > last)
             .order_by(Demand.id)
-            .limit(size)
+            .limit(size or BATCH)
         ).all()
         if not page:
             return
