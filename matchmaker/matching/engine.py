@@ -224,6 +224,8 @@ class MatchingEngine:
             corpus.vectors = vectors
             tokens = {int(k): _token_list(v) for k, v in meta.get("tokens", {}).items()}
             facts[kind] = {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
+            if kind == "offering" and any("capacity" not in v for v in meta.get("facts", {}).values()):
+                raise SnapshotError(f"snapshot {self._path(kind)} was written before facts held capacity")
             if not set(tokens) == set(facts[kind]) == vectors.ids() or meta.get("postings") != len(vectors):
                 raise SnapshotError(f"snapshot {self._path(kind)} is inconsistent")
             for posting_id, words in tokens.items():

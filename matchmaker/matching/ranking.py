@@ -109,7 +109,8 @@ class FacetTable:
     fuse()'s, in the same order on the same doubles, so the scores are the same to the last bit.
     """
 
-    def __init__(self, facts: list[PostingFacts]):
+    def __init__(self, facts: list[PostingFacts], capacity_left: dict[int, int | None] | None = None):
+        """capacity_left, if given, replaces the facts' own capacity left (a batch reads it once for all)."""
         self.facts = facts
         self.kind = facts[0].kind if facts else "offering"
         self.ids = np.array([f.id for f in facts], dtype=np.int64)
@@ -127,9 +128,8 @@ class FacetTable:
         self.money_hi = np.array(
             [float(f.money_max) if f.money_max is not None else math.inf for f in facts], dtype=np.float64
         )
-        self.capacity = np.array(
-            [math.nan if f.capacity_left is None else float(f.capacity_left) for f in facts], dtype=np.float64
-        )
+        left = [f.capacity_left for f in facts] if capacity_left is None else [capacity_left.get(f.id) for f in facts]
+        self.capacity = np.array([math.nan if n is None else float(n) for n in left], dtype=np.float64)
 
     @staticmethod
     def _members(lists: list[list[str]]) -> tuple[dict[str, int], np.ndarray, np.ndarray]:

@@ -37,24 +37,25 @@ def _engine():
     return get_engine(current_app._get_current_object())
 
 
-def capacity_left(offering_ids: list[int]) -> dict[int, int]:
-    """Return each offering's capacity minus its engagements under way."""
-    busy: dict[int, int] = {}
-    capacities: dict[int, int | None] = {}
+def capacity_left(offering_ids: list[int], capacities: dict[int, int | None] | None = None) -> dict[int, int]:
+    """Return each offering's capacity minus its engagements under way.
+
+    capacities, if given, are the offerings' capacities as the index knows them (no query for them).
+    """
     ids = list(dict.fromkeys(offering_ids))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        busy.update(
-            db.session.execute(
-                sa.select(Match.offering_id, sa.func.count(Match.id))
-                .where(Match.offering_id.in_(chunk), Match.status.in_(BUSY_STATES))
-                .group_by(Match.offering_id)
-            ).all()
-        )
-        capacities.update(
-            db.session.execute(sa.select(Offering.id, Offering.capacity).where(Offering.id.in_(chunk))).all()
-        )
-    return {i: max(0, (capacities.get(i) or 0) - busy.get(i, 0)) for i in capacities}
+    if capacities is None:
+        capacities = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            capacities.update(
+                db.session.execute(sa.select(Offering.id, Offering.capacity).where(Offering.id.in_(chunk))).all()
+            )
+    busy_query = sa.select(Match.offering_id, sa.func.count(Match.id)).where(Match.status.in_(BUSY_STATES))
+    if len(ids) <= CHUNK:
+        busy_query = busy_query.where(Match.offering_id.in_(ids))
+    # many ids: one pass over the engagements under way, which are far fewer than the offerings
+    busy = dict(db.session.execute(busy_query.group_by(Match.offering_id)).all())
+    return {i: max(0, (capacities[i] or 0) - busy.get(i, 0)) for i in ids if i in capacities}
 
 
 def _offerings_facts(ids: list[int]) -> dict[int, PostingFacts]:
@@ -250,23 +251,34 @@ def rank_demands(demands: list[Demand], k: int | None = None) -> list[RankedDema
     if not demands:
         return []
     facts = [demand_facts(d) for d in demands]
-    tokens = [tokenize(f.text) for f in facts]
+    tokens = [_tokens_of(engine, f) for f in facts]
     signals = engine.corpora["offering"].signals_batch(_query_vectors(engine, demands), tokens)
     turned_down = _turned_down_pairs([d.id for d in demands])
-    union = list(dict.fromkeys(i for dense, _ in signals for i in dense))
-    known = _offerings_facts(union)
-    table = FacetTable([known[i] for i in union if i in known])
-    history = DeclineHistory(list(table.row))
+    cached = engine.facts["offering"]
+    union = [i for i in dict.fromkeys(i for dense, _ in signals for i in dense) if i in cached]
+    left = capacity_left(union, {i: cached[i].capacity for i in union})
+    table = FacetTable([cached[i] for i in union], left)
+    history = DeclineHistory(union)
     ranking_weights = weights()
     ranked = []
     for demand, posting, words, (dense, lexical) in zip(demands, facts, tokens, signals):
         excluded = turned_down.get(demand.id, ())
         ids = [i for i in dense if i in table.row and i not in excluded]
-        penalties = history.penalties(ids, posting.scenarios) if posting.scenarios else {}
+        # no scenarios, or nobody turned these vendors down: no penalty, as for an id left out
+        penalties = history.penalties(ids, posting.scenarios) if posting.scenarios and history.turned_down else {}
         rows = np.array([table.row[i] for i in ids], dtype=np.int64)
         top = table.rank(posting, rows, dense, lexical, ranking_weights, penalties, k)
-        ranked.append(RankedDemand(demand, posting, words, top, {c.id: known[c.id] for c in top}))
+        offerings = {c.id: replace(cached[c.id], capacity_left=left.get(c.id)) for c in top}
+        ranked.append(RankedDemand(demand, posting, words, top, offerings))
     return ranked
+
+
+def _tokens_of(engine, facts: PostingFacts) -> list[str]:
+    """Return a demand's tokens: the index's own when it holds the same text, else freshly tokenized."""
+    indexed = engine.facts["demand"].get(facts.id)
+    if indexed is not None and indexed.text == facts.text:
+        return engine.corpora["demand"].tokens[facts.id]
+    return tokenize(facts.text)
 
 
 def _turned_down_pairs(demand_ids: list[int]) -> dict[int, set[int]]:
