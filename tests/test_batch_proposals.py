@@ -127,7 +127,9 @@ def seeded(app, runner):
 
 
 def test_seed_data_batched_equals_one_demand_at_a_time(seeded, monkeypatch):
-    _assert_batch_is_per_demand(seeded, batch_size=16)
+    assert service.WHOLE_TABLE_FROM <= 40
+    for batch_size in (16, 40):  # a table of the batch's candidates; the index's table of every offering
+        _assert_batch_is_per_demand(seeded, batch_size)
     _assert_stored_proposals_agree(seeded, monkeypatch)
 
 
@@ -193,5 +195,6 @@ def generated(app, runner, tmp_path):
 def test_generated_set_batched_equals_one_demand_at_a_time(generated, monkeypatch):
     with generated.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Offering.id))) == 180
-    _assert_batch_is_per_demand(generated, batch_size=8)
+    for batch_size in (8, 40):
+        _assert_batch_is_per_demand(generated, batch_size)
     _assert_stored_proposals_agree(generated, monkeypatch)

@@ -42,10 +42,11 @@ CHUNK = 5000  # ids per IN (…) list, well under any database's limit on bound 
 class DeclineHistory:
     """The declines and rejections of the vendors of some offerings, read once for a batch of demands."""
 
-    def __init__(self, offering_ids: list[int]):
+    def __init__(self, offering_ids: list[int], vendor_of: dict[int, int | None] | None = None):
+        """vendor_of, if given, is each offering's organization as the index knows it (no query for it)."""
         ids = list(dict.fromkeys(offering_ids))
-        self.vendor_of: dict[int, int] = {}
-        for start in range(0, len(ids), CHUNK):
+        self.vendor_of: dict[int, int | None] = dict(vendor_of) if vendor_of is not None else {}
+        for start in range(0, len(ids) if vendor_of is None else 0, CHUNK):
             chunk = ids[start : start + CHUNK]
             self.vendor_of.update(
                 db.session.execute(sa.select(Offering.id, Offering.organization_id).where(Offering.id.in_(chunk))).all()

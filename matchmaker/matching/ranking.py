@@ -179,22 +179,27 @@ class FacetTable:
             fit = np.maximum(0.0, 1.0 - gap / np.maximum(scale, 1))
         return np.where(blank, UNKNOWN, np.where(overlap, 1.0, fit))
 
-    def _capacity_fit(self, query: PostingFacts, rows: np.ndarray) -> np.ndarray:
+    def _capacity_fit(self, query: PostingFacts, rows: np.ndarray, left: np.ndarray | None = None) -> np.ndarray:
         if self.kind == "offering":
-            left = self.capacity[rows]
+            left = self.capacity[rows] if left is None else left
             return np.where(np.isnan(left), UNKNOWN, (left > 0).astype(np.float64))
         value = UNKNOWN if query.capacity_left is None else float(query.capacity_left > 0)
         return np.full(len(rows), value)
 
-    def facets(self, query: PostingFacts, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """Return each facet's fit in [0, 1] between the query and each row, as arrays."""
+    def facets(
+        self, query: PostingFacts, rows: np.ndarray, capacity_left: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Return each facet's fit in [0, 1] between the query and each row, as arrays.
+
+        capacity_left, if given, is the rows' capacity left (NaN: unknown) in place of the table's own.
+        """
         return {
             "scenario": self._set_fit("scenarios", query, rows, partial=True),
             "industry": self._set_fit("industries", query, rows, partial=False),
             "region": self._region_fit(query, rows),
             "budget": self._budget_fit(query, rows),
             "deployment": self._set_fit("deployments", query, rows, partial=False),
-            "capacity": self._capacity_fit(query, rows),
+            "capacity": self._capacity_fit(query, rows, capacity_left),
         }
 
     def rank(
@@ -206,6 +211,7 @@ class FacetTable:
         weights: RankingWeights,
         penalties: dict[int, float] | None = None,
         k: int | None = None,
+        capacity_left: np.ndarray | None = None,
     ) -> list[Candidate]:
         """Return the rows' postings scored for the query, best first: the best k, or all of them."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -223,7 +229,7 @@ class FacetTable:
             lex_used = np.where(same, lex, fallback)
         else:
             lex_used = lex
-        parts = {"dense": d, "lexical": lex, "lexical_used": lex_used, **self.facets(query, rows)}
+        parts = {"dense": d, "lexical": lex, "lexical_used": lex_used, **self.facets(query, rows, capacity_left)}
         penalties = penalties or {}
         if self.kind == "offering":
             penalty = np.array([penalties.get(i, 0.0) for i in ids], dtype=np.float64)

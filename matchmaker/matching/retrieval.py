@@ -54,11 +54,11 @@ class PostingCorpus:
         vector and its candidates' alone, so a query scores the same whatever else is in its batch.
         """
         vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(len(queries), -1))
-        nominated = self.vectors.search(vectors, pool)
+        _, nominated = self.vectors.search_arrays(vectors, pool)
         lexical = self.lexical.scores_batch(queries, limit=pool)
         found = []
-        for vector, near, words in zip(vectors, nominated, lexical):
-            ids = [i for i, _ in near]
+        for vector, near, words in zip(vectors, nominated.tolist(), lexical):
+            ids = [i for i in near if i >= 0]
             held = set(ids)
             ids += [i for i in words if i not in held]
             cosines = self.vectors.vectors(ids) @ vector if ids else np.zeros(0, dtype=np.float32)

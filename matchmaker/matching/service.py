@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 BUSY_STATES = (MatchStatus.INTRODUCED, MatchStatus.CONNECTED, MatchStatus.PILOT_STARTED)
 REVERSE_POOL = 30  # demands considered when asking where a new offering ranks
 BATCH = 256  # demands ranked together: one matrix search, one BM25 product, one write
+WHOLE_TABLE_FROM = 32  # batches this big rank against the index's table of every offering
 
 
 # -- facts ------------------------------------------------------------------
@@ -257,8 +258,15 @@ def rank_demands(demands: list[Demand], k: int | None = None) -> list[RankedDema
     cached = engine.facts["offering"]
     union = [i for i in dict.fromkeys(i for dense, _ in signals for i in dense) if i in cached]
     left = capacity_left(union, {i: cached[i].capacity for i in union})
-    table = FacetTable([cached[i] for i in union], left)
-    history = DeclineHistory(union)
+    if len(demands) >= WHOLE_TABLE_FROM:
+        # a big batch: the index's table of every offering, built once while nothing changes
+        table = engine.facet_table("offering")
+        capacities = np.full(len(table.ids), np.nan)
+        capacities[[table.row[i] for i in union if i in table.row]] = [left[i] for i in union if i in table.row]
+    else:
+        # a small one (one demand proposed from a web request): a table of its candidates alone
+        table, capacities = FacetTable([cached[i] for i in union], left), None
+    history = DeclineHistory(union, {i: cached[i].organization_id for i in union})
     ranking_weights = weights()
     ranked = []
     for demand, posting, words, (dense, lexical) in zip(demands, facts, tokens, signals):
@@ -267,7 +275,16 @@ def rank_demands(demands: list[Demand], k: int | None = None) -> list[RankedDema
         # no scenarios, or nobody turned these vendors down: no penalty, as for an id left out
         penalties = history.penalties(ids, posting.scenarios) if posting.scenarios and history.turned_down else {}
         rows = np.array([table.row[i] for i in ids], dtype=np.int64)
-        top = table.rank(posting, rows, dense, lexical, ranking_weights, penalties, k)
+        top = table.rank(
+            posting,
+            rows,
+            dense,
+            lexical,
+            ranking_weights,
+            penalties,
+            k,
+            None if capacities is None else capacities[rows],
+        )
         offerings = {c.id: replace(cached[c.id], capacity_left=left.get(c.id)) for c in top}
         ranked.append(RankedDemand(demand, posting, words, top, offerings))
     return ranked
