@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,17 +25,19 @@ MATCHMAKER = Path(sys.executable).with_name("matchmaker")
 
 
 def run(command: list[str], env: dict, output) -> tuple[float, float, float]:
-    """Run a matchmaker command; return its wall seconds, peak RSS in MB and CPU seconds.
+    """Run a matchmaker command; return its wall seconds, its own peak RSS in MB and its CPU seconds.
 
+    The figures are the command's alone (wait4 on its process), not the largest of every child so far.
     CPU seconds (user + system) say what the command costs when other work shares the cores.
     """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([str(MATCHMAKER), *command], env=env, stdout=output, check=True)
+    process = subprocess.Popen([str(MATCHMAKER), *command], env=env, stdout=output)
+    _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return seconds, round(max(after.ru_maxrss, before.ru_maxrss) / 1024, 1), round(cpu, 1)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return seconds, round(usage.ru_maxrss / 1024, 1), round(usage.ru_utime + usage.ru_stime, 1)
 
 
 def main() -> None:
