@@ -7,7 +7,7 @@ profile's locale, then the browser's Accept-Language, then the configured defaul
 from __future__ import annotations
 
 from flask import Blueprint, current_app, has_request_context, redirect, request, session
-from flask_babel import format_currency
+from flask_babel import format_currency, get_locale
 from flask_login import current_user
 
 from .access import safe_next
@@ -65,9 +65,18 @@ def _profile_locale() -> str:
     return user.locale if user is not None and user.is_authenticated else ""
 
 
+_MONEY: dict[tuple[str, int], str] = {}  # (locale, amount) → text: reasons format the same few amounts often
+
+
 def format_money(amount: int) -> str:
     """Format a whole CNY amount for the current locale (¥200,000, CN¥200,000), without decimals."""
-    return format_currency(amount, "CNY", format="¤#,##0", currency_digits=False)
+    key = (str(get_locale()), amount)
+    text = _MONEY.get(key)
+    if text is None:
+        if len(_MONEY) > 10_000:
+            _MONEY.clear()
+        text = _MONEY[key] = format_currency(amount, "CNY", format="¤#,##0", currency_digits=False)
+    return text
 
 
 def html_lang(locale) -> str:

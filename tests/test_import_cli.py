@@ -1,6 +1,7 @@
 """`matchmaker import` and `matchmaker match`: formats, row-level errors, nothing half-imported."""
 
 import json
+import sys
 from datetime import date, timedelta
 
 import pytest
@@ -348,25 +349,31 @@ def test_length_and_range_rules_come_from_the_domain_alone(app, client, auth, pe
 
 
 def test_match_all_streams_page_by_page_with_every_demand_once(app, runner, tmp_path, monkeypatch):
-    from matchmaker.cli import matching
+    from matchmaker.matching import service
 
     (tmp_path / "d.csv").write_text(DEMANDS_CSV, encoding="utf-8")
     (tmp_path / "o.json").write_text(json.dumps(OFFERINGS, ensure_ascii=False), encoding="utf-8")
     assert runner.invoke(args=["import", "offerings", str(tmp_path / "o.json"), "--no-propose"]).exit_code == 0
     assert runner.invoke(args=["import", "demands", str(tmp_path / "d.csv"), "--no-propose"]).exit_code == 0
     whole = json.loads(runner.invoke(args=["match", "--all", "--top", "2", "--format", "json"]).output)
-    monkeypatch.setattr(matching, "PAGE", 1)
-    pages = []
-    real_pages = matching._published_demand_pages
+    monkeypatch.setattr(service, "BATCH", 1)
+    pages, held, written = [], [], []
+    real_pages = service.published_demand_pages
 
-    def counted():
-        for page in real_pages():
+    def counted(*args, **kwargs):
+        for page in real_pages(*args, **kwargs):
             pages.append([d.ref for d in page])
+            # what the session holds and what was printed when each page is read
+            held.append(sum(isinstance(o, Demand) for o in db.session.identity_map.values()))
+            written.append(sys.stdout.buffer.getvalue().decode())
             yield page
 
-    monkeypatch.setattr(matching, "_published_demand_pages", counted)
+    monkeypatch.setattr(service, "published_demand_pages", counted)
     result = runner.invoke(args=["match", "--all", "--top", "2", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == whole and pages == [["D1"], ["D2"]]
+    # Streamed: D1's ranking is out before D2 is read; bounded: one page of demands held at a time.
+    assert '"D1"' in written[1] and '"D2"' not in written[1]
+    assert held == [1, 1]
     text = runner.invoke(args=["match", "--all", "--top", "1"]).output.splitlines()
     assert [line for line in text if not line.startswith(" ")] == ["D1", "D2"]

@@ -18,41 +18,25 @@ def _demand_key(demand: Demand) -> str:
     return demand.ref or f"demand-{demand.id}"
 
 
-PAGE = 200  # demands read, ranked and written per step: output streams and memory stays bounded
-
-
-def _published_demand_pages():
-    """Yield the published demands in id order, a page at a time, forgetting each page once it is done."""
-    last = 0
-    while True:
-        page = db.session.scalars(
-            sa.select(Demand)
-            .where(Demand.status == PostingStatus.PUBLISHED, Demand.id > last)
-            .order_by(Demand.id)
-            .limit(PAGE)
-        ).all()
-        if not page:
-            return
-        yield page
-        last = page[-1].id
-        db.session.expunge_all()
-
-
-def _ranked(demand: Demand, top_k: int) -> list[dict]:
+def _ranked(demands: list[Demand], top_k: int) -> list[tuple[Demand, list[dict]]]:
+    """Rank a page of demands as one batch; return each with its offerings, scores and reasons."""
     from ..matching.explain import reason_text
-    from ..matching.service import explain_pair, top_offerings
+    from ..matching.service import rank_demands
 
-    ranked = []
-    for cand in top_offerings(demand, top_k):
-        offering = db.session.get(Offering, cand.id)
-        ranked.append(
-            {
-                "offering_ref": offering.ref or f"offering-{offering.id}",
-                "score": round(cand.score, 4),
-                "reasons": [reason_text(r) for r in explain_pair(demand, offering, cand)],
-            }
+    return [
+        (
+            entry.demand,
+            [
+                {
+                    "offering_ref": entry.offerings[cand.id].ref or f"offering-{cand.id}",
+                    "score": round(cand.score, 4),
+                    "reasons": [reason_text(r) for r in entry.reasons(cand)],
+                }
+                for cand in entry.top
+            ],
         )
-    return ranked
+        for entry in rank_demands(demands, top_k)
+    ]
 
 
 @click.command("match")
@@ -73,11 +57,13 @@ def match_command(all_demands: bool, demand_ref: str | None, top_k: int, fmt: st
             raise click.ClickException(f"Demand {demand_ref!r} is {demand.status.value}, not published.")
         pages = iter([[demand]])
     else:
-        pages = _published_demand_pages()
+        from ..matching.service import published_demand_pages
+
+        pages = published_demand_pages(forget=True)  # a page at a time: output streams and memory stays bounded
     separator = "{"
     for page in pages:
-        for demand in page:
-            key, ranked = _demand_key(demand), _ranked(demand, top_k)
+        for demand, ranked in _ranked(page, top_k):
+            key = _demand_key(demand)
             if fmt == "json":
                 click.echo(f"{separator}\n  {json.dumps(key, ensure_ascii=False)}: ", nl=False)
                 click.echo(json.dumps(ranked, ensure_ascii=False), nl=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 
 from .text import STOPWORDS, normalize
 
@@ -62,6 +62,7 @@ def _chinese_stopwords() -> frozenset[str]:
     return frozenset(normalize(word) for word in _CHINESE.split())
 
 
+@lru_cache(maxsize=65536)
 def is_distinctive(term: str) -> bool:
     """Return whether a term, as the index stores it, could explain a match to a person.
 

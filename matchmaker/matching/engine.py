@@ -31,6 +31,7 @@ from .availability import (
 )
 from .encoders import Encoder, encoder_from_config
 from .facts import PostingFacts, demand_facts, offering_facts
+from .ranking import FacetTable
 from .retrieval import PostingCorpus
 from .tagging import warm_up
 from .text import posting_text, tokenize
@@ -53,6 +54,8 @@ class MatchingEngine:
         self.snapshot_dir = Path(data_dir) / "index"
         self.corpora = self._empty_corpora()
         self.facts: dict[str, dict[int, PostingFacts]] = {kind: {} for kind in MODELS}
+        self.generation = 0  # raised whenever the facts change, so what is derived from them is rebuilt
+        self._tables: dict[str, tuple[tuple, FacetTable]] = {}
         self.watermark = 0
         self._applied: set[int] = set()
         self._lock = threading.RLock()
@@ -150,6 +153,7 @@ class MatchingEngine:
         model = MODELS[kind]
         found = {p.id: p for p in db.session.scalars(sa.select(model).where(model.id.in_(ids)))}
         corpus, facts = self.corpora[kind], self.facts[kind]
+        self.generation += 1
         for posting_id in ids:
             posting = found.get(posting_id)
             if posting is not None and self._indexable(posting):
@@ -168,6 +172,16 @@ class MatchingEngine:
             and posting.embedding is not None
             and posting.embedding_model == self.fingerprint
         )
+
+    def facet_table(self, kind: str) -> FacetTable:
+        """Return every indexed posting of a kind as one FacetTable, built again only after a change."""
+        with self._lock:
+            facts = self.facts[kind]
+            key = (id(facts), self.generation, len(facts))
+            held = self._tables.get(kind)
+            if held is None or held[0] != key:
+                held = self._tables[kind] = (key, FacetTable(list(facts.values())))
+            return held[1]
 
     def vector_of(self, posting) -> np.ndarray:
         """Return a posting's stored embedding."""
@@ -224,6 +238,8 @@ class MatchingEngine:
             corpus.vectors = vectors
             tokens = {int(k): _token_list(v) for k, v in meta.get("tokens", {}).items()}
             facts[kind] = {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
+            if kind == "offering" and any("capacity" not in v for v in meta.get("facts", {}).values()):
+                raise SnapshotError(f"snapshot {self._path(kind)} was written before facts held capacity")
             if not set(tokens) == set(facts[kind]) == vectors.ids() or meta.get("postings") != len(vectors):
                 raise SnapshotError(f"snapshot {self._path(kind)} is inconsistent")
             for posting_id, words in tokens.items():
@@ -236,6 +252,7 @@ class MatchingEngine:
         if min(watermarks) > latest:
             raise SnapshotError("snapshot is ahead of the database's change log: it belongs to another database")
         self.corpora, self.facts, self.updated, self.watermark = corpora, facts, updated, min(watermarks)
+        self.generation += 1
 
     def _maybe_snapshot(self, force: bool = False) -> None:
         """Write a snapshot if it is due; never let a failed write break matching."""

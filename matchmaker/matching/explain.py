@@ -90,7 +90,18 @@ def reason_text(reason: dict) -> str:
         return ngettext("Can take %(num)d more engagement", "Can take %(num)d more engagements", count)
     if key not in REASON_TEXTS:  # a reason stored before reasons had keys keeps its English text
         return reason.get("text", "")
-    return str(REASON_TEXTS[key]) % _fill(key, params)
+    return _sentence(str(get_locale()), key) % _fill(key, params)
+
+
+_SENTENCES: dict[tuple[str, str], str] = {}
+
+
+def _sentence(locale: str, key: str) -> str:
+    """Return a reason key's sentence translated for a locale (translated once per process and locale)."""
+    found = _SENTENCES.get((locale, key))
+    if found is None:
+        found = _SENTENCES[locale, key] = str(REASON_TEXTS[key])
+    return found
 
 
 def _fill(key: str, params: dict) -> dict:

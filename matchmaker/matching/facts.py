@@ -100,6 +100,7 @@ class PostingFacts:
     deployments: list[str] = field(default_factory=list)
     vouchers: list[str] = field(default_factory=list)
     capacity_left: int | None = None
+    capacity: int | None = None  # an offering's new engagements in all, before those under way
 
 
 @lru_cache(maxsize=4096)
@@ -192,4 +193,5 @@ def offering_facts(offering: Offering, capacity_left: int | None = None) -> Post
         money_max=offering.price_max,
         deployments=list(offering.deployment_modes or []),
         capacity_left=capacity_left,
+        capacity=offering.capacity,
     )

@@ -7,7 +7,7 @@ but keeps its place everywhere else.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -33,30 +33,56 @@ def penalty_for(count: int) -> float:
 
 def decline_penalties(offering_ids: list[int], scenarios: list[str]) -> dict[int, float]:
     """Return, per offering, a penalty in [0, 1) for its vendor's declines and rejections in these scenarios."""
-    if not offering_ids:
-        return {}
-    vendor_of = dict(
-        db.session.execute(sa.select(Offering.id, Offering.organization_id).where(Offering.id.in_(offering_ids))).all()
-    )
-    counts = _turned_down_by_vendor(set(vendor_of.values()), set(scenarios or ()))
-    return {
-        offering_id: penalty_for(counts[vendor_of[offering_id]]) if offering_id in vendor_of else 0.0
-        for offering_id in offering_ids
-    }
+    return DeclineHistory(offering_ids).penalties(offering_ids, scenarios)
 
 
-def _turned_down_by_vendor(vendor_ids: set[int], scenarios: set[str]) -> Counter:
-    """Count declined or rejected matches per vendor organization for demands sharing any scenario."""
-    if not vendor_ids or not scenarios:
-        return Counter()
-    rows = db.session.execute(
-        sa.select(Offering.organization_id, Demand.scenarios, Demand.auto_scenarios)
-        .join(Match, Match.offering_id == Offering.id)
-        .join(Demand, Match.demand_id == Demand.id)
-        .where(Match.status.in_(TURNED_DOWN), Offering.organization_id.in_(vendor_ids))
-    ).all()
-    # JSON list membership is filtered here rather than in SQL so SQLite and PostgreSQL behave alike.
-    return Counter(org for org, own, auto in rows if scenarios & {*(own or []), *(auto or [])})
+CHUNK = 5000  # ids per IN (…) list, well under any database's limit on bound parameters
+
+
+class DeclineHistory:
+    """The declines and rejections of the vendors of some offerings, read once for a batch of demands."""
+
+    def __init__(self, offering_ids: list[int], vendor_of: dict[int, int | None] | None = None):
+        """vendor_of, if given, is each offering's organization as the index knows it (no query for it)."""
+        ids = list(dict.fromkeys(offering_ids))
+        self.vendor_of: dict[int, int | None] = dict(vendor_of) if vendor_of is not None else {}
+        for start in range(0, len(ids) if vendor_of is None else 0, CHUNK):
+            chunk = ids[start : start + CHUNK]
+            self.vendor_of.update(
+                db.session.execute(sa.select(Offering.id, Offering.organization_id).where(Offering.id.in_(chunk))).all()
+            )
+        self.turned_down: dict[int, list[set[str]]] = defaultdict(list)
+        vendors = sorted(set(self.vendor_of.values()) - {None})
+        for start in range(0, len(vendors), CHUNK):
+            rows = db.session.execute(
+                sa.select(Offering.organization_id, Demand.scenarios, Demand.auto_scenarios)
+                .join(Match, Match.offering_id == Offering.id)
+                .join(Demand, Match.demand_id == Demand.id)
+                .where(Match.status.in_(TURNED_DOWN), Offering.organization_id.in_(vendors[start : start + CHUNK]))
+            ).all()
+            # JSON list membership is compared here rather than in SQL so SQLite and PostgreSQL behave alike.
+            for org, own, auto in rows:
+                self.turned_down[org].append({*(own or []), *(auto or [])})
+
+    def penalties(self, offering_ids: list[int], scenarios: list[str]) -> dict[int, float]:
+        """Return the penalty of each of these offerings (read at construction) for demands in these scenarios."""
+        if not offering_ids:
+            return {}
+        wanted = set(scenarios or ())
+        counts: dict[int, int] = {}
+        found = {}
+        for offering_id in offering_ids:
+            vendor = self.vendor_of.get(offering_id, _NO_VENDOR)
+            if vendor is _NO_VENDOR:
+                found[offering_id] = 0.0
+                continue
+            if vendor not in counts:
+                counts[vendor] = sum(1 for seen in self.turned_down.get(vendor, ()) if wanted & seen) if wanted else 0
+            found[offering_id] = penalty_for(counts[vendor])
+        return found
+
+
+_NO_VENDOR = object()
 
 
 @dataclass

@@ -7,6 +7,7 @@ from collections import Counter
 
 import bm25s
 import numpy as np
+import scipy.sparse as sp
 
 from .distinctive import distinctive_terms
 
@@ -57,18 +58,44 @@ class LexicalIndex:
 
     def scores(self, query_tokens: list[str], limit: int | None = None) -> dict[int, float]:
         """Return the BM25 score of the postings with a non-zero score, best first; the best `limit` if given."""
+        return self.scores_batch([query_tokens], limit)[0]
+
+    def scores_batch(self, queries: list[list[str]], limit: int | None = None) -> list[dict[int, float]]:
+        """Return scores() for each query, from one sparse product of the queries with the BM25 matrix.
+
+        A query's row of the product depends on that query alone, so a query scores the same in a batch
+        of one as in a batch of many.
+        """
         model, ids = self._built()
-        if model is None or not query_tokens:
-            return {}
-        known = [t for t in query_tokens if t in model.vocab_dict]
-        if not known:
-            return {}
-        raw = model.get_scores(known)
-        hits = np.nonzero(raw > 0)[0]
-        if limit is not None and len(hits) > limit:
-            hits = hits[np.argpartition(-raw[hits], limit - 1)[:limit]]
-        hits = hits[np.argsort(-raw[hits], kind="stable")]
-        return {ids[i]: float(raw[i]) for i in hits}
+        if model is None:
+            return [{} for _ in queries]
+        rows, columns = [], []
+        for row, tokens in enumerate(queries):
+            known = [model.vocab_dict[t] for t in tokens if t in model.vocab_dict]
+            rows += [row] * len(known)
+            columns += known
+        if not columns:
+            return [{} for _ in queries]
+        vocabulary = len(model.scores["indptr"]) - 1
+        # Each token counts as often as the query repeats it, as in bm25s's own scoring.
+        asked = sp.csr_matrix(
+            (np.ones(len(columns), dtype=np.float32), (rows, columns)), shape=(len(queries), vocabulary)
+        )
+        index = sp.csr_matrix(
+            (model.scores["data"], model.scores["indices"], model.scores["indptr"]),
+            shape=(vocabulary, model.scores["num_docs"]),
+        )
+        product = (asked @ index).tocsr()
+        found = []
+        for row in range(len(queries)):
+            start, end = product.indptr[row], product.indptr[row + 1]
+            raw, docs = product.data[start:end], product.indices[start:end]
+            hits = np.nonzero(raw > 0)[0]
+            if limit is not None and len(hits) > limit:
+                hits = hits[np.argpartition(-raw[hits], limit - 1)[:limit]]
+            hits = hits[np.argsort(-raw[hits], kind="stable")]
+            found.append({ids[docs[i]]: float(raw[i]) for i in hits})
+        return found
 
     def matched_terms(self, query_tokens: list[str], doc_id: int) -> list[str]:
         """Return the query's distinctive terms that also occur in a posting, rarest first.

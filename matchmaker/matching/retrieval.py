@@ -43,12 +43,27 @@ class PostingCorpus:
         self, vector: np.ndarray, tokens: list[str], pool: int = CANDIDATE_POOL
     ) -> tuple[dict[int, float], dict[int, float]]:
         """Return dense and lexical scores for the union of both signals' best candidates."""
-        dense = dict(self.vectors.search(vector.reshape(1, -1), pool)[0])
-        lexical = self.lexical.scores(tokens, limit=pool)
-        missing = [i for i in lexical if i not in dense]
-        if missing:
-            dense.update(zip(missing, (self.vectors.vectors(missing) @ vector.reshape(-1)).tolist()))
-        return dense, lexical
+        return self.signals_batch(vector.reshape(1, -1), [tokens], pool)[0]
+
+    def signals_batch(
+        self, vectors: np.ndarray, queries: list[list[str]], pool: int = CANDIDATE_POOL
+    ) -> list[tuple[dict[int, float], dict[int, float]]]:
+        """Return signals() for each query: one matrix search and one sparse BM25 product for the batch.
+
+        The search only nominates candidates; each query's dense scores are then computed from its own
+        vector and its candidates' alone, so a query scores the same whatever else is in its batch.
+        """
+        vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(len(queries), -1))
+        _, nominated = self.vectors.search_arrays(vectors, pool)
+        lexical = self.lexical.scores_batch(queries, limit=pool)
+        found = []
+        for vector, near, words in zip(vectors, nominated.tolist(), lexical):
+            ids = [i for i in near if i >= 0]
+            held = set(ids)
+            ids += [i for i in words if i not in held]
+            cosines = self.vectors.vectors(ids) @ vector if ids else np.zeros(0, dtype=np.float32)
+            found.append((dict(zip(ids, cosines.tolist())), words))
+        return found
 
 
 FactsLookup = Callable[[list[int]], dict[int, PostingFacts]]

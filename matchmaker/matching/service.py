@@ -20,7 +20,8 @@ from .availability import MatchingUnavailable
 from .engine import MODELS, get_engine
 from .explain import explain
 from .facts import PostingFacts, demand_facts, offering_facts
-from .ranking import Candidate, RankingWeights
+from .feedback import CHUNK, DeclineHistory
+from .ranking import Candidate, FacetTable, RankingWeights
 from .retrieval import rank
 from .tagging import tag_industries, tag_scenarios
 from .text import detect_language, posting_text, tokenize
@@ -28,6 +29,8 @@ from .text import detect_language, posting_text, tokenize
 log = logging.getLogger(__name__)
 BUSY_STATES = (MatchStatus.INTRODUCED, MatchStatus.CONNECTED, MatchStatus.PILOT_STARTED)
 REVERSE_POOL = 30  # demands considered when asking where a new offering ranks
+BATCH = 256  # demands ranked together: one matrix search, one BM25 product, one write
+WHOLE_TABLE_FROM = 32  # batches this big rank against the index's table of every offering
 
 
 # -- facts ------------------------------------------------------------------
@@ -36,19 +39,25 @@ def _engine():
     return get_engine(current_app._get_current_object())
 
 
-def capacity_left(offering_ids: list[int]) -> dict[int, int]:
-    """Return each offering's capacity minus its engagements under way."""
-    busy = dict(
-        db.session.execute(
-            sa.select(Match.offering_id, sa.func.count(Match.id))
-            .where(Match.offering_id.in_(offering_ids), Match.status.in_(BUSY_STATES))
-            .group_by(Match.offering_id)
-        ).all()
-    )
-    capacities = dict(
-        db.session.execute(sa.select(Offering.id, Offering.capacity).where(Offering.id.in_(offering_ids))).all()
-    )
-    return {i: max(0, (capacities.get(i) or 0) - busy.get(i, 0)) for i in capacities}
+def capacity_left(offering_ids: list[int], capacities: dict[int, int | None] | None = None) -> dict[int, int]:
+    """Return each offering's capacity minus its engagements under way.
+
+    capacities, if given, are the offerings' capacities as the index knows them (no query for them).
+    """
+    ids = list(dict.fromkeys(offering_ids))
+    if capacities is None:
+        capacities = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            capacities.update(
+                db.session.execute(sa.select(Offering.id, Offering.capacity).where(Offering.id.in_(chunk))).all()
+            )
+    busy_query = sa.select(Match.offering_id, sa.func.count(Match.id)).where(Match.status.in_(BUSY_STATES))
+    if len(ids) <= CHUNK:
+        busy_query = busy_query.where(Match.offering_id.in_(ids))
+    # many ids: one pass over the engagements under way, which are far fewer than the offerings
+    busy = dict(db.session.execute(busy_query.group_by(Match.offering_id)).all())
+    return {i: max(0, (capacities[i] or 0) - busy.get(i, 0)) for i in ids if i in capacities}
 
 
 def _offerings_facts(ids: list[int]) -> dict[int, PostingFacts]:
@@ -62,13 +71,6 @@ def _demands_facts(ids: list[int]) -> dict[int, PostingFacts]:
     """Return indexed demands' facts."""
     cached = _engine().facts["demand"]
     return {i: cached[i] for i in ids if i in cached}
-
-
-def _penalties(scenarios: list[str]):
-    """Return a lookup of decline penalties for offerings on these scenarios."""
-    from .feedback import decline_penalties
-
-    return lambda ids: decline_penalties(ids, scenarios) if scenarios else {}
 
 
 def weights() -> RankingWeights:
@@ -109,16 +111,36 @@ def index_postings(
     engine.sync()
 
 
+def published_demand_pages(size: int | None = None, forget: bool = False):
+    """Yield the published demands in id order, a page at a time.
+
+    With forget, the session lets go of everything it holds once a page is done, so memory stays bounded
+    however many demands there are (for a command that owns its session, such as `match --all`).
+    """
+    last = 0
+    while True:
+        page = db.session.scalars(
+            sa.select(Demand)
+            .where(Demand.status == PostingStatus.PUBLISHED, Demand.id > last)
+            .order_by(Demand.id)
+            .limit(size or BATCH)
+        ).all()
+        if not page:
+            return
+        yield page
+        last = page[-1].id
+        if forget:
+            db.session.expunge_all()
+
+
 def propose_all(progress: Callable[[str], None] | None = None) -> int:
     """Propose the top offerings for every published demand; return how many proposals are new."""
-    demands = db.session.scalars(
-        sa.select(Demand).where(Demand.status == PostingStatus.PUBLISHED).order_by(Demand.id)
-    ).all()
-    created = 0
-    for number, demand in enumerate(demands, 1):
-        created += len(propose_for_demand(demand))
-        if progress and (number % 20 == 0 or number == len(demands)):
-            progress(f"matched {number}/{len(demands)} demands, {created} new proposals")
+    total, done, created = _published_demands(), 0, 0
+    for page in published_demand_pages():
+        created += len(propose_for_demands(page))
+        done += len(page)
+        if progress:
+            progress(f"matched {done}/{total} demands, {created} new proposals")
     return created
 
 
@@ -155,12 +177,18 @@ def propose_for_changed(postings: list[Demand | Offering], progress: Callable[[s
     if len(offerings) > 1 and len(offerings) * REVERSE_POOL >= _published_demands():
         # Ranking every demand once finds every pair a search from each offering would, and costs less.
         return propose_all(progress=progress)
-    created = 0
-    for number, posting in enumerate(published, 1):
-        propose = propose_for_demand if posting.kind == "demand" else propose_for_offering
-        created += len(propose(posting))
-        if progress and (number % 20 == 0 or number == len(published)):
-            progress(f"matched {number}/{len(published)} postings, {created} new proposals")
+    demands = [p for p in published if p.kind == "demand"]
+    created, done = 0, 0
+    for start in range(0, len(demands), BATCH):
+        created += len(propose_for_demands(demands[start : start + BATCH]))
+        done = min(start + BATCH, len(demands))
+        if progress:
+            progress(f"matched {done}/{len(published)} postings, {created} new proposals")
+    for offering in offerings:
+        created += len(propose_for_offering(offering))
+        done += 1
+        if progress and (done % 20 == 0 or done == len(published)):
+            progress(f"matched {done}/{len(published)} postings, {created} new proposals")
     return created
 
 
@@ -170,56 +198,141 @@ def _published_demands() -> int:
 
 
 # -- ranking ----------------------------------------------------------------
-def _query_vector(engine, posting) -> np.ndarray:
-    """Return the vector to search with: the stored one unless the model wants a query prompt."""
+def _query_vectors(engine, postings: list) -> np.ndarray:
+    """Return the vectors to search with: the stored ones unless the model wants a query prompt.
+
+    Postings without a usable stored vector are encoded together, in one call.
+    """
     config = current_app.config
-    if (
-        posting.embedding is not None
-        and posting.embedding_model == engine.fingerprint
-        and config["MATCHMAKER_QUERY_PROMPT"] == config["MATCHMAKER_DOCUMENT_PROMPT"]
-    ):
-        return engine.vector_of(posting)
-    return engine.encoder.encode([posting_text(posting.title, posting.description)], kind="query")[0]
+    same_prompt = config["MATCHMAKER_QUERY_PROMPT"] == config["MATCHMAKER_DOCUMENT_PROMPT"]
+    vectors = np.zeros((len(postings), engine.encoder.dimension), dtype=np.float32)
+    encode = []
+    for n, posting in enumerate(postings):
+        if same_prompt and posting.embedding is not None and posting.embedding_model == engine.fingerprint:
+            vectors[n] = engine.vector_of(posting)
+        else:
+            encode.append(n)
+    if encode:
+        texts = [posting_text(postings[n].title, postings[n].description) for n in encode]
+        vectors[encode] = engine.encoder.encode(texts, kind="query")
+    return vectors
 
 
-def rank_offerings(demand: Demand, exclude: set[int] = frozenset()) -> list[Candidate]:
-    """Return published offerings ranked for a demand, best first."""
+def _query_vector(engine, posting) -> np.ndarray:
+    """Return the vector to search with for one posting."""
+    return _query_vectors(engine, [posting])[0]
+
+
+@dataclass
+class RankedDemand:
+    """One demand's best offerings, with what their reasons are built from."""
+
+    demand: Demand
+    facts: PostingFacts
+    tokens: list[str]
+    top: list[Candidate]
+    offerings: dict[int, PostingFacts]  # the candidates' facts, capacity left included
+
+    def reasons(self, cand: Candidate) -> list[dict[str, Any]]:
+        """Return the reasons for one of the ranked offerings."""
+        terms = _engine().corpora["offering"].lexical.matched_terms(self.tokens, cand.id)
+        return explain(self.facts, self.offerings[cand.id], cand.breakdown, terms)
+
+
+def rank_demands(demands: list[Demand], k: int | None = None) -> list[RankedDemand]:
+    """Rank the published offerings for each demand, best first (the best k if given), as one batch.
+
+    The one ranking path: `match --all`, proposing for a page of demands, an import and a single demand
+    (a batch of one) all come here. The batch shares one matrix search, one BM25 product, one read of the
+    candidates' facts, capacity and decline history, and one read of the pairs people turned down; each
+    demand's scores depend on that demand alone, so a demand ranks the same in any batch. Pairs people
+    declined or rejected are left out.
+    """
     engine = _engine()
     engine.sync()
-    facts = demand_facts(demand)
-    return rank(
-        facts,
-        _query_vector(engine, demand),
-        tokenize(facts.text),
-        engine.corpora["offering"],
-        _offerings_facts,
-        weights(),
-        _penalties(facts.scenarios),
-        exclude,
-    )
+    if not demands:
+        return []
+    facts = [demand_facts(d) for d in demands]
+    tokens = [_tokens_of(engine, f) for f in facts]
+    signals = engine.corpora["offering"].signals_batch(_query_vectors(engine, demands), tokens)
+    turned_down = _turned_down_pairs([d.id for d in demands])
+    cached = engine.facts["offering"]
+    union = [i for i in dict.fromkeys(i for dense, _ in signals for i in dense) if i in cached]
+    left = capacity_left(union, {i: cached[i].capacity for i in union})
+    if len(demands) >= WHOLE_TABLE_FROM:
+        # a big batch: the index's table of every offering, built once while nothing changes
+        table = engine.facet_table("offering")
+        capacities = np.full(len(table.ids), np.nan)
+        capacities[[table.row[i] for i in union if i in table.row]] = [left[i] for i in union if i in table.row]
+    else:
+        # a small one (one demand proposed from a web request): a table of its candidates alone
+        table, capacities = FacetTable([cached[i] for i in union], left), None
+    history = DeclineHistory(union, {i: cached[i].organization_id for i in union})
+    ranking_weights = weights()
+    ranked = []
+    for demand, posting, words, (dense, lexical) in zip(demands, facts, tokens, signals):
+        excluded = turned_down.get(demand.id, ())
+        ids = [i for i in dense if i in table.row and i not in excluded]
+        # no scenarios, or nobody turned these vendors down: no penalty, as for an id left out
+        penalties = history.penalties(ids, posting.scenarios) if posting.scenarios and history.turned_down else {}
+        rows = np.array([table.row[i] for i in ids], dtype=np.int64)
+        top = table.rank(
+            posting,
+            rows,
+            dense,
+            lexical,
+            ranking_weights,
+            penalties,
+            k,
+            None if capacities is None else capacities[rows],
+        )
+        offerings = {c.id: replace(cached[c.id], capacity_left=left.get(c.id)) for c in top}
+        ranked.append(RankedDemand(demand, posting, words, top, offerings))
+    return ranked
 
 
-def _excluded_offerings(demand: Demand) -> set[int]:
-    """Return offerings never to propose for a demand: declined or rejected pairs."""
-    return set(
-        db.session.scalars(
-            sa.select(Match.offering_id).where(
-                Match.demand_id == demand.id, Match.status.in_((MatchStatus.DECLINED, MatchStatus.REJECTED))
+def _tokens_of(engine, facts: PostingFacts) -> list[str]:
+    """Return a demand's tokens: the index's own when it holds the same text, else freshly tokenized."""
+    indexed = engine.facts["demand"].get(facts.id)
+    if indexed is not None and indexed.text == facts.text:
+        return engine.corpora["demand"].tokens[facts.id]
+    return tokenize(facts.text)
+
+
+def _turned_down_pairs(demand_ids: list[int]) -> dict[int, set[int]]:
+    """Return, per demand, the offerings never to propose for it: declined or rejected pairs."""
+    found: dict[int, set[int]] = {}
+    for start in range(0, len(demand_ids), CHUNK):
+        rows = db.session.execute(
+            sa.select(Match.demand_id, Match.offering_id).where(
+                Match.demand_id.in_(demand_ids[start : start + CHUNK]),
+                Match.status.in_((MatchStatus.DECLINED, MatchStatus.REJECTED)),
             )
         )
-    )
+        for demand_id, offering_id in rows:
+            found.setdefault(demand_id, set()).add(offering_id)
+    return found
 
 
 def top_offerings(demand: Demand, k: int | None = None) -> list[Candidate]:
     """Return the demand's top-k offerings, leaving out pairs people already turned down."""
-    k = k or current_app.config["MATCHMAKER_TOP_K"]
-    return rank_offerings(demand, _excluded_offerings(demand))[:k]
+    return rank_demands([demand], k or current_app.config["MATCHMAKER_TOP_K"])[0].top
 
 
 def propose_for_demand(demand: Demand, k: int | None = None) -> list[Match]:
     """Store the demand's top-k offerings that clear the minimum score as proposals; return the new ones."""
+    return propose_for_demands([demand], k)
+
+
+def propose_for_demands(demands: list[Demand], k: int | None = None) -> list[Match]:
+    """Store each demand's top-k offerings that clear the minimum score as proposals; return the new ones.
+
+    The demands are ranked as one batch (rank_demands) and their proposals written in one commit.
+    """
+    ranked = rank_demands(list(dict.fromkeys(demands)), k or current_app.config["MATCHMAKER_TOP_K"])
     floor = current_app.config["MATCHMAKER_MIN_SCORE"]
-    return _store_proposals(lambda: [_propose(demand, c) for c in top_offerings(demand, k) if c.score >= floor])
+    kept = [(entry, cand) for entry in ranked for cand in entry.top if cand.score >= floor]
+    return _store_proposals(lambda: _propose_pairs(kept))
 
 
 def _store_proposals(make: Callable[[], list[Match | None]]) -> list[Match]:
@@ -252,44 +365,68 @@ def propose_for_offering(offering: Offering, k: int | None = None) -> list[Match
         _demands_facts,
         weights().only("dense", "lexical", "scenario"),
     )[:REVERSE_POOL]
-    return _store_proposals(lambda: [_propose(d, top) for d, top in _where_it_ranks(offering, nearby, k)])
+    return _store_proposals(lambda: _propose_pairs(_where_it_ranks(offering, nearby, k)))
 
 
-def _where_it_ranks(offering: Offering, nearby: list[Candidate], k: int | None) -> list[tuple[Demand, Candidate]]:
+def _where_it_ranks(offering: Offering, nearby: list[Candidate], k: int | None) -> list[tuple[RankedDemand, Candidate]]:
     """Return the nearby demands whose top k hold the offering above the minimum score, with its ranking."""
-    found = []
-    for cand in nearby:
-        demand = db.session.get(Demand, cand.id)
-        if demand is None:  # deleted in bulk, behind the change log's back
+    found = {d.id: d for d in db.session.scalars(sa.select(Demand).where(Demand.id.in_([c.id for c in nearby])))}
+    # a demand deleted in bulk, behind the change log's back, is skipped
+    demands = [found[c.id] for c in nearby if c.id in found]
+    floor = current_app.config["MATCHMAKER_MIN_SCORE"]
+    return [
+        (entry, top)
+        for entry in rank_demands(demands, k or current_app.config["MATCHMAKER_TOP_K"])
+        for top in entry.top
+        if top.id == offering.id and top.score >= floor
+    ]
+
+
+def _propose_pairs(pairs: list[tuple[RankedDemand, Candidate]]) -> list[Match | None]:
+    """Add a proposal row for each ranked pair unless one exists; refresh a still-proposed row's score.
+
+    The pairs' existing matches and offerings' owners are read in one query each, and reasons are built
+    only for the pairs that are written.
+    """
+    if not pairs:
+        return []
+    demand_ids = list(dict.fromkeys(entry.demand.id for entry, _ in pairs))
+    offering_ids = list(dict.fromkeys(cand.id for _, cand in pairs))
+    existing: dict[tuple[int, int], Match] = {}
+    owners: dict[int, int | None] = {}
+    for start in range(0, len(demand_ids), CHUNK):
+        for match in db.session.scalars(sa.select(Match).where(Match.demand_id.in_(demand_ids[start : start + CHUNK]))):
+            existing[match.demand_id, match.offering_id] = match
+    for start in range(0, len(offering_ids), CHUNK):
+        chunk = offering_ids[start : start + CHUNK]
+        owners.update(
+            db.session.execute(sa.select(Offering.id, Offering.organization_id).where(Offering.id.in_(chunk))).all()
+        )
+    made = []
+    for entry, cand in pairs:
+        demand = entry.demand
+        if cand.id not in owners or owners[cand.id] == demand.organization_id:
+            made.append(None)
             continue
-        for top in top_offerings(demand, k):
-            if top.id == offering.id and top.score >= current_app.config["MATCHMAKER_MIN_SCORE"]:
-                found.append((demand, top))
-    return found
-
-
-def _propose(demand: Demand, cand: Candidate) -> Match | None:
-    """Add a proposal row for a pair unless one exists; refresh a still-proposed row's score."""
-    existing = db.session.scalar(sa.select(Match).where(Match.demand_id == demand.id, Match.offering_id == cand.id))
-    offering = db.session.get(Offering, cand.id)
-    if offering is None or offering.organization_id == demand.organization_id:
-        return None
-    reasons = explain_pair(demand, offering, cand)
-    if existing is not None:
-        if existing.status is MatchStatus.PROPOSED and existing.source == "engine":
-            existing.score, existing.breakdown, existing.reasons = cand.score, cand.breakdown, reasons
-        return None
-    match = Match(
-        demand_id=demand.id,
-        offering_id=offering.id,
-        score=cand.score,
-        breakdown=cand.breakdown,
-        reasons=reasons,
-        source="engine",
-        status=MatchStatus.PROPOSED,
-    )
-    db.session.add(match)
-    return match
+        match = existing.get((demand.id, cand.id))
+        if match is not None:
+            if match.status is MatchStatus.PROPOSED and match.source == "engine":
+                match.score, match.breakdown, match.reasons = cand.score, cand.breakdown, entry.reasons(cand)
+            made.append(None)
+            continue
+        match = Match(
+            demand_id=demand.id,
+            offering_id=cand.id,
+            score=cand.score,
+            breakdown=cand.breakdown,
+            reasons=entry.reasons(cand),
+            source="engine",
+            status=MatchStatus.PROPOSED,
+        )
+        db.session.add(match)
+        existing[demand.id, cand.id] = match
+        made.append(match)
+    return made
 
 
 def explain_pair(demand: Demand, offering: Offering, cand: Candidate) -> list[dict[str, Any]]:

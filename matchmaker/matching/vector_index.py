@@ -182,22 +182,31 @@ class VectorIndex:
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """Return, per query, up to k (id, cosine) pairs, best first."""
-        k = min(k, len(self))
-        if k == 0:
-            return [[] for _ in range(len(queries))]
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        scores, ids = self._graph.search(queries, k) if self._graph else self._index.search(queries, k)
+        scores, ids = self.search_arrays(queries, k)
         return [
             [(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
             for row_ids, row_scores in zip(ids, scores)
         ]
 
+    def search_arrays(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the cosines and ids of each query's up to k nearest, best first, as (queries × k) arrays.
+
+        A row shorter than k is padded with id -1.
+        """
+        k = min(k, len(self))
+        if k == 0:
+            empty = np.zeros((len(queries), 0))
+            return empty.astype(np.float32), empty.astype(np.int64)
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        return self._graph.search(queries, k) if self._graph else self._index.search(queries, k)
+
     def vectors(self, ids: list[int]) -> np.ndarray:
         """Return the stored vectors for these ids, in order."""
         if not ids:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        source = self._graph.vector if self._graph else lambda i: self._index.reconstruct(int(i))
-        return np.vstack([source(int(i)) for i in ids])
+        if self._graph:
+            return np.vstack([self._graph.vector(int(i)) for i in ids])
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
     # -- snapshots --------------------------------------------------------
     def _arrays(self) -> dict[str, np.ndarray]:
