@@ -125,11 +125,22 @@ def test_match_export_hides_contacts_before_the_parties_connect(app, client, wor
 
 # What a reader of each language sees at the head of each export (the catalogues' words, checked by hand).
 HEADERS = {
-    "zh-CN": {"posting": ["编号", "标题", "机构", "状态", "场景"], "match": ["需求编号", "需求"], "contacts": "联系方式"},
-    "zh-TW": {"posting": ["編號", "標題", "機構", "狀態", "場景"], "match": ["需求編號", "需求"], "contacts": "聯絡資料"},
-    "en": {"posting": ["Ref", "Title", "Organisation", "Status", "Scenarios"], "match": ["Demand ref", "Demand"],
-           "contacts": "Contacts"},
-}  # fmt: skip
+    "zh-CN": {
+        "posting": ["编号", "标题", "机构", "状态", "场景"],
+        "match": ["需求编号", "需求"],
+        "contacts": "联系方式",
+    },
+    "zh-TW": {
+        "posting": ["編號", "標題", "機構", "狀態", "場景"],
+        "match": ["需求編號", "需求"],
+        "contacts": "聯絡資料",
+    },
+    "en": {
+        "posting": ["Ref", "Title", "Organisation", "Status", "Scenarios"],
+        "match": ["Demand ref", "Demand"],
+        "contacts": "Contacts",
+    },
+}
 
 
 @pytest.mark.parametrize("language", HEADERS)
@@ -168,8 +179,9 @@ def test_xlsx_exports_neutralise_formula_cells(app, client, world, auth):
     "language, city_header, caption",
     [("zh-CN", "城市", "各城市动态"), ("zh-TW", "城市", "各城市動態"), ("en", "City", "Activity by city")],
 )
-def test_analytics_table_downloads_as_xlsx_in_the_readers_language(app, client, world, auth, language, city_header,
-                                                                  caption):  # fmt: skip
+def test_analytics_table_downloads_as_xlsx_in_the_readers_language(
+    app, client, world, auth, language, city_header, caption
+):
     with app.app_context():
         db.session.execute(sa.update(Demand).where(Demand.ref == "X-1").values(city="=cmd|' /C calc'!A0"))
         db.session.commit()
