@@ -23,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -130,11 +131,19 @@ def worker_process_running(app: Flask) -> bool:
     return False
 
 
-def worker_environment(threads: int = 1) -> dict[str, str]:
-    """Return this process's environment for a worker: numeric libraries load with `threads` threads each."""
+def worker_environment(app: Flask | None = None, threads: int = 1) -> dict[str, str]:
+    """Return this process's environment for a worker of `app`: the same database, data directory and queue,
+    and numeric libraries that load with `threads` threads each."""
     from .matching.threads import THREAD_VARIABLES
 
-    return {**os.environ, **{name: str(threads) for name in THREAD_VARIABLES}, "MATCHMAKER_JOBS": "worker"}
+    environment = {**os.environ, **{name: str(threads) for name in THREAD_VARIABLES}, "MATCHMAKER_JOBS": "worker"}
+    if app is not None:  # the app may have been configured in code rather than by the environment
+        environment |= {
+            "DATABASE_URL": str(app.config["SQLALCHEMY_DATABASE_URI"]),
+            "MATCHMAKER_DATA_DIR": str(app.config["DATA_DIR"]),
+            "MATCHMAKER_REDIS_URL": str(app.config["MATCHMAKER_REDIS_URL"] or ""),
+        }
+    return environment
 
 
 def ensure_worker_process(app: Flask) -> subprocess.Popen | None:
@@ -143,11 +152,23 @@ def ensure_worker_process(app: Flask) -> subprocess.Popen | None:
         return None
     command = [sys.executable, "-m", "matchmaker.cli", "worker", "--parent", str(os.getpid()), "--exclusive"]
     log.info("starting the job worker process: %s", " ".join(command))
-    child = subprocess.Popen(command, env=worker_environment(), stdin=subprocess.DEVNULL)
+    child = subprocess.Popen(command, env=worker_environment(app), stdin=subprocess.DEVNULL)
     app.extensions.setdefault("huey_worker_processes", []).append(child)
     for earlier in app.extensions["huey_worker_processes"][:-1]:
         earlier.poll()  # reap children that stopped, so none is left a zombie
     return child
+
+
+def stop_worker_processes(app: Flask, timeout: float = 30) -> None:
+    """Stop the worker processes this process started for the app (each after its running job), and reap them."""
+    for child in app.extensions.get("huey_worker_processes", []):
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+            try:
+                child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def enqueue(task: str, *args) -> None:

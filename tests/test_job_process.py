@@ -21,10 +21,10 @@ ROWS = 40
 
 @pytest.fixture
 def app_config(app_config, monkeypatch):
-    """Jobs in a child process, which builds its app from the environment: point that at the test's database."""
-    monkeypatch.setenv("MATCHMAKER_DATA_DIR", app_config["DATA_DIR"])
-    monkeypatch.setenv("DATABASE_URL", app_config["SQLALCHEMY_DATABASE_URI"])
-    monkeypatch.delenv("MATCHMAKER_JOBS", raising=False)
+    """Jobs in a child process. It builds its app from the environment, which the parent gives the database,
+    data directory and queue of its own configuration: nothing here points the environment at them."""
+    for name in ("MATCHMAKER_DATA_DIR", "DATABASE_URL", "MATCHMAKER_JOBS"):
+        monkeypatch.delenv(name, raising=False)
     return {**app_config, "MATCHMAKER_JOBS": "process"}
 
 
@@ -32,14 +32,7 @@ def app_config(app_config, monkeypatch):
 def stop_children(app):
     """Stop the worker processes the test's app started, whatever the test's outcome."""
     yield
-    for child in app.extensions.get("huey_worker_processes", []):
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT)
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+    jobs.stop_worker_processes(app)
 
 
 def _wait(predicate, seconds: float = 90, what: str = "") -> None:
@@ -95,7 +88,7 @@ def test_a_second_exclusive_worker_exits_at_once(app, client, stop_children):
     _wait(lambda: jobs.worker_process_running(app), what="the worker to take its lock")
     second = subprocess.run(
         [sys.executable, "-m", "matchmaker.cli", "worker", "--exclusive"],
-        env=jobs.worker_environment(),
+        env=jobs.worker_environment(app),
         capture_output=True,
         text=True,
         timeout=120,
@@ -105,7 +98,7 @@ def test_a_second_exclusive_worker_exits_at_once(app, client, stop_children):
 
 def test_the_worker_stops_when_the_process_that_started_it_ends(app):
     command = f"{sys.executable} -m matchmaker.cli worker --exclusive --parent $$ & wait"
-    parent = subprocess.Popen(["sh", "-c", command], env=jobs.worker_environment(), start_new_session=True)
+    parent = subprocess.Popen(["sh", "-c", command], env=jobs.worker_environment(app), start_new_session=True)
     try:
         _wait(lambda: jobs.worker_process_running(app), what="the worker to take its lock")
         os.kill(parent.pid, signal.SIGKILL)  # the web process dies; its child is left behind
