@@ -130,7 +130,7 @@ def start_server(env: dict, port: int, jobs: str) -> subprocess.Popen:
         [str(Path(sys.executable).parent / "matchmaker"), "run", "--port", str(port), "--no-reload", "--no-debugger"],
         env={**env, "MATCHMAKER_JOBS": jobs},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(Path(env["MATCHMAKER_DATA_DIR"]) / "server.log").open("ab"),  # the job worker's log too
     )
     for _ in range(600):
         try:
@@ -194,7 +194,7 @@ def main() -> None:
 
     sheet = data / "demands.xlsx"
     texts = write_sheet(sheet, args.rows)
-    print(f"sheet: {args.rows} rows, {sheet.stat().st_size / 1e6:.1f} MB")
+    print(f"sheet: {args.rows} rows, {sheet.stat().st_size / 1e6:.1f} MB; data directory {data}")
     encoder_rate = raw_encoder_rate(texts)
     print(f"raw encoder: {encoder_rate:.0f} texts/s", flush=True)
 
