@@ -40,6 +40,7 @@ QUEUE_FILE = "jobs.sqlite3"
 IN_PROCESS_WORKERS = 2
 WORKER_LOCK = "jobs-worker.lock"
 WORKER_CHECK_SECONDS = 5.0  # how often a web process checks that the job worker process still runs
+WORKER_START_SECONDS = 120.0  # a child not holding the lock yet may still be loading: start no second one
 log = logging.getLogger(__name__)
 
 
@@ -146,16 +147,34 @@ def worker_environment(app: Flask | None = None, threads: int = 1) -> dict[str, 
     return environment
 
 
+_starting = threading.Lock()  # one thread of a web process at a time starts a worker
+
+
 def ensure_worker_process(app: Flask) -> subprocess.Popen | None:
     """Start a `matchmaker worker` child of this process unless one already holds the worker lock; return it."""
-    if worker_process_running(app):
+    for earlier in app.extensions.get("huey_worker_processes", []):
+        earlier.poll()  # reap children that stopped, so none is left a zombie
+    if not _starting.acquire(blocking=False):
+        return None  # another thread of this process is at it
+    try:
+        return _start_worker_process(app)
+    finally:
+        _starting.release()
+
+
+def _start_worker_process(app: Flask) -> subprocess.Popen | None:
+    """Start the worker child unless one holds the lock, or one this process started is still starting."""
+    children = app.extensions.setdefault("huey_worker_processes", [])
+    if worker_process_running(app) or any(
+        child.poll() is None and time.monotonic() - getattr(child, "started_at", 0) < WORKER_START_SECONDS
+        for child in children
+    ):
         return None
     command = [sys.executable, "-m", "matchmaker.cli", "worker", "--parent", str(os.getpid()), "--exclusive"]
     log.info("starting the job worker process: %s", " ".join(command))
     child = subprocess.Popen(command, env=worker_environment(app), stdin=subprocess.DEVNULL)
-    app.extensions.setdefault("huey_worker_processes", []).append(child)
-    for earlier in app.extensions["huey_worker_processes"][:-1]:
-        earlier.poll()  # reap children that stopped, so none is left a zombie
+    child.started_at = time.monotonic()
+    children.append(child)
     return child
 
 
