@@ -80,7 +80,11 @@ def raw_encoder_rate(texts: list[str]) -> float:
 
 def peak_rss_mb(pid: int) -> float:
     """Return a process's peak resident memory in MB (Linux VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    for line in status.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
@@ -117,11 +121,12 @@ class OtherUser(threading.Thread):
 
 
 def children(pid: int) -> list[int]:
-    """Return the ids of a process's child processes (Linux)."""
+    """Return the ids of a process's live child processes (Linux): workers that exited at once are left out."""
     try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        found = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+    return [child for child in found if peak_rss_mb(child) == peak_rss_mb(child)]  # a zombie has no VmHWM
 
 
 def start_server(env: dict, port: int, jobs: str) -> subprocess.Popen:
