@@ -147,8 +147,10 @@ def start_server(env: dict, port: int, jobs: str) -> subprocess.Popen:
     raise SystemExit("the server did not start")
 
 
-def run_job(app, job_id: int, status: str, server_pid: int) -> dict[str, float]:
-    """Queue the job for the server's consumers; return the seconds spent in each phase until it ends."""
+def run_job(app, job_id: int, status: str, server_pid: int, until: float = float("inf")) -> dict[str, float]:
+    """Queue the job for the server's consumers; return the seconds spent in each phase until it ends.
+
+    At the perf_counter() time `until`, stop waiting and return what was seen, with the phase it was in."""
     from matchmaker.extensions import db
     from matchmaker.imports import tasks
     from matchmaker.models import ImportJob
@@ -174,6 +176,11 @@ def run_job(app, job_id: int, status: str, server_pid: int) -> dict[str, float]:
                 + (f", {workers}" if workers else ""),
                 flush=True,
             )
+        if time.perf_counter() >= until:
+            now = time.perf_counter()
+            phases[f"{last} (cut)"] = phases.get(f"{last} (cut)", 0) + now - since
+            phases["cut"] = 1
+            return phases
         if state not in tasks.RUNNING:
             if state not in (tasks.CHECKED, tasks.DONE):
                 raise SystemExit(f"the import stopped as {state}: {json.dumps(job.report, ensure_ascii=False)[:2000]}")
@@ -185,6 +192,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--port", type=int, default=5091)
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=float("inf"),
+        help="stop measuring this long after the import starts, and print the figures so far",
+    )
     parser.add_argument(
         "--jobs", choices=["process", "in-process"], default="process", help="who consumes the job (MATCHMAKER_JOBS)"
     )
@@ -222,10 +235,13 @@ def main() -> None:
         other = OtherUser(base)
         other.start()
         started = time.perf_counter()
-        phases = run_job(app, job_id, tasks.CHECKING, server.pid)
+        until = started + args.max_seconds
+        phases = run_job(app, job_id, tasks.CHECKING, server.pid, until)
         checked = time.perf_counter()
         print(f"checked in {checked - started:.1f} s: {args.rows / (checked - started):.0f} rows/s", flush=True)
-        phases |= {f"commit {k}": v for k, v in run_job(app, job_id, tasks.IMPORTING, server.pid).items()}
+        if "cut" not in phases:
+            committed = run_job(app, job_id, tasks.IMPORTING, server.pid, until)
+            phases |= {f"commit {k}": v for k, v in committed.items()}
         finished = time.perf_counter()
         other.stop.set()
         other.join()
@@ -235,6 +251,16 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
 
+    if phases.pop("cut", None):
+        print(f"cut after {args.max_seconds:.0f} s (--max-seconds): the import had not finished")
+        print("phases: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items()))
+        print(f"jobs: {args.jobs}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"server peak RSS: {memory_before:.0f} MB before the import, {memory_after:.0f} MB after")
+        if worker_memory:
+            print("job worker process peak RSS: " + ", ".join(f"{mb:.0f} MB" for mb in worker_memory))
+        print(f"other user's GETs at rest: {percentiles(at_rest)}")
+        print(f"other user's GETs during the import (so far): {percentiles(other.samples)}")
+        return
     with app.app_context():
         job = db.session.get(tasks.ImportJob, job_id)
         created, proposals = len(job.result["created"]), job.result["proposals"]
