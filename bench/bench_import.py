@@ -241,6 +241,8 @@ def main() -> None:
         print(f"checked in {checked - started:.1f} s: {args.rows / (checked - started):.0f} rows/s", flush=True)
         if "cut" not in phases:
             committed = run_job(app, job_id, tasks.IMPORTING, server.pid, until)
+            if committed.pop("cut", None):
+                phases["cut"] = 1
             phases |= {f"commit {k}": v for k, v in committed.items()}
         finished = time.perf_counter()
         other.stop.set()
