@@ -2,15 +2,16 @@
 
 Builds a fresh data directory (migrated, seeded), writes a deterministic XLSX of demands with Chinese
 headers (the seed's demands in varied wording), then runs the web import as a curator would: a job
-is checked and committed by the consumer threads inside a running `matchmaker run` server (the
-README's demo setup), while another user's GET requests to the list pages are timed. Prints:
+is checked and committed by a running `matchmaker run` server's job consumer (`--jobs process`, the
+default: the separate worker process the server starts; `--jobs in-process`: consumer threads inside the
+web process), while another user's GET requests to the list pages are timed. Prints:
 
 - rows/s of the import (check + commit: parse, domain rules, write, embed, propose) and of the raw
   encoder alone on the same texts, and their ratio;
-- the server's peak resident memory before and after the import (VmHWM);
+- the peak resident memory (VmHWM) of the web process, and of the job worker process if there is one;
 - p50/p99 latency of the other user's requests while the job runs, and at rest before it.
 
-    python bench/bench_import.py [--rows 10000] [--port 5091]
+    python bench/bench_import.py [--rows 10000] [--port 5091] [--jobs process|in-process]
 """
 
 import argparse
@@ -79,7 +80,11 @@ def raw_encoder_rate(texts: list[str]) -> float:
 
 def peak_rss_mb(pid: int) -> float:
     """Return a process's peak resident memory in MB (Linux VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    for line in status.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
@@ -115,13 +120,22 @@ class OtherUser(threading.Thread):
             time.sleep(0.05)
 
 
-def start_server(env: dict, port: int) -> subprocess.Popen:
-    """Start `matchmaker run` with in-process job consumers and wait until it answers."""
+def children(pid: int) -> list[int]:
+    """Return the ids of a process's live child processes (Linux): workers that exited at once are left out."""
+    try:
+        found = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return [child for child in found if peak_rss_mb(child) == peak_rss_mb(child)]  # a zombie has no VmHWM
+
+
+def start_server(env: dict, port: int, jobs: str) -> subprocess.Popen:
+    """Start `matchmaker run` with its job consumer (`jobs`: process or in-process) and wait until it answers."""
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "matchmaker"), "run", "--port", str(port), "--no-reload", "--no-debugger"],
-        env={**env, "MATCHMAKER_JOBS": "in-process"},
+        env={**env, "MATCHMAKER_JOBS": jobs},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(Path(env["MATCHMAKER_DATA_DIR"]) / "server.log").open("ab"),  # the job worker's log too
     )
     for _ in range(600):
         try:
@@ -133,8 +147,10 @@ def start_server(env: dict, port: int) -> subprocess.Popen:
     raise SystemExit("the server did not start")
 
 
-def run_job(app, job_id: int, status: str, server_pid: int) -> dict[str, float]:
-    """Queue the job for the server's consumers; return the seconds spent in each phase until it ends."""
+def run_job(app, job_id: int, status: str, server_pid: int, until: float = float("inf")) -> dict[str, float]:
+    """Queue the job for the server's consumers; return the seconds spent in each phase until it ends.
+
+    At the perf_counter() time `until`, stop waiting and return what was seen, with the phase it was in."""
     from matchmaker.extensions import db
     from matchmaker.imports import tasks
     from matchmaker.models import ImportJob
@@ -154,10 +170,17 @@ def run_job(app, job_id: int, status: str, server_pid: int) -> dict[str, float]:
             last, since = phase, now
         if time.perf_counter() - reported > 30:  # a long run still tells where it is, if it is cut short
             reported = time.perf_counter()
+            workers = ", ".join(f"worker peak RSS {peak_rss_mb(c):.0f} MB" for c in children(server_pid))
             print(
-                f"  … {status} {phase} {job.done}/{job.total}, server peak RSS {peak_rss_mb(server_pid):.0f} MB",
+                f"  … {status} {phase} {job.done}/{job.total}, server peak RSS {peak_rss_mb(server_pid):.0f} MB"
+                + (f", {workers}" if workers else ""),
                 flush=True,
             )
+        if time.perf_counter() >= until:
+            now = time.perf_counter()
+            phases[f"{last} (cut)"] = phases.get(f"{last} (cut)", 0) + now - since
+            phases["cut"] = 1
+            return phases
         if state not in tasks.RUNNING:
             if state not in (tasks.CHECKED, tasks.DONE):
                 raise SystemExit(f"the import stopped as {state}: {json.dumps(job.report, ensure_ascii=False)[:2000]}")
@@ -169,6 +192,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--port", type=int, default=5091)
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=float("inf"),
+        help="stop measuring this long after the import starts, and print the figures so far",
+    )
+    parser.add_argument(
+        "--jobs", choices=["process", "in-process"], default="process", help="who consumes the job (MATCHMAKER_JOBS)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     data = Path(tempfile.mkdtemp(prefix="bench-import-"))
@@ -180,7 +212,7 @@ def main() -> None:
 
     sheet = data / "demands.xlsx"
     texts = write_sheet(sheet, args.rows)
-    print(f"sheet: {args.rows} rows, {sheet.stat().st_size / 1e6:.1f} MB")
+    print(f"sheet: {args.rows} rows, {sheet.stat().st_size / 1e6:.1f} MB; data directory {data}")
     encoder_rate = raw_encoder_rate(texts)
     print(f"raw encoder: {encoder_rate:.0f} texts/s", flush=True)
 
@@ -196,25 +228,41 @@ def main() -> None:
         job_id = job.id
 
     base = f"http://127.0.0.1:{args.port}"
-    server = start_server(env, args.port)
+    server = start_server(env, args.port, args.jobs)
     try:
         at_rest = [get_ms(base + path) for _ in range(10) for path in LATENCY_PATHS]
         memory_before = peak_rss_mb(server.pid)
         other = OtherUser(base)
         other.start()
         started = time.perf_counter()
-        phases = run_job(app, job_id, tasks.CHECKING, server.pid)
+        until = started + args.max_seconds
+        phases = run_job(app, job_id, tasks.CHECKING, server.pid, until)
         checked = time.perf_counter()
         print(f"checked in {checked - started:.1f} s: {args.rows / (checked - started):.0f} rows/s", flush=True)
-        phases |= {f"commit {k}": v for k, v in run_job(app, job_id, tasks.IMPORTING, server.pid).items()}
+        if "cut" not in phases:
+            committed = run_job(app, job_id, tasks.IMPORTING, server.pid, until)
+            if committed.pop("cut", None):
+                phases["cut"] = 1
+            phases |= {f"commit {k}": v for k, v in committed.items()}
         finished = time.perf_counter()
         other.stop.set()
         other.join()
         memory_after = peak_rss_mb(server.pid)
+        worker_memory = [peak_rss_mb(pid) for pid in children(server.pid)]
     finally:
         server.terminate()
         server.wait(timeout=30)
 
+    if phases.pop("cut", None):
+        print(f"cut after {args.max_seconds:.0f} s (--max-seconds): the import had not finished")
+        print("phases: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items()))
+        print(f"jobs: {args.jobs}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"server peak RSS: {memory_before:.0f} MB before the import, {memory_after:.0f} MB after")
+        if worker_memory:
+            print("job worker process peak RSS: " + ", ".join(f"{mb:.0f} MB" for mb in worker_memory))
+        print(f"other user's GETs at rest: {percentiles(at_rest)}")
+        print(f"other user's GETs during the import (so far): {percentiles(other.samples)}")
+        return
     with app.app_context():
         job = db.session.get(tasks.ImportJob, job_id)
         created, proposals = len(job.result["created"]), job.result["proposals"]
@@ -226,7 +274,10 @@ def main() -> None:
     )
     print("phases: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items()))
     print(f"rows/s: {rate:.0f} end to end vs {encoder_rate:.0f} texts/s raw encoder (ratio {rate / encoder_rate:.2f})")
+    print(f"jobs: {args.jobs}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"server peak RSS: {memory_before:.0f} MB before the import, {memory_after:.0f} MB after")
+    if worker_memory:
+        print("job worker process peak RSS: " + ", ".join(f"{mb:.0f} MB" for mb in worker_memory))
     print(f"other user's GETs at rest: {percentiles(at_rest)}")
     print(f"other user's GETs during the import: {percentiles(other.samples)}")
 

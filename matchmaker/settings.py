@@ -530,10 +530,12 @@ SETTINGS: tuple[Setting, ...] = (
         "MATCHMAKER_JOBS",
         "MATCHMAKER_JOBS",
         "str",
-        "in-process",
-        "who runs background jobs (imports): `in-process` (worker threads inside each web process), `worker` "
-        "(a separate `matchmaker worker`) or `immediate` (at once, in the request; for tests)",
-        choices=("in-process", "worker", "immediate"),
+        "process",
+        "who runs background jobs (imports): `process` (a `matchmaker worker` child process, niced and "
+        "single-threaded, that the first web process to serve a request starts), `in-process` (worker threads "
+        "inside each web process), `worker` (the web only enqueues; run `matchmaker worker` yourself) or "
+        "`immediate` (at once, in the request; for tests)",
+        choices=("process", "in-process", "worker", "immediate"),
     ),
     Setting(
         "MAIL_TIMEOUT",

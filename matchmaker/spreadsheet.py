@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHEET_TITLE_FORBIDDEN = re.compile(r"[\\*?:/\[\]]")  # characters a worksheet's name may not hold
 
 
 def safe_cell(value: Any) -> Any:
@@ -45,12 +48,17 @@ def csv_text(header: list[object], rows: Iterable[list[Any]]) -> str:
     return "".join(csv_chunks([str(cell) for cell in header], rows))
 
 
+def sheet_title(title: str) -> str:
+    """Return a caption as a worksheet name: at most 31 characters, none of those a sheet name may not hold."""
+    return SHEET_TITLE_FORBIDDEN.sub(" ", str(title)).strip()[:31].strip() or "Sheet"
+
+
 def xlsx_bytes(title: str, header: list[str], rows: Iterable[list[Any]]) -> bytes:
     """Return the table as an XLSX workbook, written in openpyxl's streaming (write-only) mode."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])
+    sheet = book.create_sheet(sheet_title(title))
     sheet.append([safe_cell(cell) for cell in header])
     for row in rows:
         sheet.append([safe_cell(cell) for cell in row])

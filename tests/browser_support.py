@@ -101,6 +101,7 @@ def live_server(tmp_path_factory):
 
     from matchmaker import create_app
     from matchmaker.extensions import db
+    from matchmaker.jobs import stop_worker_processes
 
     data_dir = tmp_path_factory.mktemp("browser-data")
     app = create_app(
@@ -128,6 +129,7 @@ def live_server(tmp_path_factory):
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+        stop_worker_processes(app)  # the job worker process the first request started
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -397,7 +397,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("curation.queue", "GET"): Case(lambda t: "/curation/", staff_only(OK)),
     ("curation.stats", "GET"): Case(lambda t: "/curation/stats", staff_only(OK)),
     ("curation.analytics", "GET"): Case(lambda t: "/curation/analytics", staff_only(OK)),
-    ("curation.analytics_csv", "GET"): Case(lambda t: "/curation/analytics/gaps.csv", staff_only(OK)),
+    ("curation.analytics_download", "GET"): Case(lambda t: "/curation/analytics/gaps.xlsx", staff_only(OK)),
     ("curation.assign", "GET"): Case(lambda t: "/curation/assign", staff_only(OK)),
     ("curation.apply_assign", "POST"): Case(
         lambda t: "/curation/assign/apply",

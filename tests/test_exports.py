@@ -121,3 +121,94 @@ def test_match_export_hides_contacts_before_the_parties_connect(app, client, wor
     rows = _csv(client.get("/exports/matches.csv", headers={"Accept-Language": "en"}))
     assert rows[1][rows[0].index("Contacts")] == ""
     assert "contact@" not in "".join(rows[1])
+
+
+# What a reader of each language sees at the head of each export (the catalogues' words, checked by hand).
+HEADERS = {
+    "zh-CN": {
+        "posting": ["编号", "标题", "机构", "状态", "场景"],
+        "match": ["需求编号", "需求"],
+        "contacts": "联系方式",
+    },
+    "zh-TW": {
+        "posting": ["編號", "標題", "機構", "狀態", "場景"],
+        "match": ["需求編號", "需求"],
+        "contacts": "聯絡資料",
+    },
+    "en": {
+        "posting": ["Ref", "Title", "Organisation", "Status", "Scenarios"],
+        "match": ["Demand ref", "Demand"],
+        "contacts": "Contacts",
+    },
+}
+
+
+@pytest.mark.parametrize("language", HEADERS)
+@pytest.mark.parametrize("kind", ["demands", "offerings"])
+def test_posting_xlsx_headers_are_in_the_readers_language(app, client, world, language, kind):
+    rows = _xlsx(client.get(f"/exports/{kind}.xlsx", headers={"Accept-Language": language}))
+    assert rows[0][:5] == HEADERS[language]["posting"]
+    assert len(rows) == 2  # one published posting of each kind; the draft demand is not listed
+
+
+@pytest.mark.parametrize("language", HEADERS)
+def test_match_xlsx_headers_and_contacts_in_the_readers_language(app, client, world, auth, language):
+    auth.login("maker@export.test")
+    rows = _xlsx(client.get("/exports/matches.xlsx", headers={"Accept-Language": language}))
+    header = rows[0]
+    assert header[:2] == HEADERS[language]["match"] and HEADERS[language]["contacts"] in header
+    assert "Seam AI" in rows[1][header.index(HEADERS[language]["contacts"])]
+
+
+def test_xlsx_exports_neutralise_formula_cells(app, client, world, auth):
+    """No cell of any XLSX export is a formula, and the formula-like texts come back as the text typed."""
+    auth.login("curator@export.test")
+    for url in ("/exports/demands.xlsx", "/exports/offerings.xlsx", "/exports/matches.xlsx"):
+        book = load_workbook(io.BytesIO(client.get(url).get_data()))  # not read-only: cell types are kept
+        cells = [cell for row in book.worksheets[0].iter_rows() for cell in row]
+        assert cells and all(cell.data_type != "f" for cell in cells), url
+        texts = [cell.value for cell in cells if isinstance(cell.value, str)]
+        assert not [t for t in texts if t.startswith(("=", "+", "-", "@"))], url
+    demands = _xlsx(client.get("/exports/demands.xlsx"))
+    assert demands[1][1] == "'" + '=HYPERLINK("http://evil.example","click")' and demands[1][5] == "'-2+3 seams"
+    matches = _xlsx(client.get("/exports/matches.xlsx"))
+    assert "'@SUM(A1:A9) seam finder" in matches[1]
+
+
+@pytest.mark.parametrize(
+    "language, city_header, caption",
+    [("zh-CN", "城市", "各城市动态"), ("zh-TW", "城市", "各城市動態"), ("en", "City", "Activity by city")],
+)
+def test_analytics_table_downloads_as_xlsx_in_the_readers_language(
+    app, client, world, auth, language, city_header, caption
+):
+    with app.app_context():
+        db.session.execute(sa.update(Demand).where(Demand.ref == "X-1").values(city="=cmd|' /C calc'!A0"))
+        db.session.commit()
+    auth.login("curator@export.test")
+    response = client.get("/curation/analytics/cities.xlsx", headers={"Accept-Language": language})
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(response.get_data()))
+    sheet = book.worksheets[0]
+    assert sheet.title == caption
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0][0] == city_header
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+    assert "'=cmd|' /C calc'!A0" in [row[0] for row in rows[1:]]
+    csv_rows = _csv(client.get("/curation/analytics/cities.csv", headers={"Accept-Language": language}))
+    assert [row[0] for row in csv_rows] == [row[0] for row in rows]  # the same table in both formats
+
+
+def test_analytics_xlsx_sheet_names_hold_no_forbidden_characters(app, client, world, auth):
+    auth.login("curator@export.test")
+    for name in ("gaps", "scenarios", "industries", "funnel", "cities"):
+        response = client.get(f"/curation/analytics/{name}.xlsx", headers={"Accept-Language": "en"})
+        title = load_workbook(io.BytesIO(response.get_data())).worksheets[0].title
+        assert title and not set(title) & set("[]:*?/\\"), (name, title)
+
+
+@pytest.mark.parametrize("email, status", [("maker@export.test", 403), ("vendor@export.test", 403), (None, 302)])
+def test_analytics_xlsx_is_for_curators_only(app, client, world, auth, email, status):
+    if email:
+        auth.login(email)
+    assert client.get("/curation/analytics/cities.xlsx").status_code == status

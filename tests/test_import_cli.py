@@ -377,3 +377,59 @@ def test_match_all_streams_page_by_page_with_every_demand_once(app, runner, tmp_
     assert held == [1, 1]
     text = runner.invoke(args=["match", "--all", "--top", "1"]).output.splitlines()
     assert [line for line in text if not line.startswith(" ")] == ["D1", "D2"]
+
+
+def test_import_reports_progress_rows_checked_stored_and_embedded(app, runner, tmp_path):
+    """Written as lines when stderr is no terminal: rows read and checked, stored, embedded, then proposals."""
+    rows = "".join(f"P{n},Kiln watch {n},Warn before kiln {n} of the line fails.\n" for n in range(250))
+    (tmp_path / "kilns.csv").write_text("ref,title,description\n" + rows, encoding="utf-8")
+    result = runner.invoke(args=["import", "demands", str(tmp_path / "kilns.csv")])
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    checked = [line for line in lines if line.startswith("checked ")]
+    assert checked[-1] == "checked 250/250 rows" and len(checked) >= 3  # every 100 rows, and the last
+    assert "stored 250 rows" in lines
+    indexed = [line for line in lines if line.startswith("indexed ")]
+    assert indexed and indexed[-1] == "indexed 250/250"
+    order = [lines.index(checked[-1]), lines.index("stored 250 rows"), lines.index(indexed[-1])]
+    assert order == sorted(order)  # checked, then stored, then embedded
+
+
+def test_progress_bars_on_a_terminal(monkeypatch):
+    """On a terminal, each phase is one bar that ends when the next phase starts."""
+    import io
+
+    import click
+
+    from matchmaker.cli import importing
+
+    made = []
+
+    class Bar:
+        def __init__(self, length, label, file):
+            self.length, self.label, self.pos, self.ended = length, label, 0, False
+            made.append(self)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.ended = True
+
+        def update(self, steps):
+            self.pos += steps
+
+    monkeypatch.setattr(click, "progressbar", Bar)
+    monkeypatch.setattr(importing.sys, "stderr", io.StringIO())
+    bars = importing.ProgressBars()
+    bars.lines = False
+    for done in (0, 100, 200, 250):
+        bars.update("checking rows", done, 250)
+    bars.stored(250)
+    for text in ("indexed 64/250", "indexed 250/250"):
+        bars.message(text)
+    bars.close()
+    assert [(b.label, b.length, b.pos, b.ended) for b in made] == [
+        ("checking rows", 250, 250, True),
+        ("embedding", 250, 250, True),
+    ]

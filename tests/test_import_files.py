@@ -103,6 +103,7 @@ def test_an_empty_sheet_is_refused_by_name(app, runner, tmp_path):
     book.save(path)
     result = _import(runner, path)
     assert result.exit_code != 0 and "The first sheet, 需求清單, is empty." in result.output
+    assert _rows_in_db(app) == (0, 0)
 
 
 def _sheet(path, rows, merge=None, formula=None):
@@ -138,6 +139,7 @@ def test_merged_data_cells_are_named(app, runner, tmp_path):
     _sheet(path, [*ROWS, ["X3", "Same", ""], ["X4", "", ""]], merge="B4:B5")
     result = _import(runner, path)
     assert result.exit_code != 0 and "The sheet has merged cells (B4:B5)" in result.output
+    assert _rows_in_db(app) == (0, 0)
 
 
 def test_formulas_are_reported_by_cell(app, runner, tmp_path):

@@ -3,6 +3,7 @@
 import time
 import uuid
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -124,6 +125,44 @@ def test_progress_is_recorded_while_rows_are_checked(app, monkeypatch):
         tasks.run_job(job_id)
         assert db.session.get(ImportJob, job_id).status == tasks.CHECKED
     assert [d for d in seen if d] == [100, 200, ROWS]
+
+
+def test_a_long_batch_keeps_the_heartbeat_so_the_job_is_not_run_twice(app, monkeypatch):
+    """No progress for longer than STALE_AFTER (a slow batch on a busy machine): the heartbeat thread keeps
+    the job from being taken for dead and queued again while it still runs."""
+    job_id = _job(app, status=tasks.CHECKING)
+    monkeypatch.setattr(tasks, "STALE_AFTER", timedelta(seconds=0.6))
+    monkeypatch.setattr(tasks, "HEARTBEAT_SECONDS", 0.1)
+    requeued = []
+
+    def slow_check(*args, **kwargs):
+        time.sleep(1.5)  # no progress reported meanwhile
+        with app.app_context():
+            requeued.append(recover_stale_jobs())
+        return ImportResult()
+
+    monkeypatch.setattr(tasks, "check_postings", slow_check)
+    with app.app_context():
+        tasks.record(job_id, phase=tasks.QUEUED)
+        tasks.run_job(job_id)
+        assert db.session.get(ImportJob, job_id).status == tasks.CHECKED
+    assert requeued == [0]
+
+
+def test_a_busy_database_delays_progress_but_never_fails_the_import(app, monkeypatch):
+    job_id = _job(app, status=tasks.CHECKING)
+    record = tasks.record
+
+    def busy(job, **values):
+        if "status" not in values:  # progress and heartbeats: the database is locked just now
+            raise sa.exc.OperationalError("UPDATE import_job", {}, Exception("database is locked"))
+        record(job, **values)
+
+    monkeypatch.setattr(tasks, "record", busy)
+    with app.app_context():
+        record(job_id, phase=tasks.QUEUED)
+        tasks.run_job(job_id)
+        assert db.session.get(ImportJob, job_id).status == tasks.CHECKED
 
 
 def test_redis_queue_when_configured(app_config, tmp_path):

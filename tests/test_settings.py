@@ -58,6 +58,7 @@ def env(monkeypatch, tmp_path):
     monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(tmp_path / "instance"))
     monkeypatch.setenv("MATCHMAKER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("MATCHMAKER_JOBS", "immediate")  # no job worker process outliving the test's database
     return monkeypatch
 
 

@@ -20,7 +20,8 @@ LINE_EVERY = 100  # rows between two progress lines when stderr is not a termina
 
 
 class ProgressBars:
-    """One bar on stderr per phase (checking rows, then embedding), fed by the importer's callbacks.
+    """Progress on stderr: a bar while rows are read and checked, a line once they are stored, a bar while
+    they are embedded, then the proposing as lines; fed by the importer's callbacks.
 
     When stderr is not a terminal, progress is written as plain lines ("checked 500/10000 rows") a log can keep.
     """
@@ -42,6 +43,11 @@ class ProgressBars:
             self.bar = click.progressbar(length=total, label=label, file=sys.stderr)
             self.bar.__enter__()
         self.bar.update(done - self.bar.pos)
+
+    def stored(self, count: int) -> None:
+        """Say that the checked rows are committed, between the checking bar and the embedding bar."""
+        self.close()
+        click.echo(f"  stored {count} rows", err=True)
 
     def message(self, text: str) -> None:
         """Show the engine's batch progress ("indexed 64/10000") as a bar, other messages as lines."""
@@ -99,6 +105,7 @@ def import_command(kind: str, path: Path, no_propose: bool, mapping: str | None,
             propose=not no_propose,
             progress=bars.message,
             on_row=lambda done, total: bars.update("checking rows", done, total),
+            on_stored=bars.stored,
         )
     except ImportFailed as exc:
         bars.close()

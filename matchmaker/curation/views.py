@@ -14,7 +14,7 @@ from ..domain.errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from ..forms import options, show_refusal, user_options
 from ..models import Demand, Match, MatchStatus, Offering
-from ..spreadsheet import csv_text
+from ..spreadsheet import XLSX, csv_text, xlsx_bytes
 from ..vocabulary import MATCH_STATUS_LABELS, VOUCHER_LABELS
 from .analytics import TABLES
 from .forms import BULK_ACTIONS, ApplyAssignmentForm, BulkDecisionForm, ManualPairForm, NoteForm
@@ -299,15 +299,14 @@ def analytics():
     return render_template("curation/analytics.html", tables=[build() for build in TABLES.values()])
 
 
-@bp.route("/analytics/<name>.csv")
+@bp.route("/analytics/<name>.<any(csv, xlsx):fmt>")
 @curator_required
-def analytics_csv(name: str):
-    """Download one analytics table as CSV that Excel opens with its Chinese intact."""
+def analytics_download(name: str, fmt: str):
+    """Download one analytics table as CSV or XLSX, labelled in the reader's language, formula-safe."""
     if name not in TABLES:
         abort(404)
     table = TABLES[name]()
-    return Response(
-        csv_text(table.header, table.rows),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename={name}.csv"},
-    )
+    disposition = {"Content-Disposition": f"attachment; filename={name}.{fmt}"}
+    if fmt == "xlsx":
+        return Response(xlsx_bytes(table.caption, table.header, table.rows), mimetype=XLSX, headers=disposition)
+    return Response(csv_text(table.header, table.rows), mimetype="text/csv", headers=disposition)

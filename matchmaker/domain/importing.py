@@ -355,8 +355,12 @@ def import_postings(
     propose: bool = True,
     progress: Callable[[str], None] | None = None,
     on_row: Progress | None = None,
+    on_stored: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Write every row of the file as a published posting in one transaction, then announce them.
+
+    on_row(done, total) follows the rows being read and checked, on_stored(count) is called once they are
+    committed, and progress(text) then follows the engine embedding and proposing.
 
     Raises ImportFailed, having written nothing, if any row breaks a rule. A process killed before the
     commit leaves nothing either; one killed after it leaves every row, and the engine embeds and indexes
@@ -370,5 +374,7 @@ def import_postings(
     except sa.exc.SQLAlchemyError as error:  # e.g. another import took the same ref a moment ago
         db.session.rollback()
         raise ImportFailed([f"the database refused the data ({getattr(error, 'orig', error)})"]) from None
+    if on_stored:
+        on_stored(len(job.result.postings))
     job.result.proposals = postings.announce(job.result.postings, propose=propose, progress=progress)
     return job.result

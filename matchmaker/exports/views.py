@@ -10,12 +10,11 @@ from ..domain.filters import POSTING_LIST_STATUSES, Filters, visible_postings_qu
 from ..domain.matches import visible_matches
 from ..extensions import db
 from ..models import Demand, Offering
-from ..spreadsheet import csv_chunks, xlsx_bytes
+from ..spreadsheet import XLSX, csv_chunks, xlsx_bytes
 from .tables import match_table, posting_table
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 MODELS = {"demands": Demand, "offerings": Offering}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BATCH = 500  # rows loaded from the database at a time
 
 

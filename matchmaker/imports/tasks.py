@@ -1,12 +1,18 @@
 """The import job: check or commit one uploaded file, recording progress and the report on its row.
 
 Progress is written through a connection of its own, so it never commits the rows the import is
-staging in the session; each write is also the job's heartbeat (see `matchmaker.jobs`).
+staging in the session; each write is also the job's heartbeat (see `matchmaker.jobs`). A thread beats
+every HEARTBEAT_SECONDS besides, so a job whose batch takes long (a busy machine, a slow model) is not
+taken for dead and run a second time. Progress and heartbeats are best effort: a database busy for a
+moment (SQLite locked by another writer) delays them and never fails the import.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,8 @@ UPLOADED, CHECKING, CHECKED, REFUSED, IMPORTING, DONE, FAILED = (
 RUNNING = (CHECKING, IMPORTING)
 QUEUED, ROWS, EMBEDDING, PROPOSING = "queued", "rows", "embedding", "proposing"
 STALE_AFTER = timedelta(minutes=2)  # a running job that has not reported progress for this long has died
+HEARTBEAT_SECONDS = 20.0  # well inside STALE_AFTER
+log = logging.getLogger(__name__)
 REPORT_LIMIT = 1000  # problems kept per report; a file with more needs fixing as a whole anyway
 INDEXED = re.compile(r"indexed (\d+)/(\d+)")
 
@@ -79,15 +87,44 @@ def record(job_id: int, **values) -> None:
         connection.execute(sa.update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow(), **values))
 
 
+def record_progress(job_id: int, **values) -> None:
+    """Write progress (or just the heartbeat) of a job if the database lets us now; a busy one only delays it."""
+    try:
+        record(job_id, **values)
+    except sa.exc.OperationalError as error:  # e.g. SQLite locked by another writer past its timeout
+        log.warning("progress of import job %s not recorded this time: %s", job_id, error)
+
+
+@contextmanager
+def heartbeat(job_id: int, seconds: float | None = None):
+    """Beat the job's heartbeat from a thread of its own, every `seconds` (HEARTBEAT_SECONDS), while the block runs."""
+    app = current_app._get_current_object()
+    stop = threading.Event()
+    seconds = seconds or HEARTBEAT_SECONDS
+
+    def beat() -> None:
+        while not stop.wait(seconds):
+            with app.app_context():
+                record_progress(job_id)
+
+    thread = threading.Thread(target=beat, name=f"import-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _engine_progress(job_id: int):
     """Return a callback recording the engine's messages ("indexed 64/10000") as the job's progress."""
 
     def progress(text: str) -> None:
         found = INDEXED.search(text)
         if found:
-            record(job_id, phase=EMBEDDING, done=int(found[1]), total=int(found[2]))
+            record_progress(job_id, phase=EMBEDDING, done=int(found[1]), total=int(found[2]))
         else:
-            record(job_id, phase=PROPOSING)
+            record_progress(job_id, phase=PROPOSING)
 
     return progress
 
@@ -100,12 +137,13 @@ def run_job(job_id: int) -> None:
     committing = job.status == IMPORTING
     kind, source = job.kind, source_of(job)
     db.session.commit()  # end the read: the import stages in a transaction of its own
-    on_row = lambda done, total: record(job_id, phase=ROWS, done=done, total=total)  # noqa: E731
+    on_row = lambda done, total: record_progress(job_id, phase=ROWS, done=done, total=total)  # noqa: E731
     try:
-        if committing:
-            result = import_postings(kind, source, progress=_engine_progress(job_id), on_row=on_row)
-        else:
-            result = check_postings(kind, source, on_row=on_row)
+        with heartbeat(job_id):
+            if committing:
+                result = import_postings(kind, source, progress=_engine_progress(job_id), on_row=on_row)
+            else:
+                result = check_postings(kind, source, on_row=on_row)
     except ImportFailed as failure:
         db.session.rollback()
         record(

@@ -68,6 +68,15 @@ class UseEncoder:
         return _normalise(self._model.encode([to_simplified(t) for t in texts], batch_size=self.batch_size))
 
 
+_onnx_threads = 0  # intra-op threads of ONNX Runtime sessions made from now on; 0 lets it choose (one per core)
+
+
+def set_onnx_threads(threads: int) -> None:
+    """Cap the intra-op threads of the ONNX Runtime sessions loaded after this call (0: one per core)."""
+    global _onnx_threads
+    _onnx_threads = threads
+
+
 def _onnx_session_options():
     """ONNX Runtime options for a shared machine: idle threads sleep instead of spinning."""
     import onnxruntime
@@ -75,6 +84,7 @@ def _onnx_session_options():
     options = onnxruntime.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.inter_op_num_threads = 1
+    options.intra_op_num_threads = _onnx_threads
     return options
 
 

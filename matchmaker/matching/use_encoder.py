@@ -236,6 +236,16 @@ def _forward(w, seqs):
     return _head(w, _pool(w, batch, feats))
 
 
+def set_max_workers(workers: int) -> None:
+    """Cap the encoder's worker threads (a background job process takes one, leaving the cores to the web)."""
+    global _MAX_WORKERS, _executor
+    with _load_lock:
+        _MAX_WORKERS = max(1, workers)
+        if _executor is not None:
+            _executor.shutdown(wait=False)
+            _executor = None
+
+
 def _workers():
     """The process-wide worker pool, sized to the usable cores (created after any fork)."""
     global _executor
