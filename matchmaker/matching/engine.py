@@ -150,17 +150,22 @@ class MatchingEngine:
         model = MODELS[kind]
         found = {p.id: p for p in db.session.scalars(sa.select(model).where(model.id.in_(ids)))}
         corpus, facts = self.corpora[kind], self.facts[kind]
+        fresh = []
         for posting_id in ids:
             posting = found.get(posting_id)
             if posting is not None and self._indexable(posting):
-                corpus.upsert(
-                    posting.id, self.vector_of(posting), tokenize(posting_text(posting.title, posting.description))
-                )
+                fresh.append(posting)
                 facts[posting.id] = FACTS_OF[kind](posting)
                 self.updated[kind] = max(self.updated[kind], _epoch(posting.updated_at))
             else:
                 corpus.remove(posting_id)
                 facts.pop(posting_id, None)
+        # One batch into faiss: adding rows one at a time costs a scan of the index each.
+        corpus.upsert_many(
+            [p.id for p in fresh],
+            self.vectors_of(fresh),
+            [tokenize(facts[p.id].text) for p in fresh],
+        )
 
     def _indexable(self, posting) -> bool:
         return (
@@ -172,6 +177,11 @@ class MatchingEngine:
     def vector_of(self, posting) -> np.ndarray:
         """Return a posting's stored embedding."""
         return np.frombuffer(posting.embedding, dtype=np.float32).copy()
+
+    def vectors_of(self, postings: list) -> np.ndarray:
+        """Return the stored embeddings of postings as one (n, dimension) array."""
+        raw = b"".join(p.embedding for p in postings)
+        return np.frombuffer(raw, dtype=np.float32).reshape(len(postings), self.encoder.dimension).copy()
 
     def rebuild(self, save: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, object]:
         """Embed what this model has not embedded yet, and index every published posting afresh."""
@@ -331,14 +341,31 @@ def get_engine(app) -> MatchingEngine:
     return engine
 
 
-def _start_engine(app, key: tuple) -> MatchingEngine:
-    """Load the encoder and start an engine, or record why the model cannot be loaded and raise."""
+def get_encoder(app) -> Encoder:
+    """Return the app's encoder without starting an engine: its engine's if one runs, else loaded.
+
+    Embedding needs no index; a process that embeds what it just committed before its engine starts
+    spares that start from embedding the same postings as missing. Raises MatchingUnavailable as get_engine.
+    """
+    key = engine_key(app)
+    engine = _engines.get(key)
+    return engine.encoder if engine is not None else _load_encoder(app, key)
+
+
+def _load_encoder(app, key: tuple) -> Encoder:
+    """Load the app's encoder, or record why the model cannot be loaded and raise MatchingUnavailable."""
     model = app.config["MATCHMAKER_EMBEDDING_MODEL"]
     refuse_until_retry(key, model)
     try:
-        encoder = encoder_from_config(app.config)
+        return encoder_from_config(app.config)
     except Exception as exc:  # a missing path, a broken download, a missing library: all mean no matching
         raise record_failure(key, model, exc) from exc
+
+
+def _start_engine(app, key: tuple) -> MatchingEngine:
+    """Load the encoder and start an engine, or record why the model cannot be loaded and raise."""
+    model = app.config["MATCHMAKER_EMBEDDING_MODEL"]
+    encoder = _load_encoder(app, key)
     set_search_threads(app.config["MATCHMAKER_FAISS_THREADS"])
     options = IndexOptions(app.config["MATCHMAKER_APPROXIMATE_INDEX_FROM"], app.config["MATCHMAKER_HNSW_EF_SEARCH"])
     engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]), options)

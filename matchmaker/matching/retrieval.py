@@ -33,6 +33,16 @@ class PostingCorpus:
         self.lexical.add(posting_id, tokens)
         self.tokens[posting_id] = tokens
 
+    def upsert_many(self, posting_ids: list[int], vectors: np.ndarray, tokens: list[list[str]]) -> None:
+        """Index or re-index several postings at once: one faiss add for them all."""
+        if not posting_ids:
+            return
+        self.vectors.add(posting_ids, vectors)
+        for posting_id, words in zip(posting_ids, tokens):
+            words = list(words)
+            self.lexical.add(posting_id, words)
+            self.tokens[posting_id] = words
+
     def remove(self, posting_id: int) -> None:
         """Take one posting out of the index."""
         self.vectors.remove([posting_id])

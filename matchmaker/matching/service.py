@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Demand, IndexChange, Match, MatchStatus, Offering, PostingStatus
 from ..vocabulary import POSTING_KINDS
 from .availability import MatchingUnavailable
-from .engine import MODELS, get_engine
+from .engine import MODELS, get_encoder, get_engine
 from .explain import explain
 from .facts import PostingFacts, demand_facts, offering_facts
 from .ranking import Candidate, RankingWeights
@@ -87,17 +87,21 @@ def _reload_expired(batch: list[Demand | Offering]) -> None:
 def index_postings(
     postings: list[Demand | Offering], progress: Callable[[str], None] | None = None, batch_size: int = 256
 ) -> None:
-    """Tag, embed and log changed postings so every process re-indexes them."""
-    engine = _engine()
+    """Tag, embed and log changed postings so every process re-indexes them, then index them here.
+
+    The encoder is used before this process's engine starts: an engine starting now would find the
+    committed postings unembedded and embed them itself, only for them to be embedded again here.
+    """
+    encoder = get_encoder(current_app._get_current_object())
     for start in range(0, len(postings), batch_size):
         batch = postings[start : start + batch_size]
         _reload_expired(batch)
         texts = [posting_text(p.title, p.description) for p in batch]
         published = [i for i, p in enumerate(batch) if p.status is PostingStatus.PUBLISHED]
         # Re-embed every published posting: its text may have changed since the last embedding.
-        vectors = engine.encoder.encode([texts[i] for i in published], kind="document")
+        vectors = encoder.encode([texts[i] for i in published], kind="document")
         for i, vector in zip(published, vectors):
-            batch[i].embedding, batch[i].embedding_model = vector.astype(np.float32).tobytes(), engine.fingerprint
+            batch[i].embedding, batch[i].embedding_model = vector.astype(np.float32).tobytes(), encoder.fingerprint
         for posting, text in zip(batch, texts):
             posting.language = posting.language or detect_language(text)
             posting.auto_scenarios, posting.auto_industries = tag_scenarios(text), tag_industries(text)
@@ -105,7 +109,7 @@ def index_postings(
         db.session.commit()
         if progress:
             progress(f"indexed {min(start + batch_size, len(postings))}/{len(postings)}")
-    engine.sync()
+    _engine().sync()
 
 
 def propose_all(progress: Callable[[str], None] | None = None) -> int:
