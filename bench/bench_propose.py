@@ -206,7 +206,8 @@ def main() -> None:
     queries = generated("demand", args.queries, start=10_000_000)
     run = run_index_only if args.index_only else run_size
     results = [run(int(s), args, encoder, queries) for s in args.sizes.split(",")]
-    write_results("propose-index" if args.index_only else "propose", info, {"model": encoder.fingerprint, "args": vars(args), "sizes": results})
+    name = "propose-index" if args.index_only else "propose"
+    write_results(name, info, {"model": encoder.fingerprint, "args": vars(args), "sizes": results})
 
 
 if __name__ == "__main__":

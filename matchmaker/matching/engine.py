@@ -71,11 +71,12 @@ class MatchingEngine:
         return self.encoder.fingerprint
 
     # -- keeping in step -------------------------------------------------
-    def start(self) -> None:
+    def start(self, pending: set[tuple[str, int]] = frozenset()) -> None:
         """Load the snapshot if it is usable, else rebuild from the database; then catch up and check.
 
         Postings published while no engine could run (the model did not load, or a process died between
-        committing them and embedding them) are embedded here, and kept in `backlog` for proposing.
+        committing them and embedding them) are embedded here, and kept in `backlog` for proposing;
+        except the pending ones (kind, id), which the caller that starts the engine embeds itself.
         """
         with self._lock:
             try:
@@ -83,9 +84,9 @@ class MatchingEngine:
                 self.loaded_from_snapshot = True
             except SnapshotError as exc:
                 log.warning("index snapshot not used (%s); rebuilding from the database", exc)
-                self.rebuild(save=False)
+                self.rebuild(save=False, pending=pending)
                 self._maybe_snapshot(force=True)
-            self.backlog += embed_missing(self.encoder)
+            self.backlog += embed_missing(self.encoder, skip=pending)
             self.sync()
             problem = self._disagreement()
             if problem:
@@ -183,16 +184,24 @@ class MatchingEngine:
         raw = b"".join(p.embedding for p in postings)
         return np.frombuffer(raw, dtype=np.float32).reshape(len(postings), self.encoder.dimension).copy()
 
-    def rebuild(self, save: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, object]:
-        """Embed what this model has not embedded yet, and index every published posting afresh."""
+    def rebuild(
+        self,
+        save: bool = True,
+        progress: Callable[[str], None] | None = None,
+        pending: set[tuple[str, int]] = frozenset(),
+    ) -> dict[str, object]:
+        """Embed what this model has not embedded yet (but the pending), and index every published posting afresh."""
         with self._lock:
-            embedded = embed_missing(self.encoder, progress)
+            embedded = embed_missing(self.encoder, progress, skip=pending)
             self.backlog += embedded
             self.corpora = self._empty_corpora()
             self.facts = {kind: {} for kind in MODELS}
             self.updated = dict.fromkeys(MODELS, 0.0)
-            self.watermark = db.session.scalar(sa.select(sa.func.max(IndexChange.id))) or 0
-            self._applied = set()
+            # The changes visible now are in what is read below: count them applied, so the next sync
+            # does not replay the look-back window's postings that this rebuild has just read.
+            recent = db.session.scalars(sa.select(IndexChange.id).order_by(IndexChange.id.desc()).limit(LOOKBACK)).all()
+            self.watermark = max(recent, default=0)
+            self._applied = {i for i in recent if i > self.watermark - LOOKBACK}
             for kind, model in MODELS.items():
                 ids = db.session.scalars(sa.select(model.id).where(model.status == PostingStatus.PUBLISHED)).all()
                 self._refresh(kind, set(ids))
@@ -282,13 +291,19 @@ def _epoch(moment: datetime | None) -> float:
 
 
 def embed_missing(
-    encoder: Encoder, progress: Callable[[str], None] | None = None, batch_size: int = 64
+    encoder: Encoder,
+    progress: Callable[[str], None] | None = None,
+    batch_size: int = 64,
+    skip: set[tuple[str, int]] = frozenset(),
 ) -> list[tuple[str, int]]:
-    """Embed every published posting that lacks an embedding from this encoder; return their (kind, id)."""
+    """Embed every published posting that lacks an embedding from this encoder, but the (kind, id) in skip.
+
+    Returns the (kind, id) of the postings embedded.
+    """
     embedded: list[tuple[str, int]] = []
     for kind, model in MODELS.items():
         stale = db.session.scalars(
-            sa.select(model)
+            sa.select(model.id)
             .where(
                 model.status == PostingStatus.PUBLISHED,
                 sa.or_(
@@ -299,14 +314,17 @@ def embed_missing(
             )
             .order_by(model.id)
         ).all()
+        stale = [posting_id for posting_id in stale if (kind, posting_id) not in skip]
         for start in range(0, len(stale), batch_size):
-            batch = stale[start : start + batch_size]
+            ids = stale[start : start + batch_size]
+            batch = db.session.scalars(sa.select(model).where(model.id.in_(ids)).order_by(model.id)).all()
             vectors = encoder.encode([posting_text(p.title, p.description) for p in batch], kind="document")
             for posting, vector in zip(batch, vectors):
                 posting.embedding, posting.embedding_model = vector.astype(np.float32).tobytes(), encoder.fingerprint
                 db.session.add(IndexChange(posting_kind=kind, posting_id=posting.id))
+            done = [(kind, posting.id) for posting in batch]
             db.session.commit()
-            embedded += [(kind, posting.id) for posting in batch]
+            embedded += done
             if progress:
                 progress(f"embedded {min(start + batch_size, len(stale))}/{len(stale)} {kind}s")
     return embedded
@@ -327,8 +345,10 @@ _engines: dict[tuple, MatchingEngine] = {}
 _engines_lock = threading.Lock()
 
 
-def get_engine(app) -> MatchingEngine:
+def get_engine(app, pending: set[tuple[str, int]] = frozenset()) -> MatchingEngine:
     """Return this process's engine for the app's model and data directory, started on first use.
+
+    pending: (kind, id) of committed postings the caller embeds itself next; a start leaves them alone.
 
     Raises MatchingUnavailable while the model cannot be loaded; loading is retried every RETRY_SECONDS.
     An engine is kept only once it has started, so nothing is ever served from a half-loaded one.
@@ -337,19 +357,8 @@ def get_engine(app) -> MatchingEngine:
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = _engines[key] = _start_engine(app, key)
+            engine = _engines[key] = _start_engine(app, key, pending)
     return engine
-
-
-def get_encoder(app) -> Encoder:
-    """Return the app's encoder without starting an engine: its engine's if one runs, else loaded.
-
-    Embedding needs no index; a process that embeds what it just committed before its engine starts
-    spares that start from embedding the same postings as missing. Raises MatchingUnavailable as get_engine.
-    """
-    key = engine_key(app)
-    engine = _engines.get(key)
-    return engine.encoder if engine is not None else _load_encoder(app, key)
 
 
 def _load_encoder(app, key: tuple) -> Encoder:
@@ -362,14 +371,14 @@ def _load_encoder(app, key: tuple) -> Encoder:
         raise record_failure(key, model, exc) from exc
 
 
-def _start_engine(app, key: tuple) -> MatchingEngine:
+def _start_engine(app, key: tuple, pending: set[tuple[str, int]] = frozenset()) -> MatchingEngine:
     """Load the encoder and start an engine, or record why the model cannot be loaded and raise."""
     model = app.config["MATCHMAKER_EMBEDDING_MODEL"]
     encoder = _load_encoder(app, key)
     set_search_threads(app.config["MATCHMAKER_FAISS_THREADS"])
     options = IndexOptions(app.config["MATCHMAKER_APPROXIMATE_INDEX_FROM"], app.config["MATCHMAKER_HNSW_EF_SEARCH"])
     engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]), options)
-    engine.start()
+    engine.start(pending)
     record_success(key, model)
     return engine
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,12 +17,12 @@ from ..extensions import db
 from ..models import Demand, IndexChange, Match, MatchStatus, Offering, PostingStatus
 from ..vocabulary import POSTING_KINDS
 from .availability import MatchingUnavailable
-from .engine import MODELS, get_encoder, get_engine
+from .engine import MODELS, get_engine
 from .explain import explain
 from .facts import PostingFacts, demand_facts, offering_facts
 from .ranking import Candidate, RankingWeights
 from .retrieval import rank
-from .tagging import tag_industries, tag_scenarios
+from .tagging import tag_scenarios, tag_text
 from .text import detect_language, posting_text, tokenize
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,13 @@ REVERSE_POOL = 30  # demands considered when asking where a new offering ranks
 
 
 # -- facts ------------------------------------------------------------------
-def _engine():
-    """Return this process's matching engine for the current app."""
-    return get_engine(current_app._get_current_object())
+def _engine(pending: set[tuple[str, int]] = frozenset()):
+    """Return this process's matching engine for the current app.
+
+    pending: (kind, id) of committed postings the caller is about to embed; an engine starting now
+    leaves them unembedded rather than embedding them twice.
+    """
+    return get_engine(current_app._get_current_object(), pending=pending)
 
 
 def capacity_left(offering_ids: list[int]) -> dict[int, int]:
@@ -84,32 +89,53 @@ def _reload_expired(batch: list[Demand | Offering]) -> None:
             db.session.scalars(sa.select(model).where(model.id.in_(ids))).all()
 
 
+def _texts(batch: list[Demand | Offering]) -> tuple[list[str], list[int]]:
+    """Return a batch's texts and the positions of its published postings (read here, on the session's thread)."""
+    _reload_expired(batch)
+    texts = [posting_text(p.title, p.description) for p in batch]
+    return texts, [i for i, p in enumerate(batch) if p.status is PostingStatus.PUBLISHED]
+
+
 def index_postings(
     postings: list[Demand | Offering], progress: Callable[[str], None] | None = None, batch_size: int = 256
 ) -> None:
-    """Tag, embed and log changed postings so every process re-indexes them, then index them here.
+    """Tag, embed and log changed postings so every process re-indexes them, and index them here, batch by batch.
 
-    The encoder is used before this process's engine starts: an engine starting now would find the
-    committed postings unembedded and embed them itself, only for them to be embedded again here.
+    While one batch is tagged, written, committed and indexed (segmented for BM25), the next is embedded
+    on another thread: the encoder's numpy work leaves the interpreter free for the rest of the pipeline.
+    An engine that starts here leaves these postings to this loop rather than embedding them as missing.
     """
-    encoder = get_encoder(current_app._get_current_object())
-    for start in range(0, len(postings), batch_size):
-        batch = postings[start : start + batch_size]
-        _reload_expired(batch)
-        texts = [posting_text(p.title, p.description) for p in batch]
-        published = [i for i, p in enumerate(batch) if p.status is PostingStatus.PUBLISHED]
-        # Re-embed every published posting: its text may have changed since the last embedding.
-        vectors = encoder.encode([texts[i] for i in published], kind="document")
-        for i, vector in zip(published, vectors):
-            batch[i].embedding, batch[i].embedding_model = vector.astype(np.float32).tobytes(), encoder.fingerprint
-        for posting, text in zip(batch, texts):
-            posting.language = posting.language or detect_language(text)
-            posting.auto_scenarios, posting.auto_industries = tag_scenarios(text), tag_industries(text)
-            db.session.add(IndexChange(posting_kind=posting.kind, posting_id=posting.id))
-        db.session.commit()
-        if progress:
-            progress(f"indexed {min(start + batch_size, len(postings))}/{len(postings)}")
-    _engine().sync()
+    engine = _engine(pending={(p.kind, p.id) for p in postings})
+    batches = [postings[start : start + batch_size] for start in range(0, len(postings), batch_size)]
+    if not batches:
+        return
+
+    def embed(texts: list[str], published: list[int]) -> np.ndarray:
+        return engine.encoder.encode([texts[i] for i in published], kind="document")
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-ahead") as ahead:
+        current = _texts(batches[0])
+        pending = ahead.submit(embed, *current)
+        done = 0
+        for number, batch in enumerate(batches):
+            (texts, published), vectors = current, pending.result()
+            if number + 1 < len(batches):
+                current = _texts(batches[number + 1])
+                pending = ahead.submit(embed, *current)
+            _reload_expired(batch)
+            # Re-embed every published posting: its text may have changed since the last embedding.
+            for i, vector in zip(published, vectors):
+                batch[i].embedding = vector.astype(np.float32).tobytes()
+                batch[i].embedding_model = engine.fingerprint
+            for posting, text in zip(batch, texts):
+                posting.language = posting.language or detect_language(text)
+                posting.auto_scenarios, posting.auto_industries = tag_text(text)
+            db.session.add_all([IndexChange(posting_kind=p.kind, posting_id=p.id) for p in batch])
+            db.session.commit()
+            engine.sync()
+            done += len(batch)
+            if progress:
+                progress(f"indexed {done}/{len(postings)}")
 
 
 def propose_all(progress: Callable[[str], None] | None = None) -> int:
@@ -153,6 +179,8 @@ def _backlog() -> list[Demand | Offering]:
 
 def propose_for_changed(postings: list[Demand | Offering], progress: Callable[[str], None] | None = None) -> int:
     """Propose matches for the published demands and offerings among postings; return how many are new."""
+    for start in range(0, len(postings), 1000):
+        _reload_expired(postings[start : start + 1000])
     published = [p for p in postings if p.status is PostingStatus.PUBLISHED]
     offerings = [p for p in published if p.kind == "offering"]
     if len(offerings) > 1 and len(offerings) * REVERSE_POOL >= _published_demands():
