@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,6 +41,7 @@ MODELS = {"demand": Demand, "offering": Offering}
 FACTS_OF = {"demand": demand_facts, "offering": offering_facts}
 LOOKBACK = 500  # re-read this many change ids behind the watermark: concurrent commits may land out of order
 TOKEN_SEPARATOR = "\x1f"  # tokens are Latin letters, digits, +.#- and CJK characters only
+FACT_FIELDS = [item.name for item in fields(PostingFacts)]  # "id" first
 SNAPSHOT_INTERVAL = 300  # seconds between snapshots written by a long-running process
 
 
@@ -219,35 +220,45 @@ class MatchingEngine:
         """Write both indexes and the watermark atomically, one file per kind."""
         with self._lock:
             for kind, corpus in self.corpora.items():
+                facts = list(self.facts[kind].values())
                 corpus.vectors.save(
                     self._path(kind),
                     {
                         "fingerprint": self.fingerprint,
                         "watermark": self.watermark,
+                        "applied": sorted(self._applied),
                         "postings": len(corpus),
                         "updated": self.updated[kind],
                         # one string per posting parses several times faster than a list of strings
                         "tokens": {str(k): TOKEN_SEPARATOR.join(v) for k, v in corpus.tokens.items()},
-                        "facts": {str(k): asdict(v) for k, v in self.facts[kind].items()},
+                        # facts as rows of values under one list of field names: no key repeated per posting
+                        "fact_fields": FACT_FIELDS,
+                        "fact_rows": [[getattr(f, name) for name in FACT_FIELDS] for f in facts],
                     },
+                    corpus.lexical.state(),  # the BM25 model as built, so a start need not build it again
                 )
             self._last_snapshot = time.monotonic()
 
     def _load_snapshot(self) -> None:
         """Read both indexes from the data directory, or raise SnapshotError."""
-        watermarks = []
+        watermarks: list[int] = []
+        applied: set[int] | None = None
         corpora, facts, updated = {}, {}, {}
         for kind in MODELS:
             vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint, self.options)
             corpus = PostingCorpus(kind, vectors.dimension, self.options)
             corpus.vectors = vectors
             tokens = {int(k): _token_list(v) for k, v in meta.get("tokens", {}).items()}
-            facts[kind] = {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
+            try:
+                facts[kind] = _facts(meta)
+            except (TypeError, KeyError, IndexError) as exc:  # fields this version does not know
+                raise SnapshotError(f"snapshot {self._path(kind)} holds unreadable facts ({exc})") from exc
             if not set(tokens) == set(facts[kind]) == vectors.ids() or meta.get("postings") != len(vectors):
                 raise SnapshotError(f"snapshot {self._path(kind)} is inconsistent")
-            for posting_id, words in tokens.items():
-                corpus.lexical.add(posting_id, words)
+            corpus.lexical.restore(tokens, meta["arrays"])
             corpus.tokens = tokens
+            held = {int(i) for i in meta.get("applied", [])}
+            applied = held if applied is None else applied & held  # applied in every kind's file
             corpora[kind] = corpus
             updated[kind] = float(meta.get("updated", 0.0))
             watermarks.append(int(meta.get("watermark", 0)))
@@ -255,6 +266,8 @@ class MatchingEngine:
         if min(watermarks) > latest:
             raise SnapshotError("snapshot is ahead of the database's change log: it belongs to another database")
         self.corpora, self.facts, self.updated, self.watermark = corpora, facts, updated, min(watermarks)
+        # changes in the look-back window that the snapshot already holds: replaying them would redo their postings
+        self._applied = {i for i in applied or () if self.watermark - LOOKBACK < i <= self.watermark}
 
     def _maybe_snapshot(self, force: bool = False) -> None:
         """Write a snapshot if it is due; never let a failed write break matching."""
@@ -274,6 +287,14 @@ class MatchingEngine:
             "approximate": sorted(kind for kind, corpus in self.corpora.items() if corpus.vectors.approximate),
             "snapshot": str(self.snapshot_dir),
         }
+
+
+def _facts(meta: dict) -> dict[int, PostingFacts]:
+    """A snapshot's facts by posting id: rows under field names (or, written before, one object each)."""
+    if "fact_rows" in meta:
+        names = meta["fact_fields"]
+        return {row[0]: PostingFacts(**dict(zip(names, row))) for row in meta["fact_rows"]}
+    return {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
 
 
 def _token_list(stored: str | list[str]) -> list[str]:
