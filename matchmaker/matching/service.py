@@ -105,7 +105,7 @@ def index_postings(
     on another thread: the encoder's numpy work leaves the interpreter free for the rest of the pipeline.
     An engine that starts here leaves these postings to this loop rather than embedding them as missing.
     """
-    engine = _engine(pending={(p.kind, p.id) for p in postings})
+    engine = _engine(pending={(p.kind, _id_of(p)) for p in postings})
     batches = [postings[start : start + batch_size] for start in range(0, len(postings), batch_size)]
     if not batches:
         return
@@ -122,20 +122,46 @@ def index_postings(
             if number + 1 < len(batches):
                 current = _texts(batches[number + 1])
                 pending = ahead.submit(embed, *current)
-            _reload_expired(batch)
-            # Re-embed every published posting: its text may have changed since the last embedding.
-            for i, vector in zip(published, vectors):
-                batch[i].embedding = vector.astype(np.float32).tobytes()
-                batch[i].embedding_model = engine.fingerprint
-            for posting, text in zip(batch, texts):
-                posting.language = posting.language or detect_language(text)
-                posting.auto_scenarios, posting.auto_industries = tag_text(text)
-            db.session.add_all([IndexChange(posting_kind=p.kind, posting_id=p.id) for p in batch])
-            db.session.commit()
+            _write_indexed(batch, texts, dict(zip(published, vectors)), engine.fingerprint)
             engine.sync()
             done += len(batch)
             if progress:
                 progress(f"indexed {done}/{len(postings)}")
+
+
+def _id_of(posting: Demand | Offering) -> int:
+    """A stored posting's id, without loading the rest of an expired posting to read it."""
+    identity = sa.inspect(posting).identity
+    return identity[0] if identity else posting.id
+
+
+def _write_indexed(
+    batch: list[Demand | Offering], texts: list[str], vectors: dict[int, np.ndarray], fingerprint: str
+) -> None:
+    """Store a batch's language, tags and new embeddings and log each posting's change: one statement per kind.
+
+    Bulk statements by primary key, not a unit-of-work flush of each object; the commit expires the objects,
+    so anything reading them next reads what was stored.
+    """
+    _reload_expired(batch)
+    rows: dict[type, list[dict]] = {}
+    for number, (posting, text) in enumerate(zip(batch, texts)):
+        scenarios, industries = tag_text(text)
+        row = {
+            "id": posting.id,
+            "language": posting.language or detect_language(text),
+            "auto_scenarios": scenarios,
+            "auto_industries": industries,
+        }
+        if number in vectors:  # re-embed every published posting: its text may have changed since
+            row |= {"embedding": vectors[number].astype(np.float32).tobytes(), "embedding_model": fingerprint}
+        rows.setdefault(type(posting), []).append(row)
+    for model, values in rows.items():
+        # rows with and without a new embedding set different columns: one statement for each shape
+        for shape in {tuple(row) for row in values}:
+            db.session.execute(sa.update(model), [row for row in values if tuple(row) == shape])
+    db.session.execute(sa.insert(IndexChange), [{"posting_kind": p.kind, "posting_id": p.id} for p in batch])
+    db.session.commit()
 
 
 def propose_all(progress: Callable[[str], None] | None = None) -> int:
