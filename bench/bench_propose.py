@@ -152,7 +152,7 @@ def run_index_only(size: int, args, encoder, queries: list[dict]) -> dict:
     index_mb = round(rss_mb() - before_mb, 1)
     exact = faiss.IndexFlatIP(encoder.dimension)
     exact.add(vectors)
-    _, truth = exact.search(q_vectors, 10)
+    truth_scores, truth = exact.search(q_vectors, 10)
     truth = truth + 1  # row n holds id n + 1
     figures = {
         "offerings": size,
@@ -168,14 +168,17 @@ def run_index_only(size: int, args, encoder, queries: list[dict]) -> dict:
     for ef in [int(e) for e in str(args.ef_search).split(",")]:
         if index.approximate:
             index._graph.ef_search = ef
-        samples, recalls = [], []
-        for q, want in zip(q_vectors, truth):
+        samples, recalls, by_score = [], [], []
+        for q, want, want_scores in zip(q_vectors, truth, truth_scores):
             found, ms = timed(index.search, q.reshape(1, -1), CANDIDATE_POOL)
             samples.append(ms)
             recalls.append(len({i for i, _ in found[0][:10]} & set(want.tolist())) / 10)
+            # derived vectors come in near-identical clusters: count a hit scoring as well as the exact 10th too
+            by_score.append(sum(score >= want_scores[-1] - 1e-4 for _, score in found[0][:10]) / 10)
         figures["by_ef_search"][ef] = {
             "search_ms": percentiles(samples),
             "recall_at_10_vs_exact": round(float(np.mean(recalls)), 4),
+            "top10_scoring_as_exact_10th": round(float(np.mean(by_score)), 4),
         }
     figures["peak_rss_mb"] = peak_rss_mb()
     for key, value in figures.items():
