@@ -43,6 +43,7 @@ FACTS_OF = {"demand": demand_facts, "offering": offering_facts}
 LOOKBACK = 500  # re-read this many change ids behind the watermark: concurrent commits may land out of order
 TOKEN_SEPARATOR = "\x1f"  # tokens are Latin letters, digits, +.#- and CJK characters only
 FACT_FIELDS = [item.name for item in fields(PostingFacts)]  # "id" first
+REBUILD_BATCH = 5000  # postings read from the database at a time when the index is rebuilt
 SNAPSHOT_INTERVAL = 300  # seconds between snapshots written by a long-running process
 
 
@@ -208,7 +209,9 @@ class MatchingEngine:
             self._applied = {i for i in recent if i > self.watermark - LOOKBACK}
             for kind, model in MODELS.items():
                 ids = db.session.scalars(sa.select(model.id).where(model.status == PostingStatus.PUBLISHED)).all()
-                self._refresh(kind, set(ids))
+                # a batch of postings in memory at a time: the session forgets the ones nobody holds
+                for start in range(0, len(ids), REBUILD_BATCH):
+                    self._refresh(kind, set(ids[start : start + REBUILD_BATCH]))
                 if progress:
                     progress(f"indexed {len(self.corpora[kind])} published {kind}s")
             if save:
