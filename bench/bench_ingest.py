@@ -6,13 +6,15 @@ For each size it writes a CSV of reworded seed postings (bench/benchlib.py), run
 `matchmaker import KIND FILE --no-propose` command in a fresh SQLite database (parse, validate,
 normalise, segment, tag, embed, store, index) and times it; then it times the encoder the project
 uses, called directly on the same posting texts. The ratio is import throughput / raw throughput
-(target >= 0.8). Peak memory is this process's, which ran both.
+(target >= 0.8). Peak memory is this process's, which ran both. On a shared machine the wall-clock
+ratio moves with the load; the CPU seconds of both (and their ratio) are printed beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -58,17 +60,17 @@ def run_size(size: int, kind: str) -> dict:
         encoder.encode(["warm up"])
         forget_engines()
         runner = app.test_cli_runner()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = runner.invoke(args=["import", kind, str(path), "--no-propose"])
-        import_s = time.perf_counter() - started
+        import_s, import_cpu_s = time.perf_counter() - started, time.process_time() - cpu
         assert result.exit_code == 0, result.output
         print(" ", result.output.strip().splitlines()[-1])
     texts = [posting_text(r["title"], r["description"]) for r in rows]
     model = getattr(encoder, "_model", encoder)  # the backend itself, below the project's wrapper
     raw_texts = [to_simplified(t) for t in texts] if hasattr(model, "tokenize") else texts
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     model.encode(raw_texts, batch_size=encoder.batch_size)
-    raw_s = time.perf_counter() - started
+    raw_s, raw_cpu_s = time.perf_counter() - started, time.process_time() - cpu
     figures = {
         "postings": size,
         "import_s": round(import_s, 2),
@@ -76,6 +78,11 @@ def run_size(size: int, kind: str) -> dict:
         "raw_encoder_s": round(raw_s, 2),
         "raw_encoder_per_s": round(size / raw_s, 1),
         "ratio": round(raw_s / import_s, 3),
+        # CPU seconds (every thread of this process): what the ratio would be on an idle machine's cores
+        "import_cpu_s": round(import_cpu_s, 2),
+        "raw_encoder_cpu_s": round(raw_cpu_s, 2),
+        "cpu_ratio": round(raw_cpu_s / import_cpu_s, 3),
+        "load_after": [round(x, 2) for x in os.getloadavg()],
         "peak_rss_mb": peak_rss_mb(),
     }
     for key, value in figures.items():

@@ -198,3 +198,32 @@ def test_snapshot_keeps_each_postings_tokens_and_stores_its_metadata_as_utf8(app
         assert loaded.loaded_from_snapshot and loaded.corpora["offering"].tokens == before
         with np.load(Path(app.config["DATA_DIR"]) / "index" / "offering.npz") as data:
             assert data["meta"].dtype == np.uint8 and "面料" in data["meta"].tobytes().decode()
+
+
+def test_bm25_restored_from_its_state_scores_as_one_built_from_the_tokens():
+    from matchmaker.matching.lexical import LexicalIndex
+    from matchmaker.matching.text import tokenize
+
+    texts = {
+        3: "Fabric defect detection on looms",
+        8: "布面瑕疵视觉检测，织机上的跳纱",
+        9: "Kiln fault early warning from temperature curves",
+        12: "",  # a posting with no tokens at all
+        15: "注塑参数优化 defect detection",
+    }
+    built = LexicalIndex()
+    for doc_id, text in texts.items():
+        built.add(doc_id, tokenize(text))
+    state = built.state()
+    restored = LexicalIndex()
+    restored.restore({i: tokenize(t) for i, t in texts.items()}, state)
+    assert restored._bm25 is not None  # nothing left to build before the first search
+    assert restored._document_frequency == +built._document_frequency
+    for query in ("defect detection", "织机 跳纱 瑕疵", "kiln temperature", "nothing matches"):
+        words = tokenize(query)
+        assert restored.scores(words) == built.scores(words)
+        assert restored.matched_terms(words, 15) == built.matched_terms(words, 15)
+    # a state made from other postings is not used: the model is built from the tokens instead
+    other = LexicalIndex()
+    other.restore({3: tokenize(texts[3])}, state)
+    assert other._bm25 is None and set(other.scores(tokenize("defect"))) == {3}

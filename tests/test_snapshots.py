@@ -150,3 +150,20 @@ def test_a_snapshot_older_than_an_edit_is_rebuilt(app, snapshotted, caplog):
         engine, warnings = _restart(app, caplog)
         assert "changed after the index last saw one" in warnings
         assert engine.facts["offering"][edited].text.startswith(new_title)
+
+
+def test_a_restart_from_the_snapshot_ranks_as_a_rebuild_and_replays_nothing(app, snapshotted, caplog):
+    demand_id, _ = snapshotted
+    with app.app_context():
+        engine, warnings = _restart(app, caplog)
+        assert engine.loaded_from_snapshot and warnings == ""
+        # the BM25 model came with the snapshot, and the change log's window was not replayed
+        assert all(corpus.lexical._bm25 is not None for corpus in engine.corpora.values())
+        assert engine.sync() == 0
+        demand = db.session.get(Demand, demand_id)
+        from_snapshot = [(c.id, round(c.score, 6), c.breakdown) for c in top_offerings(demand, 5)]
+        found = [(h.kind, h.posting.id, round(h.score, 6)) for h in search("defect detection")]
+        engine.rebuild(save=False)
+        assert [(c.id, round(c.score, 6), c.breakdown) for c in top_offerings(demand, 5)] == from_snapshot
+        assert [(h.kind, h.posting.id, round(h.score, 6)) for h in search("defect detection")] == found
+        assert from_snapshot and found

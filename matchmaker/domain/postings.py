@@ -7,7 +7,7 @@ only the field checks differ, and those live in `_check_demand` / `_check_offeri
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -89,16 +89,21 @@ def _check_text(data: DemandInput | OfferingInput) -> Iterator[FieldError]:
         yield FieldError("language", _("Unknown language %(language)s.", language=data.language))
 
 
+def _values(data) -> dict[str, Any]:
+    """Return an input's fields by name, without the deep copy dataclasses.asdict makes of every list."""
+    return {item.name: getattr(data, item.name) for item in fields(data)}
+
+
 def _check_characters(data) -> Iterator[FieldError]:
     """Find text holding the NUL character, which no database we support stores alike."""
-    for name, value in asdict(data).items():
+    for name, value in _values(data).items():
         if contains_nul(value):
             yield FieldError(name, _("Text cannot contain the NUL character."))
 
 
 def _check_lengths(model: type, data) -> Iterator[FieldError]:
     """Find text longer than its column holds, so every database refuses it the same way."""
-    for name, value in asdict(data).items():
+    for name, value in _values(data).items():
         column_type = model.__table__.c[name].type if name in model.__table__.c else None
         limit = MAX_TEXT_LENGTH if isinstance(column_type, sa.Text) else getattr(column_type, "length", None)
         if limit and isinstance(value, str) and len(value.strip()) > limit:
@@ -111,7 +116,7 @@ _INTEGER_LIMIT = 2**31 - 1
 
 def _check_magnitudes(model: type, data) -> Iterator[FieldError]:
     """Find whole numbers too large for their column, which PostgreSQL would refuse with a database error."""
-    for name, value in asdict(data).items():
+    for name, value in _values(data).items():
         column = model.__table__.c.get(name)
         fits = column is None or type(column.type) is not sa.Integer or not isinstance(value, int)
         if not fits and abs(value) > _INTEGER_LIMIT:
@@ -433,8 +438,12 @@ def _move(posting: Posting, target: PostingStatus) -> None:
 
 def _assign(posting: Posting, data) -> None:
     """Copy input fields onto the posting, trimming text."""
-    for name, value in asdict(data).items():
-        setattr(posting, name, value.strip() if isinstance(value, str) else value)
+    for name, value in _values(data).items():
+        if isinstance(value, str):
+            value = value.strip()
+        elif isinstance(value, list):
+            value = list(value)  # the posting's own list, not the input's
+        setattr(posting, name, value)
 
 
 def _commit(posting: Posting) -> None:

@@ -10,10 +10,11 @@ with another model.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,6 +43,8 @@ MODELS = {"demand": Demand, "offering": Offering}
 FACTS_OF = {"demand": demand_facts, "offering": offering_facts}
 LOOKBACK = 500  # re-read this many change ids behind the watermark: concurrent commits may land out of order
 TOKEN_SEPARATOR = "\x1f"  # tokens are Latin letters, digits, +.#- and CJK characters only
+FACT_FIELDS = [item.name for item in fields(PostingFacts)]  # "id" first
+REBUILD_BATCH = 5000  # postings read from the database at a time when the index is rebuilt
 SNAPSHOT_INTERVAL = 300  # seconds between snapshots written by a long-running process
 
 
@@ -74,11 +77,12 @@ class MatchingEngine:
         return self.encoder.fingerprint
 
     # -- keeping in step -------------------------------------------------
-    def start(self) -> None:
+    def start(self, pending: set[tuple[str, int]] = frozenset()) -> None:
         """Load the snapshot if it is usable, else rebuild from the database; then catch up and check.
 
         Postings published while no engine could run (the model did not load, or a process died between
-        committing them and embedding them) are embedded here, and kept in `backlog` for proposing.
+        committing them and embedding them) are embedded here, and kept in `backlog` for proposing;
+        except the pending ones (kind, id), which the caller that starts the engine embeds itself.
         """
         with self._lock:
             try:
@@ -86,9 +90,9 @@ class MatchingEngine:
                 self.loaded_from_snapshot = True
             except SnapshotError as exc:
                 log.warning("index snapshot not used (%s); rebuilding from the database", exc)
-                self.rebuild(save=False)
+                self.rebuild(save=False, pending=pending)
                 self._maybe_snapshot(force=True)
-            self.backlog += embed_missing(self.encoder)
+            self.backlog += embed_missing(self.encoder, skip=pending)
             self.sync()
             problem = self._disagreement()
             if problem:
@@ -109,7 +113,9 @@ class MatchingEngine:
             indexable = sa.select(model.id).where(
                 model.status == PostingStatus.PUBLISHED, model.embedding_model == self.fingerprint
             )
-            expected, held = set(db.session.scalars(indexable)), self.corpora[kind].vectors.ids()
+            # through the connection: 100k plain ids, with none of the ORM's per-row work
+            expected = set(db.session.connection().execute(indexable).scalars())
+            held = self.corpora[kind].vectors.ids()
             if expected != held:
                 return f"{kind}s: {len(expected - held)} missing, {len(held - expected)} not published"
             newest = _epoch(db.session.scalar(sa.select(sa.func.max(model.updated_at)).where(model.id.in_(indexable))))
@@ -154,17 +160,22 @@ class MatchingEngine:
         found = {p.id: p for p in db.session.scalars(sa.select(model).where(model.id.in_(ids)))}
         corpus, facts = self.corpora[kind], self.facts[kind]
         self.generation += 1
+        fresh = []
         for posting_id in ids:
             posting = found.get(posting_id)
             if posting is not None and self._indexable(posting):
-                corpus.upsert(
-                    posting.id, self.vector_of(posting), tokenize(posting_text(posting.title, posting.description))
-                )
+                fresh.append(posting)
                 facts[posting.id] = FACTS_OF[kind](posting)
                 self.updated[kind] = max(self.updated[kind], _epoch(posting.updated_at))
             else:
                 corpus.remove(posting_id)
                 facts.pop(posting_id, None)
+        # One batch into faiss: adding rows one at a time costs a scan of the index each.
+        corpus.upsert_many(
+            [p.id for p in fresh],
+            self.vectors_of(fresh),
+            [tokenize(facts[p.id].text) for p in fresh],
+        )
 
     def _indexable(self, posting) -> bool:
         return (
@@ -187,19 +198,34 @@ class MatchingEngine:
         """Return a posting's stored embedding."""
         return np.frombuffer(posting.embedding, dtype=np.float32).copy()
 
-    def rebuild(self, save: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, object]:
-        """Embed what this model has not embedded yet, and index every published posting afresh."""
+    def vectors_of(self, postings: list) -> np.ndarray:
+        """Return the stored embeddings of postings as one (n, dimension) array."""
+        raw = b"".join(p.embedding for p in postings)
+        return np.frombuffer(raw, dtype=np.float32).reshape(len(postings), self.encoder.dimension).copy()
+
+    def rebuild(
+        self,
+        save: bool = True,
+        progress: Callable[[str], None] | None = None,
+        pending: set[tuple[str, int]] = frozenset(),
+    ) -> dict[str, object]:
+        """Embed what this model has not embedded yet (but the pending), and index every published posting afresh."""
         with self._lock:
-            embedded = embed_missing(self.encoder, progress)
+            embedded = embed_missing(self.encoder, progress, skip=pending)
             self.backlog += embedded
             self.corpora = self._empty_corpora()
             self.facts = {kind: {} for kind in MODELS}
             self.updated = dict.fromkeys(MODELS, 0.0)
-            self.watermark = db.session.scalar(sa.select(sa.func.max(IndexChange.id))) or 0
-            self._applied = set()
+            # The changes visible now are in what is read below: count them applied, so the next sync
+            # does not replay the look-back window's postings that this rebuild has just read.
+            recent = db.session.scalars(sa.select(IndexChange.id).order_by(IndexChange.id.desc()).limit(LOOKBACK)).all()
+            self.watermark = max(recent, default=0)
+            self._applied = {i for i in recent if i > self.watermark - LOOKBACK}
             for kind, model in MODELS.items():
                 ids = db.session.scalars(sa.select(model.id).where(model.status == PostingStatus.PUBLISHED)).all()
-                self._refresh(kind, set(ids))
+                # a batch of postings in memory at a time: the session forgets the ones nobody holds
+                for start in range(0, len(ids), REBUILD_BATCH):
+                    self._refresh(kind, set(ids[start : start + REBUILD_BATCH]))
                 if progress:
                     progress(f"indexed {len(self.corpora[kind])} published {kind}s")
             if save:
@@ -214,37 +240,47 @@ class MatchingEngine:
         """Write both indexes and the watermark atomically, one file per kind."""
         with self._lock:
             for kind, corpus in self.corpora.items():
+                facts = list(self.facts[kind].values())
                 corpus.vectors.save(
                     self._path(kind),
                     {
                         "fingerprint": self.fingerprint,
                         "watermark": self.watermark,
+                        "applied": sorted(self._applied),
                         "postings": len(corpus),
                         "updated": self.updated[kind],
                         # one string per posting parses several times faster than a list of strings
                         "tokens": {str(k): TOKEN_SEPARATOR.join(v) for k, v in corpus.tokens.items()},
-                        "facts": {str(k): asdict(v) for k, v in self.facts[kind].items()},
+                        # facts as rows of values under one list of field names: no key repeated per posting
+                        "fact_fields": FACT_FIELDS,
+                        "fact_rows": [[getattr(f, name) for name in FACT_FIELDS] for f in facts],
                     },
+                    corpus.lexical.state(),  # the BM25 model as built, so a start need not build it again
                 )
             self._last_snapshot = time.monotonic()
 
     def _load_snapshot(self) -> None:
         """Read both indexes from the data directory, or raise SnapshotError."""
-        watermarks = []
+        watermarks: list[int] = []
+        applied: set[int] | None = None
         corpora, facts, updated = {}, {}, {}
         for kind in MODELS:
             vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint, self.options)
             corpus = PostingCorpus(kind, vectors.dimension, self.options)
             corpus.vectors = vectors
             tokens = {int(k): _token_list(v) for k, v in meta.get("tokens", {}).items()}
-            facts[kind] = {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
-            if kind == "offering" and any("capacity" not in v for v in meta.get("facts", {}).values()):
+            try:
+                facts[kind] = _facts(meta)
+            except (TypeError, KeyError, IndexError) as exc:  # fields this version does not know
+                raise SnapshotError(f"snapshot {self._path(kind)} holds unreadable facts ({exc})") from exc
+            if kind == "offering" and facts[kind] and "capacity" not in _fact_fields(meta):
                 raise SnapshotError(f"snapshot {self._path(kind)} was written before facts held capacity")
             if not set(tokens) == set(facts[kind]) == vectors.ids() or meta.get("postings") != len(vectors):
                 raise SnapshotError(f"snapshot {self._path(kind)} is inconsistent")
-            for posting_id, words in tokens.items():
-                corpus.lexical.add(posting_id, words)
+            corpus.lexical.restore(tokens, meta["arrays"])
             corpus.tokens = tokens
+            held = {int(i) for i in meta.get("applied", [])}
+            applied = held if applied is None else applied & held  # applied in every kind's file
             corpora[kind] = corpus
             updated[kind] = float(meta.get("updated", 0.0))
             watermarks.append(int(meta.get("watermark", 0)))
@@ -253,6 +289,8 @@ class MatchingEngine:
             raise SnapshotError("snapshot is ahead of the database's change log: it belongs to another database")
         self.corpora, self.facts, self.updated, self.watermark = corpora, facts, updated, min(watermarks)
         self.generation += 1
+        # changes in the look-back window that the snapshot already holds: replaying them would redo their postings
+        self._applied = {i for i in applied or () if self.watermark - LOOKBACK < i <= self.watermark}
 
     def _maybe_snapshot(self, force: bool = False) -> None:
         """Write a snapshot if it is due; never let a failed write break matching."""
@@ -274,11 +312,26 @@ class MatchingEngine:
         }
 
 
+def _facts(meta: dict) -> dict[int, PostingFacts]:
+    """A snapshot's facts by posting id: rows under field names (or, written before, one object each)."""
+    if "fact_rows" in meta:
+        names = meta["fact_fields"]
+        return {row[0]: PostingFacts(**dict(zip(names, row))) for row in meta["fact_rows"]}
+    return {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
+
+
+def _fact_fields(meta: dict) -> set[str]:
+    """The fact fields a snapshot stored (every row holds the same ones)."""
+    if "fact_rows" in meta:
+        return set(meta["fact_fields"])
+    return set().union(*(v.keys() for v in meta.get("facts", {}).values()))
+
+
 def _token_list(stored: str | list[str]) -> list[str]:
     """A posting's tokens as a snapshot stores them (joined; a list in snapshots written before)."""
     if isinstance(stored, list):
         return stored
-    return stored.split(TOKEN_SEPARATOR) if stored else []
+    return [sys.intern(token) for token in stored.split(TOKEN_SEPARATOR)] if stored else []  # shared strings
 
 
 def _epoch(moment: datetime | None) -> float:
@@ -289,13 +342,19 @@ def _epoch(moment: datetime | None) -> float:
 
 
 def embed_missing(
-    encoder: Encoder, progress: Callable[[str], None] | None = None, batch_size: int = 64
+    encoder: Encoder,
+    progress: Callable[[str], None] | None = None,
+    batch_size: int = 64,
+    skip: set[tuple[str, int]] = frozenset(),
 ) -> list[tuple[str, int]]:
-    """Embed every published posting that lacks an embedding from this encoder; return their (kind, id)."""
+    """Embed every published posting that lacks an embedding from this encoder, but the (kind, id) in skip.
+
+    Returns the (kind, id) of the postings embedded.
+    """
     embedded: list[tuple[str, int]] = []
     for kind, model in MODELS.items():
         stale = db.session.scalars(
-            sa.select(model)
+            sa.select(model.id)
             .where(
                 model.status == PostingStatus.PUBLISHED,
                 sa.or_(
@@ -306,14 +365,17 @@ def embed_missing(
             )
             .order_by(model.id)
         ).all()
+        stale = [posting_id for posting_id in stale if (kind, posting_id) not in skip]
         for start in range(0, len(stale), batch_size):
-            batch = stale[start : start + batch_size]
+            ids = stale[start : start + batch_size]
+            batch = db.session.scalars(sa.select(model).where(model.id.in_(ids)).order_by(model.id)).all()
             vectors = encoder.encode([posting_text(p.title, p.description) for p in batch], kind="document")
             for posting, vector in zip(batch, vectors):
                 posting.embedding, posting.embedding_model = vector.astype(np.float32).tobytes(), encoder.fingerprint
                 db.session.add(IndexChange(posting_kind=kind, posting_id=posting.id))
+            done = [(kind, posting.id) for posting in batch]
             db.session.commit()
-            embedded += [(kind, posting.id) for posting in batch]
+            embedded += done
             if progress:
                 progress(f"embedded {min(start + batch_size, len(stale))}/{len(stale)} {kind}s")
     return embedded
@@ -334,8 +396,10 @@ _engines: dict[tuple, MatchingEngine] = {}
 _engines_lock = threading.Lock()
 
 
-def get_engine(app) -> MatchingEngine:
+def get_engine(app, pending: set[tuple[str, int]] = frozenset()) -> MatchingEngine:
     """Return this process's engine for the app's model and data directory, started on first use.
+
+    pending: (kind, id) of committed postings the caller embeds itself next; a start leaves them alone.
 
     Raises MatchingUnavailable while the model cannot be loaded; loading is retried every RETRY_SECONDS.
     An engine is kept only once it has started, so nothing is ever served from a half-loaded one.
@@ -344,22 +408,28 @@ def get_engine(app) -> MatchingEngine:
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = _engines[key] = _start_engine(app, key)
+            engine = _engines[key] = _start_engine(app, key, pending)
     return engine
 
 
-def _start_engine(app, key: tuple) -> MatchingEngine:
-    """Load the encoder and start an engine, or record why the model cannot be loaded and raise."""
+def _load_encoder(app, key: tuple) -> Encoder:
+    """Load the app's encoder, or record why the model cannot be loaded and raise MatchingUnavailable."""
     model = app.config["MATCHMAKER_EMBEDDING_MODEL"]
     refuse_until_retry(key, model)
     try:
-        encoder = encoder_from_config(app.config)
+        return encoder_from_config(app.config)
     except Exception as exc:  # a missing path, a broken download, a missing library: all mean no matching
         raise record_failure(key, model, exc) from exc
+
+
+def _start_engine(app, key: tuple, pending: set[tuple[str, int]] = frozenset()) -> MatchingEngine:
+    """Load the encoder and start an engine, or record why the model cannot be loaded and raise."""
+    model = app.config["MATCHMAKER_EMBEDDING_MODEL"]
+    encoder = _load_encoder(app, key)
     set_search_threads(app.config["MATCHMAKER_FAISS_THREADS"])
     options = IndexOptions(app.config["MATCHMAKER_APPROXIMATE_INDEX_FROM"], app.config["MATCHMAKER_HNSW_EF_SEARCH"])
     engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]), options)
-    engine.start()
+    engine.start(pending)
     record_success(key, model)
     return engine
 

@@ -11,6 +11,8 @@ import scipy.sparse as sp
 
 from .distinctive import distinctive_terms
 
+VOCAB_SEPARATOR = "\x1f"  # tokens are Latin letters, digits, +.#- and CJK characters only
+
 
 class LexicalIndex:
     """Keyword relevance of postings to a query, keyed by database id."""
@@ -55,6 +57,51 @@ class LexicalIndex:
                 model.index([self._tokens[i] or [""] for i in self._ids], show_progress=False)
                 self._bm25 = model
             return self._bm25, self._ids
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Return the built BM25 model as arrays a snapshot can hold (building it if a change is pending)."""
+        model, ids = self._built()
+        if model is None:
+            return {}
+        vocab = sorted(model.vocab_dict, key=model.vocab_dict.__getitem__)
+        if [model.vocab_dict[t] for t in (vocab[0], vocab[-1])] != [0, len(vocab) - 1]:
+            return {}  # not numbered 0..n-1: nothing to restore from
+        return {
+            "bm25_data": model.scores["data"],
+            "bm25_indices": model.scores["indices"],
+            "bm25_indptr": model.scores["indptr"],
+            "bm25_ids": np.asarray(ids, dtype=np.int64),
+            "bm25_vocab": np.frombuffer(VOCAB_SEPARATOR.join(vocab).encode(), dtype=np.uint8),
+        }
+
+    def restore(self, tokens: dict[int, list[str]], state: dict[str, np.ndarray]) -> None:
+        """Take postings' tokens and, if it was made from exactly these postings, the BM25 model state() gave.
+
+        With the model restored, neither it nor the document frequencies are recomputed from the tokens:
+        each term's document frequency is the number of postings its column of BM25 scores holds.
+        """
+        ids = state["bm25_ids"].tolist() if "bm25_ids" in state else None
+        if ids is None or len(ids) != len(tokens) or set(ids) != tokens.keys():
+            for doc_id, words in tokens.items():
+                self.add(doc_id, words)
+            return
+        vocab = state["bm25_vocab"].tobytes().decode().split(VOCAB_SEPARATOR)
+        indptr = state["bm25_indptr"]
+        model = bm25s.BM25()
+        model.scores = {
+            "data": state["bm25_data"],
+            "indices": state["bm25_indices"],
+            "indptr": indptr,
+            "num_docs": len(ids),
+        }
+        model.vocab_dict = {token: number for number, token in enumerate(vocab)}
+        model.unique_token_ids_set = set(range(len(vocab)))
+        model.nonoccurrence_array = None  # the default (Lucene) BM25 has none
+        frequencies = np.diff(indptr).tolist()
+        with self._lock:
+            self._tokens = dict(tokens)
+            self._document_frequency = Counter({t: n for t, n in zip(vocab, frequencies) if t and n})
+            self._ids, self._bm25 = ids, model
 
     def scores(self, query_tokens: list[str], limit: int | None = None) -> dict[int, float]:
         """Return the BM25 score of the postings with a non-zero score, best first; the best `limit` if given."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -29,9 +30,19 @@ class PostingCorpus:
     def upsert(self, posting_id: int, vector: np.ndarray, tokens: list[str]) -> None:
         """Index or re-index one posting."""
         self.vectors.add([posting_id], vector.reshape(1, -1))
-        tokens = list(tokens)  # one copy, shared by both: at 100k postings the token lists are most of the memory
+        tokens = _interned(tokens)  # one copy, shared by both: at 100k postings the token lists are most of the memory
         self.lexical.add(posting_id, tokens)
         self.tokens[posting_id] = tokens
+
+    def upsert_many(self, posting_ids: list[int], vectors: np.ndarray, tokens: list[list[str]]) -> None:
+        """Index or re-index several postings at once: one faiss add for them all."""
+        if not posting_ids:
+            return
+        self.vectors.add(posting_ids, vectors)
+        for posting_id, words in zip(posting_ids, tokens):
+            words = _interned(words)
+            self.lexical.add(posting_id, words)
+            self.tokens[posting_id] = words
 
     def remove(self, posting_id: int) -> None:
         """Take one posting out of the index."""
@@ -64,6 +75,15 @@ class PostingCorpus:
             cosines = self.vectors.vectors(ids) @ vector if ids else np.zeros(0, dtype=np.float32)
             found.append((dict(zip(ids, cosines.tolist())), words))
         return found
+
+
+def _interned(tokens) -> list[str]:
+    """A posting's own list of its tokens, each the one shared string of its kind.
+
+    Segmenting gives every occurrence of a word its own string; 100k postings hold millions of tokens
+    drawn from a vocabulary of tens of thousands, so sharing them saves most of the memory they take.
+    """
+    return [sys.intern(token) for token in tokens]
 
 
 FactsLookup = Callable[[list[int]], dict[int, PostingFacts]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,7 +24,7 @@ from .facts import PostingFacts, demand_facts, offering_facts
 from .feedback import CHUNK, DeclineHistory
 from .ranking import Candidate, FacetTable, RankingWeights
 from .retrieval import rank
-from .tagging import tag_industries, tag_scenarios
+from .tagging import tag_scenarios, tag_text
 from .text import detect_language, posting_text, tokenize
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,13 @@ WHOLE_TABLE_FROM = 32  # batches this big rank against the index's table of ever
 
 
 # -- facts ------------------------------------------------------------------
-def _engine():
-    """Return this process's matching engine for the current app."""
-    return get_engine(current_app._get_current_object())
+def _engine(pending: set[tuple[str, int]] = frozenset()):
+    """Return this process's matching engine for the current app.
+
+    pending: (kind, id) of committed postings the caller is about to embed; an engine starting now
+    leaves them unembedded rather than embedding them twice.
+    """
+    return get_engine(current_app._get_current_object(), pending=pending)
 
 
 def capacity_left(offering_ids: list[int], capacities: dict[int, int | None] | None = None) -> dict[int, int]:
@@ -87,28 +92,79 @@ def _reload_expired(batch: list[Demand | Offering]) -> None:
             db.session.scalars(sa.select(model).where(model.id.in_(ids))).all()
 
 
+def _texts(batch: list[Demand | Offering]) -> tuple[list[str], list[int]]:
+    """Return a batch's texts and the positions of its published postings (read here, on the session's thread)."""
+    _reload_expired(batch)
+    texts = [posting_text(p.title, p.description) for p in batch]
+    return texts, [i for i, p in enumerate(batch) if p.status is PostingStatus.PUBLISHED]
+
+
 def index_postings(
     postings: list[Demand | Offering], progress: Callable[[str], None] | None = None, batch_size: int = 256
 ) -> None:
-    """Tag, embed and log changed postings so every process re-indexes them."""
-    engine = _engine()
-    for start in range(0, len(postings), batch_size):
-        batch = postings[start : start + batch_size]
-        _reload_expired(batch)
-        texts = [posting_text(p.title, p.description) for p in batch]
-        published = [i for i, p in enumerate(batch) if p.status is PostingStatus.PUBLISHED]
-        # Re-embed every published posting: its text may have changed since the last embedding.
-        vectors = engine.encoder.encode([texts[i] for i in published], kind="document")
-        for i, vector in zip(published, vectors):
-            batch[i].embedding, batch[i].embedding_model = vector.astype(np.float32).tobytes(), engine.fingerprint
-        for posting, text in zip(batch, texts):
-            posting.language = posting.language or detect_language(text)
-            posting.auto_scenarios, posting.auto_industries = tag_scenarios(text), tag_industries(text)
-            db.session.add(IndexChange(posting_kind=posting.kind, posting_id=posting.id))
-        db.session.commit()
-        if progress:
-            progress(f"indexed {min(start + batch_size, len(postings))}/{len(postings)}")
-    engine.sync()
+    """Tag, embed and log changed postings so every process re-indexes them, and index them here, batch by batch.
+
+    While one batch is tagged, written, committed and indexed (segmented for BM25), the next is embedded
+    on another thread: the encoder's numpy work leaves the interpreter free for the rest of the pipeline.
+    An engine that starts here leaves these postings to this loop rather than embedding them as missing.
+    """
+    engine = _engine(pending={(p.kind, _id_of(p)) for p in postings})
+    batches = [postings[start : start + batch_size] for start in range(0, len(postings), batch_size)]
+    if not batches:
+        return
+
+    def embed(texts: list[str], published: list[int]) -> np.ndarray:
+        return engine.encoder.encode([texts[i] for i in published], kind="document")
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-ahead") as ahead:
+        current = _texts(batches[0])
+        pending = ahead.submit(embed, *current)
+        done = 0
+        for number, batch in enumerate(batches):
+            (texts, published), vectors = current, pending.result()
+            if number + 1 < len(batches):
+                current = _texts(batches[number + 1])
+                pending = ahead.submit(embed, *current)
+            _write_indexed(batch, texts, dict(zip(published, vectors)), engine.fingerprint)
+            engine.sync()
+            done += len(batch)
+            if progress:
+                progress(f"indexed {done}/{len(postings)}")
+
+
+def _id_of(posting: Demand | Offering) -> int:
+    """A stored posting's id, without loading the rest of an expired posting to read it."""
+    identity = sa.inspect(posting).identity
+    return identity[0] if identity else posting.id
+
+
+def _write_indexed(
+    batch: list[Demand | Offering], texts: list[str], vectors: dict[int, np.ndarray], fingerprint: str
+) -> None:
+    """Store a batch's language, tags and new embeddings and log each posting's change: one statement per kind.
+
+    Bulk statements by primary key, not a unit-of-work flush of each object; the commit expires the objects,
+    so anything reading them next reads what was stored.
+    """
+    _reload_expired(batch)
+    rows: dict[type, list[dict]] = {}
+    for number, (posting, text) in enumerate(zip(batch, texts)):
+        scenarios, industries = tag_text(text)
+        row = {
+            "id": posting.id,
+            "language": posting.language or detect_language(text),
+            "auto_scenarios": scenarios,
+            "auto_industries": industries,
+        }
+        if number in vectors:  # re-embed every published posting: its text may have changed since
+            row |= {"embedding": vectors[number].astype(np.float32).tobytes(), "embedding_model": fingerprint}
+        rows.setdefault(type(posting), []).append(row)
+    for model, values in rows.items():
+        # rows with and without a new embedding set different columns: one statement for each shape
+        for shape in {tuple(row) for row in values}:
+            db.session.execute(sa.update(model), [row for row in values if tuple(row) == shape])
+    db.session.execute(sa.insert(IndexChange), [{"posting_kind": p.kind, "posting_id": p.id} for p in batch])
+    db.session.commit()
 
 
 def published_demand_pages(size: int | None = None, forget: bool = False):
@@ -172,6 +228,8 @@ def _backlog() -> list[Demand | Offering]:
 
 def propose_for_changed(postings: list[Demand | Offering], progress: Callable[[str], None] | None = None) -> int:
     """Propose matches for the published demands and offerings among postings; return how many are new."""
+    for start in range(0, len(postings), 1000):
+        _reload_expired(postings[start : start + 1000])
     published = [p for p in postings if p.status is PostingStatus.PUBLISHED]
     offerings = [p for p in published if p.kind == "offering"]
     if len(offerings) > 1 and len(offerings) * REVERSE_POOL >= _published_demands():

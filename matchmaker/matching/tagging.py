@@ -51,15 +51,41 @@ def _screens(kind: str) -> dict[str, list[tuple[str, re.Pattern | None]]]:
     }
 
 
+@cache
+def _by_opening(kind: str) -> tuple[list[str], dict[str, list[tuple[str, str, re.Pattern | None]]]]:
+    """The kind's keys in taxonomy order, and each (key, word, pattern) filed under the word's first two characters.
+
+    A word can only occur where the text holds its first two characters, so tagging looks up the
+    text's own character pairs instead of testing every word of the taxonomy against the text.
+    """
+    opening: dict[str, list[tuple[str, str, re.Pattern | None]]] = {}
+    for key, screens in _screens(kind).items():
+        for word, pattern in screens:
+            opening.setdefault(word[:2], []).append((key, word, pattern))
+    return list(_screens(kind)), opening
+
+
+def _tag_normalized(kind: str, norm: str, minimum_hits: int = 1) -> list[str]:
+    """Return the keys whose words occur in normalised text, most hits first (ties in taxonomy order)."""
+    keys, opening = _by_opening(kind)
+    hits: dict[str, int] = {}
+    pairs = {norm[i : i + 2] for i in range(len(norm) - 1)}
+    for pair in pairs & opening.keys():
+        for key, word, pattern in opening[pair]:
+            if word in norm and (pattern is None or pattern.search(norm)):
+                hits[key] = hits.get(key, 0) + 1
+    return sorted((k for k in keys if hits.get(k, 0) >= minimum_hits), key=lambda k: -hits[k])
+
+
 def _tag(kind: str, text: str, minimum_hits: int = 1) -> list[str]:
     """Return the keys whose words occur in the text, most hits first."""
+    return _tag_normalized(kind, normalize(text), minimum_hits)
+
+
+def tag_text(text: str) -> tuple[list[str], list[str]]:
+    """Return the scenario keys and the industry codes the text speaks of, normalising it once."""
     norm = normalize(text)
-    hits = {
-        key: sum(1 for word, pattern in screens if word in norm and (pattern is None or pattern.search(norm)))
-        for key, screens in _screens(kind).items()
-    }
-    ranked = sorted((k for k, n in hits.items() if n >= minimum_hits), key=lambda k: -hits[k])
-    return ranked
+    return _tag_normalized("scenario", norm), _tag_normalized("industry", norm)
 
 
 def tag_scenarios(text: str) -> list[str]:
@@ -80,5 +106,5 @@ def scenario_words_in(text: str, key: str) -> list[str]:
 
 def warm_up() -> None:
     """Compile the patterns and teach the segmenter the domain words."""
-    _screens("scenario")
-    _screens("industry")
+    _by_opening("scenario")
+    _by_opening("industry")
