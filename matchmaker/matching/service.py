@@ -332,18 +332,17 @@ def propose_for_demands(demands: list[Demand], k: int | None = None) -> list[Mat
     ranked = rank_demands(list(dict.fromkeys(demands)), k or current_app.config["MATCHMAKER_TOP_K"])
     floor = current_app.config["MATCHMAKER_MIN_SCORE"]
     kept = [(entry, cand) for entry in ranked for cand in entry.top if cand.score >= floor]
-    return _store_proposals(lambda: _propose_pairs(kept))
+    return _store_proposals(_propose_pairs(kept))
 
 
-def _store_proposals(make: Callable[[], list[dict[str, Any]]]) -> list[Match]:
-    """Insert the proposal rows make() returns, skipping pairs that already have a match; commit.
+def _store_proposals(rows: list[dict[str, Any]]) -> list[Match]:
+    """Insert the proposal rows, skipping pairs that already have a match; commit them and any score refreshes.
 
     Two processes proposing the same pair at once (web workers and the job worker, a demand and an
     offering published together) both find it missing. The rows are inserted with ON CONFLICT DO NOTHING
     on the pair's unique key, so the pair another process stored first counts as already proposed: no
     error, the batch's other proposals stored, the session usable. Return the matches this call created.
     """
-    rows = make()
     inserted = _insert_new_pairs(rows) if rows else []
     created = _load_matches(inserted)
     db.session.commit()
@@ -372,7 +371,10 @@ def _insert_new_pairs(rows: list[dict[str, Any]]) -> list[int]:
 
 
 def _insert_pairs_one_by_one(rows: list[dict[str, Any]]) -> list[int]:
-    """Insert each match row in its own savepoint; a pair stored meanwhile by another process is skipped."""
+    """Insert each match row in its own savepoint; a pair stored meanwhile by another process is skipped.
+
+    For databases without ON CONFLICT; tested on PostgreSQL (pysqlite's transactions break savepoints).
+    """
     ids = []
     for row in rows:
         try:
@@ -408,7 +410,7 @@ def propose_for_offering(offering: Offering, k: int | None = None) -> list[Match
         _demands_facts,
         weights().only("dense", "lexical", "scenario"),
     )[:REVERSE_POOL]
-    return _store_proposals(lambda: _propose_pairs(_where_it_ranks(offering, nearby, k)))
+    return _store_proposals(_propose_pairs(_where_it_ranks(offering, nearby, k)))
 
 
 def _where_it_ranks(offering: Offering, nearby: list[Candidate], k: int | None) -> list[tuple[RankedDemand, Candidate]]:
