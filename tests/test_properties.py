@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import event, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from matchmaker.domain import workflow
@@ -112,6 +112,9 @@ def _demand_count() -> int:
 
 
 @given(data=csv_bytes(), suffix=st.sampled_from([".csv", ".json", ".xlsx"]))
+@example(data=b"\xef\xbb\xbf", suffix=".csv")  # a byte-order mark alone: no header line to read
+@example(data=b"\xef\xbb\xbf\r\n \r\n", suffix=".csv")
+@example(data=b"1", suffix=".json")  # JSON, but neither a list nor an object
 def test_any_file_imports_whole_or_is_refused_cleanly(domain_app, data, suffix):
     with domain_app.app_context(), tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"demands{suffix}"

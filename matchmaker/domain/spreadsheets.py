@@ -166,10 +166,14 @@ def _read_csv(data: bytes, encoding: str) -> Sheet:
     if not data.strip():
         raise ImportFailed([_("The file is empty.")])
     text, used = decode(data, encoding)
+    if not text.strip():  # e.g. nothing but a byte-order mark
+        raise ImportFailed([_("The file is empty.")])
     try:
         lines = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
         raise ImportFailed([_("The file is not valid CSV: %(error)s.", error=str(error))]) from None
+    if not lines:
+        raise ImportFailed([_("The file is empty.")])
     header = [cell.strip() for cell in lines[0]]
     return Sheet(header, _rows(header, lines[1:]), encoding=used)
 
@@ -207,7 +211,9 @@ def _read_json(path: Path) -> Sheet:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as error:
         raise ImportFailed([_("The file is not valid UTF-8 JSON: %(error)s.", error=str(error))]) from None
-    rows = data if isinstance(data, list) else (data.get("demands") or data.get("offerings") or data.get("rows"))
+    rows = data
+    if isinstance(data, dict):
+        rows = data.get("demands") or data.get("offerings") or data.get("rows")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ImportFailed([_("Expected a JSON list of objects.")])
     if not rows:

@@ -390,24 +390,69 @@ def propose_for_demands(demands: list[Demand], k: int | None = None) -> list[Mat
     ranked = rank_demands(list(dict.fromkeys(demands)), k or current_app.config["MATCHMAKER_TOP_K"])
     floor = current_app.config["MATCHMAKER_MIN_SCORE"]
     kept = [(entry, cand) for entry in ranked for cand in entry.top if cand.score >= floor]
-    return _store_proposals(lambda: _propose_pairs(kept))
+    return _store_proposals(_propose_pairs(kept))
 
 
-def _store_proposals(make: Callable[[], list[Match | None]]) -> list[Match]:
-    """Add the proposals make() returns and commit; return the new ones.
+def _store_proposals(rows: list[dict[str, Any]]) -> list[Match]:
+    """Insert the proposal rows, skipping pairs that already have a match; commit them and any score refreshes.
 
-    Two processes proposing the same pair at once (a demand and an offering published together) both
-    find it missing; the second commit breaks the pair's unique key. Its proposals are then made again,
-    and find the pair the other process stored.
+    Two processes proposing the same pair at once (web workers and the job worker, a demand and an
+    offering published together) both find it missing. The rows are inserted with ON CONFLICT DO NOTHING
+    on the pair's unique key, so the pair another process stored first counts as already proposed: no
+    error, the batch's other proposals stored, the session usable. Return the matches this call created.
     """
-    try:
-        created = make()
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        created = make()
-        db.session.commit()
-    return [m for m in created if m is not None]
+    inserted = _insert_new_pairs(rows) if rows else []
+    created = _load_matches(inserted)
+    db.session.commit()
+    return created
+
+
+def _insert_new_pairs(rows: list[dict[str, Any]]) -> list[int]:
+    """Insert match rows, leaving alone each pair already in the table; return the new rows' ids."""
+    table = Match.__table__
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        return _insert_pairs_one_by_one(rows)
+    stmt = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=[table.c.demand_id, table.c.offering_id])
+        .returning(table.c.id)
+    )
+    ids: list[int] = []
+    for start in range(0, len(rows), CHUNK):
+        ids.extend(db.session.execute(stmt, rows[start : start + CHUNK]).scalars())
+    return ids
+
+
+def _insert_pairs_one_by_one(rows: list[dict[str, Any]]) -> list[int]:
+    """Insert each match row in its own savepoint; a pair stored meanwhile by another process is skipped.
+
+    For databases without ON CONFLICT; tested on PostgreSQL (pysqlite's transactions break savepoints).
+    """
+    ids = []
+    for row in rows:
+        try:
+            with db.session.begin_nested():
+                ids.append(
+                    db.session.execute(sa.insert(Match.__table__).returning(Match.__table__.c.id), row).scalar_one()
+                )
+        except IntegrityError:
+            continue
+    return ids
+
+
+def _load_matches(ids: list[int]) -> list[Match]:
+    """Return the matches with these ids, in this order."""
+    found: dict[int, Match] = {}
+    for start in range(0, len(ids), CHUNK):
+        found.update(
+            (m.id, m) for m in db.session.scalars(sa.select(Match).where(Match.id.in_(ids[start : start + CHUNK])))
+        )
+    return [found[i] for i in ids if i in found]
 
 
 def propose_for_offering(offering: Offering, k: int | None = None) -> list[Match]:
@@ -423,7 +468,7 @@ def propose_for_offering(offering: Offering, k: int | None = None) -> list[Match
         _demands_facts,
         weights().only("dense", "lexical", "scenario"),
     )[:REVERSE_POOL]
-    return _store_proposals(lambda: _propose_pairs(_where_it_ranks(offering, nearby, k)))
+    return _store_proposals(_propose_pairs(_where_it_ranks(offering, nearby, k)))
 
 
 def _where_it_ranks(offering: Offering, nearby: list[Candidate], k: int | None) -> list[tuple[RankedDemand, Candidate]]:
@@ -440,8 +485,8 @@ def _where_it_ranks(offering: Offering, nearby: list[Candidate], k: int | None) 
     ]
 
 
-def _propose_pairs(pairs: list[tuple[RankedDemand, Candidate]]) -> list[Match | None]:
-    """Add a proposal row for each ranked pair unless one exists; refresh a still-proposed row's score.
+def _propose_pairs(pairs: list[tuple[RankedDemand, Candidate]]) -> list[dict[str, Any]]:
+    """Return a proposal row for each ranked pair no match exists for; refresh a still-proposed row's score.
 
     The pairs' existing matches and offerings' owners are read in one query each, and reasons are built
     only for the pairs that are written.
@@ -450,7 +495,7 @@ def _propose_pairs(pairs: list[tuple[RankedDemand, Candidate]]) -> list[Match | 
         return []
     demand_ids = list(dict.fromkeys(entry.demand.id for entry, _ in pairs))
     offering_ids = list(dict.fromkeys(cand.id for _, cand in pairs))
-    existing: dict[tuple[int, int], Match] = {}
+    existing: dict[tuple[int, int], Match | None] = {}
     owners: dict[int, int | None] = {}
     for start in range(0, len(demand_ids), CHUNK):
         for match in db.session.scalars(sa.select(Match).where(Match.demand_id.in_(demand_ids[start : start + CHUNK]))):
@@ -460,31 +505,31 @@ def _propose_pairs(pairs: list[tuple[RankedDemand, Candidate]]) -> list[Match | 
         owners.update(
             db.session.execute(sa.select(Offering.id, Offering.organization_id).where(Offering.id.in_(chunk))).all()
         )
-    made = []
+    rows = []
     for entry, cand in pairs:
         demand = entry.demand
         if cand.id not in owners or owners[cand.id] == demand.organization_id:
-            made.append(None)
             continue
-        match = existing.get((demand.id, cand.id))
-        if match is not None:
-            if match.status is MatchStatus.PROPOSED and match.source == "engine":
+        pair = demand.id, cand.id
+        if pair in existing:
+            match = existing[pair]
+            if match is not None and match.status is MatchStatus.PROPOSED and match.source == "engine":
                 match.score, match.breakdown, match.reasons = cand.score, cand.breakdown, entry.reasons(cand)
-            made.append(None)
             continue
-        match = Match(
-            demand_id=demand.id,
-            offering_id=cand.id,
-            score=cand.score,
-            breakdown=cand.breakdown,
-            reasons=entry.reasons(cand),
-            source="engine",
-            status=MatchStatus.PROPOSED,
+        # the row's other columns take their declared defaults
+        rows.append(
+            {
+                "demand_id": demand.id,
+                "offering_id": cand.id,
+                "score": cand.score,
+                "breakdown": cand.breakdown,
+                "reasons": entry.reasons(cand),
+                "source": "engine",
+                "status": MatchStatus.PROPOSED,
+            }
         )
-        db.session.add(match)
-        existing[demand.id, cand.id] = match
-        made.append(match)
-    return made
+        existing[pair] = None  # a pair ranked twice in one batch is written once
+    return rows
 
 
 def explain_pair(demand: Demand, offering: Offering, cand: Candidate) -> list[dict[str, Any]]:
