@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from flask import Flask, current_app, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -41,6 +41,8 @@ def init_templating(app: Flask) -> None:
         place_label=place_label,
         notification_text=lambda notification: notification_text(notification, mark=user_text),
         region_label=region_label,
+        decimal=show_decimal,
+        percent=show_percent,
     )
     app.jinja_env.globals.update(
         deployment_modes=DEPLOYMENT_MODES,
@@ -60,6 +62,17 @@ def init_templating(app: Flask) -> None:
     app.context_processor(_matching_status)
     app.context_processor(language_switch)
     app.context_processor(lambda: {"url_rules": {rule.endpoint for rule in app.url_map.iter_rules()}})
+
+
+def show_decimal(value: float | None, places: int = 2) -> str:
+    """Format a score or a number of points for the reader's locale, with that many decimals (Babel)."""
+    pattern = "#,##0." + "0" * places if places else "#,##0"
+    return format_decimal(value or 0, format=pattern)
+
+
+def show_percent(value: float | None) -> str:
+    """Format a share (0.5) as a whole percentage for the reader's locale (50%), or a dash when there is none."""
+    return "—" if value is None else format_percent(value)
 
 
 def user_text(value) -> Markup:

@@ -215,6 +215,18 @@ def test_money_and_dates_follow_the_locale(app):
             assert app.jinja_env.filters["date"](date(2027, 3, 31)) == "2027年3月31日"
 
 
+def test_scores_and_shares_are_formatted_by_babel_for_the_locale(app):
+    decimal, percent = app.jinja_env.filters["decimal"], app.jinja_env.filters["percent"]
+    with app.test_request_context("/"):
+        assert decimal(0.8765) == "0.88" and decimal(None) == "0.00"
+        assert decimal(12345.678, 1) == "12,345.7"  # grouped, which '%.1f' never is
+        assert percent(0.5) == "50%" and percent(None) == "—"
+        with force_locale("de"):  # a locale with other separators shows the filters follow the locale
+            assert decimal(12345.678, 1) == "12.345,7" and percent(0.5) == "50\xa0%"
+        with force_locale("zh_Hant"):
+            assert decimal(0.8766, 3) == "0.877" and percent(0.25) == "25%"
+
+
 # ---------------------------------------------------------------- every page a persona reaches, in each language
 
 DEMO_PERSONAS = ("factory@matchmaker.test", "vendor@matchmaker.test", "curator@hkpromo.test", "admin@matchmaker.test")
