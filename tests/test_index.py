@@ -197,7 +197,11 @@ def test_snapshot_keeps_each_postings_tokens_and_stores_its_metadata_as_utf8(app
         loaded = get_engine(app)
         assert loaded.loaded_from_snapshot and loaded.corpora["offering"].tokens == before
         with np.load(Path(app.config["DATA_DIR"]) / "index" / "offering.npz") as data:
-            assert data["meta"].dtype == np.uint8 and "面料" in data["meta"].tobytes().decode()
+            assert data["meta"].dtype == np.uint8 and "fact_rows" in data["meta"].tobytes().decode()
+            # the tokens are one UTF-8 array beside the ids, not strings in the JSON metadata
+            assert '"tokens"' not in data["meta"].tobytes().decode()
+            names = [n for n in data.files if n.endswith(("token_ids", "token_text"))]
+            assert len(names) == 2 and "面料" in data[max(names)].tobytes().decode()
 
 
 def test_bm25_restored_from_its_state_scores_as_one_built_from_the_tokens():

@@ -10,7 +10,6 @@ with another model.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from .availability import (
 )
 from .encoders import Encoder, encoder_from_config
 from .facts import PostingFacts, demand_facts, offering_facts
+from .lexical import TokenStore
 from .ranking import FacetTable
 from .retrieval import PostingCorpus
 from .tagging import warm_up
@@ -43,6 +43,7 @@ MODELS = {"demand": Demand, "offering": Offering}
 FACTS_OF = {"demand": demand_facts, "offering": offering_facts}
 LOOKBACK = 500  # re-read this many change ids behind the watermark: concurrent commits may land out of order
 TOKEN_SEPARATOR = "\x1f"  # tokens are Latin letters, digits, +.#- and CJK characters only
+POSTING_SEPARATOR = "\x1e"  # between the postings' joined tokens in a snapshot's token array
 FACT_FIELDS = [item.name for item in fields(PostingFacts)]  # "id" first
 REBUILD_BATCH = 5000  # postings read from the database at a time when the index is rebuilt
 SNAPSHOT_INTERVAL = 300  # seconds between snapshots written by a long-running process
@@ -249,13 +250,13 @@ class MatchingEngine:
                         "applied": sorted(self._applied),
                         "postings": len(corpus),
                         "updated": self.updated[kind],
-                        # one string per posting parses several times faster than a list of strings
-                        "tokens": {str(k): TOKEN_SEPARATOR.join(v) for k, v in corpus.tokens.items()},
                         # facts as rows of values under one list of field names: no key repeated per posting
                         "fact_fields": FACT_FIELDS,
                         "fact_rows": [[getattr(f, name) for name in FACT_FIELDS] for f in facts],
                     },
-                    corpus.lexical.state(),  # the BM25 model as built, so a start need not build it again
+                    # the BM25 model as built, so a start need not build it again; the tokens as one UTF-8 array,
+                    # which a start decodes and splits into one string per posting far faster than JSON
+                    {**corpus.lexical.state(), **_token_arrays(corpus.tokens)},
                 )
             self._last_snapshot = time.monotonic()
 
@@ -268,7 +269,10 @@ class MatchingEngine:
             vectors, meta = VectorIndex.load(self._path(kind), self.fingerprint, self.options)
             corpus = PostingCorpus(kind, vectors.dimension, self.options)
             corpus.vectors = vectors
-            tokens = {int(k): _token_list(v) for k, v in meta.get("tokens", {}).items()}
+            try:
+                tokens = _tokens(meta)
+            except (TypeError, ValueError, UnicodeDecodeError) as exc:
+                raise SnapshotError(f"snapshot {self._path(kind)} holds unreadable tokens ({exc})") from exc
             try:
                 facts[kind] = _facts(meta)
             except (TypeError, KeyError, IndexError) as exc:  # fields this version does not know
@@ -327,11 +331,28 @@ def _fact_fields(meta: dict) -> set[str]:
     return set().union(*(v.keys() for v in meta.get("facts", {}).values()))
 
 
-def _token_list(stored: str | list[str]) -> list[str]:
-    """A posting's tokens as a snapshot stores them (joined; a list in snapshots written before)."""
-    if isinstance(stored, list):
-        return stored
-    return [sys.intern(token) for token in stored.split(TOKEN_SEPARATOR)] if stored else []  # shared strings
+def _token_arrays(tokens: TokenStore) -> dict[str, np.ndarray]:
+    """A corpus's tokens as a snapshot holds them: the posting ids, and their joined tokens as one UTF-8 array."""
+    joined = tokens.joined()
+    text = POSTING_SEPARATOR.join(joined.values()).encode()
+    return {
+        "token_ids": np.fromiter(joined, dtype=np.int64, count=len(joined)),
+        "token_text": np.frombuffer(text, dtype=np.uint8),
+    }
+
+
+def _tokens(meta: dict) -> TokenStore:
+    """A snapshot's tokens (as _token_arrays wrote them; in the JSON metadata in snapshots written before)."""
+    arrays = meta["arrays"]
+    if "token_ids" in arrays:
+        ids = arrays["token_ids"].tolist()
+        joined = arrays["token_text"].tobytes().decode().split(POSTING_SEPARATOR) if ids else []
+        if len(joined) != len(ids):
+            raise ValueError(f"{len(ids)} postings but {len(joined)} token strings")
+        return TokenStore(zip(ids, joined))
+    return TokenStore(
+        {int(k): v if isinstance(v, str) else TOKEN_SEPARATOR.join(v) for k, v in meta.get("tokens", {}).items()}
+    )
 
 
 def _epoch(moment: datetime | None) -> float:
