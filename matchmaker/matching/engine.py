@@ -45,6 +45,7 @@ LOOKBACK = 500  # re-read this many change ids behind the watermark: concurrent 
 TOKEN_SEPARATOR = "\x1f"  # tokens are Latin letters, digits, +.#- and CJK characters only
 POSTING_SEPARATOR = "\x1e"  # between the postings' joined tokens in a snapshot's token array
 FACT_FIELDS = [item.name for item in fields(PostingFacts)]  # "id" first
+ROW_FIELDS = [name for name in FACT_FIELDS if name != "text"]  # the text is kept in an array of its own
 REBUILD_BATCH = 5000  # postings read from the database at a time when the index is rebuilt
 SNAPSHOT_INTERVAL = 300  # seconds between snapshots written by a long-running process
 
@@ -251,12 +252,12 @@ class MatchingEngine:
                         "postings": len(corpus),
                         "updated": self.updated[kind],
                         # facts as rows of values under one list of field names: no key repeated per posting
-                        "fact_fields": FACT_FIELDS,
-                        "fact_rows": [[getattr(f, name) for name in FACT_FIELDS] for f in facts],
+                        "fact_fields": ROW_FIELDS,
+                        "fact_rows": [[getattr(f, name) for name in ROW_FIELDS] for f in facts],
                     },
                     # the BM25 model as built, so a start need not build it again; the tokens as one UTF-8 array,
                     # which a start decodes and splits into one string per posting far faster than JSON
-                    {**corpus.lexical.state(), **_token_arrays(corpus.tokens)},
+                    {**corpus.lexical.state(), **_token_arrays(corpus.tokens), **_text_arrays(facts)},
                 )
             self._last_snapshot = time.monotonic()
 
@@ -275,7 +276,7 @@ class MatchingEngine:
                 raise SnapshotError(f"snapshot {self._path(kind)} holds unreadable tokens ({exc})") from exc
             try:
                 facts[kind] = _facts(meta)
-            except (TypeError, KeyError, IndexError) as exc:  # fields this version does not know
+            except (TypeError, KeyError, IndexError, UnicodeDecodeError) as exc:  # fields this version does not know
                 raise SnapshotError(f"snapshot {self._path(kind)} holds unreadable facts ({exc})") from exc
             if kind == "offering" and facts[kind] and "capacity" not in _fact_fields(meta):
                 raise SnapshotError(f"snapshot {self._path(kind)} was written before facts held capacity")
@@ -319,9 +320,37 @@ class MatchingEngine:
 def _facts(meta: dict) -> dict[int, PostingFacts]:
     """A snapshot's facts by posting id: rows under field names (or, written before, one object each)."""
     if "fact_rows" in meta:
-        names = meta["fact_fields"]
-        return {row[0]: PostingFacts(**dict(zip(names, row))) for row in meta["fact_rows"]}
+        names, rows = meta["fact_fields"], meta["fact_rows"]
+        arrays = meta.get("arrays", {})
+        if "fact_text" in arrays:  # the texts beside the rows, in row order
+            texts = _texts(arrays, len(rows))
+            return {row[0]: PostingFacts(**dict(zip(names, row)), text=text) for row, text in zip(rows, texts)}
+        return {row[0]: PostingFacts(**dict(zip(names, row))) for row in rows}
     return {int(k): PostingFacts(**v) for k, v in meta.get("facts", {}).items()}
+
+
+def _text_arrays(facts: list[PostingFacts]) -> dict[str, np.ndarray]:
+    """The postings' texts, in facts order, as one UTF-8 array and each text's length in bytes.
+
+    Texts are most of a snapshot's metadata; as JSON strings they took about a second to parse at 100k.
+    """
+    encoded = [f.text.encode() for f in facts]
+    return {
+        "fact_text": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+        "fact_text_lengths": np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)),
+    }
+
+
+def _texts(arrays: dict[str, np.ndarray], count: int) -> list[str]:
+    """The texts _text_arrays stored."""
+    lengths = arrays["fact_text_lengths"]
+    if len(lengths) != count:
+        raise IndexError(f"{len(lengths)} texts for {count} postings")
+    raw = arrays["fact_text"].tobytes()
+    ends = np.cumsum(lengths).tolist()
+    if (ends[-1] if ends else 0) != len(raw):
+        raise IndexError("the texts do not fill their array")
+    return [raw[start:end].decode() for start, end in zip([0, *ends[:-1]], ends)]
 
 
 def _fact_fields(meta: dict) -> set[str]:
