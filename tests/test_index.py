@@ -1,5 +1,6 @@
 """The vector index, and the engine's consistency with the database across processes and models."""
 
+import json
 import os
 import subprocess
 import sys
@@ -191,13 +192,21 @@ def test_snapshot_keeps_each_postings_tokens_and_stores_its_metadata_as_utf8(app
         publish(Offering, "Quiet Vendor", "的")  # a stopword only: no tokens at all
         engine = get_engine(app)
         before = dict(engine.corpora["offering"].tokens)
+        facts = dict(engine.facts["offering"])
         assert [] in before.values()
         engine.save_snapshot()
         forget_engines()
         loaded = get_engine(app)
         assert loaded.loaded_from_snapshot and loaded.corpora["offering"].tokens == before
+        assert loaded.facts["offering"] == facts and any("視覺" in f.text or "视觉" in f.text for f in facts.values())
         with np.load(Path(app.config["DATA_DIR"]) / "index" / "offering.npz") as data:
-            assert data["meta"].dtype == np.uint8 and "面料" in data["meta"].tobytes().decode()
+            assert data["meta"].dtype == np.uint8 and "fact_rows" in data["meta"].tobytes().decode()
+            # the tokens are one UTF-8 array beside the ids, not strings in the JSON metadata
+            # so are the texts: the metadata holds neither
+            meta = json.loads(data["meta"].tobytes().decode())
+            assert "tokens" not in meta and "text" not in meta["fact_fields"]
+            names = [n for n in data.files if n.endswith(("token_ids", "token_text"))]
+            assert len(names) == 2 and "面料" in data[max(names)].tobytes().decode()
 
 
 def test_bm25_restored_from_its_state_scores_as_one_built_from_the_tokens():

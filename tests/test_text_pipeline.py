@@ -52,3 +52,36 @@ def test_tags_energy_and_not_inspection():
 def test_tags_industries_from_text():
     assert "17" in tag_industries("紡織面料瑕疵檢測，服務織布廠")
     assert tag_industries("") == []
+
+
+SEGMENT = """
+import json, sys
+from matchmaker.matching import tagging, text
+import jieba
+cache_dir = sys.argv[1] or None
+text.add_domain_words([w for k in tagging.KINDS for ws in tagging._vocabulary(k).values() for w in ws], cache_dir)
+samples = ["布面上的跳紗、破洞全靠老師傅肉眼看", "纺织面料瑕疵AI视觉检测，适合织布厂", "注塑件外观缺陷检测与预测性维护"]
+print(json.dumps({"tokens": [text.tokenize(s) for s in samples], "total": jieba.dt.total, "size": len(jieba.dt.FREQ)}))
+"""
+
+
+def _segment(cache_dir) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", SEGMENT, str(cache_dir or "")], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_cached_segmenter_dictionary_segments_as_teaching_the_words_does(tmp_path):
+    taught = _segment(None)
+    assert not (tmp_path / "segmenter").exists()
+    first = _segment(tmp_path)  # teaches the words and writes the cache
+    [cached] = (tmp_path / "segmenter").glob("jieba-*.marshal")
+    second = _segment(tmp_path)  # reads the cache
+    assert taught == first == second
+    cached.write_bytes(b"not a dictionary")
+    assert _segment(tmp_path) == taught  # an unreadable cache is taught again, not trusted

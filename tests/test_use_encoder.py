@@ -82,3 +82,42 @@ def test_output_rows_follow_input_order(encoder):
     together = encoder.encode(texts, batch_size=2)
     separately = np.stack([encoder.encode([t])[0] for t in texts])
     np.testing.assert_allclose(together, separately, atol=1e-5)
+
+
+ENCODE_IN_A_FRESH_PROCESS = """
+import sys, numpy as np
+from matchmaker.matching import use_encoder
+texts = [line for line in sys.stdin.read().split("\\x1e")]
+encoder = use_encoder.UseMultilingualEncoder(sys.argv[1])
+mapped = isinstance(encoder._weights.table, np.memmap)
+sys.stdout.buffer.write(bytes([mapped]) + encoder.encode(texts).tobytes())
+"""
+
+
+def _fresh_process_vectors(cache_dir) -> tuple[bool, np.ndarray]:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", ENCODE_IN_A_FRESH_PROCESS, str(cache_dir)],
+        input="\x1e".join(TEXTS).encode(),
+        capture_output=True,
+        check=True,
+    )
+    return bool(done.stdout[0]), np.frombuffer(done.stdout[1:], dtype=np.float32).reshape(len(TEXTS), -1)
+
+
+def test_the_cached_tokenizer_and_mapped_weights_embed_exactly_as_the_package_files(encoder, tmp_path):
+    expected = encoder.encode(TEXTS)
+    mapped, built = _fresh_process_vectors(tmp_path)  # reads the package's files and writes the cache
+    [folder] = tmp_path.glob("use-*")
+    assert not mapped and (folder / "tokenizer.marshal").is_file() and (folder / "weights" / "table.npy").is_file()
+    mapped, cached = _fresh_process_vectors(tmp_path)
+    assert mapped
+    np.testing.assert_array_equal(built, expected)
+    np.testing.assert_array_equal(cached, expected)
+    (folder / "tokenizer.marshal").write_bytes(b"\x00broken")
+    (folder / "weights" / "eps.txt").unlink()
+    mapped, rebuilt = _fresh_process_vectors(tmp_path)  # a broken cache is read from the package again
+    assert not mapped
+    np.testing.assert_array_equal(rebuilt, expected)

@@ -53,11 +53,12 @@ class UseEncoder:
     """USE multilingual v3 through the project's fast numpy forward pass."""
 
     batch_size: int = 32
+    cache_dir: Path | None = None  # where the built tokenizer and rearranged weights are kept for the next start
 
     def __post_init__(self):
         from .use_encoder import UseMultilingualEncoder
 
-        self._model = UseMultilingualEncoder()
+        self._model = UseMultilingualEncoder(self.cache_dir)
         self.dimension = self._model.dimension
         self.fingerprint = f"use:{USE_NAME}:{self.dimension}"
 
@@ -181,7 +182,7 @@ def load_encoder(
     with _cache_lock:
         if key not in _cache:
             if use:
-                _cache[key] = UseEncoder()
+                _cache[key] = UseEncoder(cache_dir=cache_dir)
             else:
                 _cache[key] = SentenceTransformerEncoder(
                     model, query_prompt, document_prompt, backend=backend, cache_dir=cache_dir

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable, Iterator, MutableMapping
 
 import bm25s
 import numpy as np
@@ -12,13 +13,55 @@ import scipy.sparse as sp
 from .distinctive import distinctive_terms
 
 VOCAB_SEPARATOR = "\x1f"  # tokens are Latin letters, digits, +.#- and CJK characters only
+TOKEN_SEPARATOR = "\x1f"  # between the tokens of one posting
+
+
+class TokenStore(MutableMapping):
+    """Posting id -> its token list, held as one joined string per posting and split when asked for.
+
+    At 100k postings a list per posting was most of the index's memory and most of a snapshot's load
+    time; a string each is compact, and a start need not split 100k of them before the first match.
+    Each lookup returns a new list, so callers may keep or change it.
+    """
+
+    __slots__ = ("_joined",)
+
+    def __init__(self, joined: Iterable[tuple[int, str]] | dict[int, str] = ()):
+        self._joined: dict[int, str] = dict(joined)
+
+    def __getitem__(self, doc_id: int) -> list[str]:
+        joined = self._joined[doc_id]
+        return joined.split(TOKEN_SEPARATOR) if joined else []
+
+    def __setitem__(self, doc_id: int, tokens: list[str]) -> None:
+        self._joined[doc_id] = TOKEN_SEPARATOR.join(tokens)
+
+    def __delitem__(self, doc_id: int) -> None:
+        del self._joined[doc_id]
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._joined
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._joined)
+
+    def __len__(self) -> int:
+        return len(self._joined)
+
+    def joined(self) -> dict[int, str]:
+        """Each posting's tokens as one string joined by TOKEN_SEPARATOR (the store's own dict: do not change it)."""
+        return self._joined
+
+    def copy(self) -> TokenStore:
+        """Another store over the same strings."""
+        return TokenStore(self._joined)
 
 
 class LexicalIndex:
     """Keyword relevance of postings to a query, keyed by database id."""
 
     def __init__(self):
-        self._tokens: dict[int, list[str]] = {}
+        self._tokens = TokenStore()
         self._document_frequency: Counter[str] = Counter()
         self._ids: list[int] = []
         self._bm25: bm25s.BM25 | None = None
@@ -28,7 +71,7 @@ class LexicalIndex:
         return len(self._tokens)
 
     def add(self, doc_id: int, tokens: list[str]) -> None:
-        """Insert or replace a posting's tokens; the list is kept, not copied, so callers must not change it."""
+        """Insert or replace a posting's tokens."""
         with self._lock:
             self._forget(doc_id)
             self._tokens[doc_id] = tokens
@@ -74,14 +117,14 @@ class LexicalIndex:
             "bm25_vocab": np.frombuffer(VOCAB_SEPARATOR.join(vocab).encode(), dtype=np.uint8),
         }
 
-    def restore(self, tokens: dict[int, list[str]], state: dict[str, np.ndarray]) -> None:
+    def restore(self, tokens: TokenStore | dict[int, list[str]], state: dict[str, np.ndarray]) -> None:
         """Take postings' tokens and, if it was made from exactly these postings, the BM25 model state() gave.
 
         With the model restored, neither it nor the document frequencies are recomputed from the tokens:
         each term's document frequency is the number of postings its column of BM25 scores holds.
         """
         ids = state["bm25_ids"].tolist() if "bm25_ids" in state else None
-        if ids is None or len(ids) != len(tokens) or set(ids) != tokens.keys():
+        if ids is None or len(ids) != len(tokens) or set(ids) != set(tokens):
             for doc_id, words in tokens.items():
                 self.add(doc_id, words)
             return
@@ -99,7 +142,7 @@ class LexicalIndex:
         model.nonoccurrence_array = None  # the default (Lucene) BM25 has none
         frequencies = np.diff(indptr).tolist()
         with self._lock:
-            self._tokens = dict(tokens)
+            self._tokens = tokens.copy() if isinstance(tokens, TokenStore) else TokenStore(_joined(tokens))
             self._document_frequency = Counter({t: n for t, n in zip(vocab, frequencies) if t and n})
             self._ids, self._bm25 = ids, model
 
@@ -152,3 +195,7 @@ class LexicalIndex:
         doc = set(self._tokens.get(doc_id, ()))
         shared = [t for t in query_tokens if t in doc]
         return distinctive_terms(shared, self._document_frequency, len(self._tokens))
+
+
+def _joined(tokens: dict[int, list[str]]) -> dict[int, str]:
+    return {doc_id: TOKEN_SEPARATOR.join(words) for doc_id, words in tokens.items()}

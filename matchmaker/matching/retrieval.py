@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 import numpy as np
 
 from .facts import PostingFacts
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, TokenStore
 from .ranking import Candidate, RankingWeights, fuse
 from .vector_index import IndexOptions, VectorIndex
 
@@ -22,7 +21,7 @@ class PostingCorpus:
         self.kind = kind
         self.vectors = VectorIndex(dimension, options)
         self.lexical = LexicalIndex()
-        self.tokens: dict[int, list[str]] = {}
+        self.tokens = TokenStore()
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -30,7 +29,6 @@ class PostingCorpus:
     def upsert(self, posting_id: int, vector: np.ndarray, tokens: list[str]) -> None:
         """Index or re-index one posting."""
         self.vectors.add([posting_id], vector.reshape(1, -1))
-        tokens = _interned(tokens)  # one copy, shared by both: at 100k postings the token lists are most of the memory
         self.lexical.add(posting_id, tokens)
         self.tokens[posting_id] = tokens
 
@@ -40,7 +38,6 @@ class PostingCorpus:
             return
         self.vectors.add(posting_ids, vectors)
         for posting_id, words in zip(posting_ids, tokens):
-            words = _interned(words)
             self.lexical.add(posting_id, words)
             self.tokens[posting_id] = words
 
@@ -75,15 +72,6 @@ class PostingCorpus:
             cosines = self.vectors.vectors(ids) @ vector if ids else np.zeros(0, dtype=np.float32)
             found.append((dict(zip(ids, cosines.tolist())), words))
         return found
-
-
-def _interned(tokens) -> list[str]:
-    """A posting's own list of its tokens, each the one shared string of its kind.
-
-    Segmenting gives every occurrence of a word its own string; 100k postings hold millions of tokens
-    drawn from a vocabulary of tens of thousands, so sharing them saves most of the memory they take.
-    """
-    return [sys.intern(token) for token in tokens]
 
 
 FactsLookup = Callable[[list[int]], dict[int, PostingFacts]]

@@ -8,17 +8,37 @@ from functools import cache
 from .. import taxonomy
 from .text import add_domain_words, normalize
 
+KINDS = ("scenario", "industry")
+
 
 @cache
-def _words(kind: str) -> dict[str, list[str]]:
+def _vocabulary(kind: str) -> dict[str, list[str]]:
     """Each term's labels and synonyms, in all three languages, normalised into one script."""
     terms = taxonomy.scenarios() if kind == "scenario" else taxonomy.industries()
     found = {}
     for key, term in terms.items():
         words = {normalize(w) for w in [*term.labels.values(), *(s for v in term.synonyms.values() for s in v)]}
-        add_domain_words(words)
         found[key] = [w for w in sorted(words) if w]
     return found
+
+
+@cache
+def _taught() -> None:
+    """Teach the segmenter every term's words once per process, from the data directory's cache if it holds them."""
+    add_domain_words([w for kind in KINDS for words in _vocabulary(kind).values() for w in words], _cache_dir())
+
+
+def _cache_dir() -> str | None:
+    """The app's data directory, where the taught dictionary is cached; None outside an app."""
+    from flask import current_app, has_app_context
+
+    return current_app.config.get("DATA_DIR") if has_app_context() else None
+
+
+def _words(kind: str) -> dict[str, list[str]]:
+    """Each term's words (see _vocabulary), with the segmenter taught them."""
+    _taught()
+    return _vocabulary(kind)
 
 
 @cache

