@@ -33,7 +33,7 @@ skip_without_browser()
 LOCALE_OF_BUTTON = {"English": "en", "繁體中文": "zh_Hant", "简体中文": "zh_Hans"}
 MAX_PAGES = 45  # per persona: enough for every kind of page, bounded so the test stays quick
 PER_KIND = 2  # pages of one kind visited (two demands, two filter combinations of the curation queue…)
-SKIPPED_PATHS = re.compile(r"^/static/|/export|\.csv$|/auth/logout")
+SKIPPED_PATHS = re.compile(r"^/static/|/export|\.(csv|xlsx)$|/auth/logout")  # downloads are not pages
 
 # Every link on the page, same-origin, as an absolute URL without its fragment.
 LINKS_JS = """() => [...document.querySelectorAll('a[href]')]
