@@ -27,7 +27,7 @@ from matchmaker.matching.retrieval import CANDIDATE_POOL
 from matchmaker.matching.text import tokenize
 from matchmaker.models import Demand, Match, MatchStatus, Offering, PostingStatus
 
-from .test_batch_ranking import oracle
+from .ranking_oracle import oracle
 
 TOP = 5
 SENTENCE = re.compile(r"(?<=[。！？；.!?;])\s*")
