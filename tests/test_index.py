@@ -156,6 +156,27 @@ def test_index_status_and_rebuild_commands(app, runner):
     assert (Path(app.config["DATA_DIR"]) / "index" / "demand.npz").exists()
 
 
+def test_rebuild_command_in_a_new_process_builds_the_index_once(app, runner, monkeypatch):
+    from matchmaker.matching.engine import MatchingEngine
+
+    with app.app_context():
+        publish(Demand, "Foshan Weave", "布面瑕疵检测")
+        get_engine(app).save_snapshot()
+    forget_engines()  # the command runs in a process with no engine yet, and a snapshot on disk
+    calls = []
+    for name in ("rebuild", "_load_snapshot"):
+        original = getattr(MatchingEngine, name)
+        monkeypatch.setattr(
+            MatchingEngine, name, lambda self, *a, _f=original, _n=name, **kw: calls.append(_n) or _f(self, *a, **kw)
+        )
+    result = runner.invoke(args=["index", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert calls == ["rebuild"]  # neither a snapshot load nor a second build before the command's own
+    assert "1 demands" in result.output and "indexed 1 published demands" in result.output
+    result = runner.invoke(args=["index", "rebuild"])  # the engine now runs: the command rebuilds it again
+    assert result.exit_code == 0 and calls == ["rebuild", "rebuild"]
+
+
 def test_explanations_name_distinctive_terms_only():
     from matchmaker.matching.lexical import LexicalIndex
 

@@ -110,10 +110,9 @@ def index_status() -> None:
 @with_appcontext
 def index_rebuild() -> None:
     """Embed what the current model has not, rebuild the indexes and write a fresh snapshot."""
-    from ..matching.engine import get_engine
+    from ..matching.engine import rebuild_engine
 
-    engine = get_engine(current_app._get_current_object())
-    result = engine.rebuild(progress=click.echo)
+    result = rebuild_engine(current_app._get_current_object(), progress=click.echo)
     click.echo(
         f"rebuilt: {result['demands']} demands, {result['offerings']} offerings indexed; "
         f"{result['embedded']} embedded with {result['fingerprint']}"

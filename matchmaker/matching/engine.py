@@ -79,21 +79,32 @@ class MatchingEngine:
         return self.encoder.fingerprint
 
     # -- keeping in step -------------------------------------------------
-    def start(self, pending: set[tuple[str, int]] = frozenset()) -> None:
+    def start(
+        self,
+        pending: set[tuple[str, int]] = frozenset(),
+        fresh: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
         """Load the snapshot if it is usable, else rebuild from the database; then catch up and check.
 
         Postings published while no engine could run (the model did not load, or a process died between
         committing them and embedding them) are embedded here, and kept in `backlog` for proposing;
         except the pending ones (kind, id), which the caller that starts the engine embeds itself.
+
+        fresh: rebuild from the database whatever the snapshot holds, and write a new one (a failed write
+        raises), as `matchmaker index rebuild` asks: the index is built once, not loaded and built again.
         """
         with self._lock:
-            try:
-                self._load_snapshot()
-                self.loaded_from_snapshot = True
-            except SnapshotError as exc:
-                log.warning("index snapshot not used (%s); rebuilding from the database", exc)
-                self.rebuild(save=False, pending=pending)
-                self._maybe_snapshot(force=True)
+            if fresh:
+                self.rebuild(pending=pending, progress=progress)
+            else:
+                try:
+                    self._load_snapshot()
+                    self.loaded_from_snapshot = True
+                except SnapshotError as exc:
+                    log.warning("index snapshot not used (%s); rebuilding from the database", exc)
+                    self.rebuild(save=False, pending=pending)
+                    self._maybe_snapshot(force=True)
             self.backlog += embed_missing(self.encoder, skip=pending)
             self.sync()
             problem = self._disagreement()
@@ -472,14 +483,35 @@ def _load_encoder(app, key: tuple) -> Encoder:
         raise record_failure(key, model, exc) from exc
 
 
-def _start_engine(app, key: tuple, pending: set[tuple[str, int]] = frozenset()) -> MatchingEngine:
+def rebuild_engine(app, progress: Callable[[str], None] | None = None) -> dict[str, object]:
+    """Rebuild this process's engine from the database and write its snapshot; return what rebuild() returns.
+
+    An engine not started yet is started by that rebuild, so the index is built once.
+    """
+    key = engine_key(app)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is not None:
+            return engine.rebuild(progress=progress)
+        engine = _start_engine(app, key, fresh=True, progress=progress)
+        _engines[key] = engine
+        return {"embedded": len(engine.backlog), **engine.status()}
+
+
+def _start_engine(
+    app,
+    key: tuple,
+    pending: set[tuple[str, int]] = frozenset(),
+    fresh: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> MatchingEngine:
     """Load the encoder and start an engine, or record why the model cannot be loaded and raise."""
     model = app.config["MATCHMAKER_EMBEDDING_MODEL"]
     encoder = _load_encoder(app, key)
     set_search_threads(app.config["MATCHMAKER_FAISS_THREADS"])
-    options = IndexOptions(app.config["MATCHMAKER_APPROXIMATE_INDEX_FROM"], app.config["MATCHMAKER_HNSW_EF_SEARCH"])
+    options = IndexOptions(app.config["MATCHMAKER_APPROXIMATE_INDEX_FROM"], app.config["MATCHMAKER_IVF_NPROBE"])
     engine = MatchingEngine(encoder, Path(app.config["DATA_DIR"]), options)
-    engine.start(pending)
+    engine.start(pending, fresh=fresh, progress=progress)
     record_success(key, model)
     return engine
 
