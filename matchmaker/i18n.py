@@ -6,8 +6,9 @@ profile's locale, then the browser's Accept-Language, then the configured defaul
 
 from __future__ import annotations
 
+from babel.numbers import format_currency
 from flask import Blueprint, current_app, has_request_context, redirect, request, session
-from flask_babel import format_currency, get_locale
+from flask_babel import get_locale
 from flask_login import current_user
 
 from .access import safe_next
@@ -68,14 +69,14 @@ def _profile_locale() -> str:
 _MONEY: dict[tuple[str, int], str] = {}  # (locale, amount) → text: reasons format the same few amounts often
 
 
-def format_money(amount: int) -> str:
-    """Format a whole CNY amount for the current locale (¥200,000, CN¥200,000), without decimals."""
-    key = (str(get_locale()), amount)
+def format_money(amount: int, locale: str | None = None) -> str:
+    """Format a whole CNY amount for the current locale, or the given one (¥200,000, CN¥200,000), without decimals."""
+    key = (locale or str(get_locale()), amount)
     text = _MONEY.get(key)
     if text is None:
         if len(_MONEY) > 10_000:
             _MONEY.clear()
-        text = _MONEY[key] = format_currency(amount, "CNY", format="¤#,##0", currency_digits=False)
+        text = _MONEY[key] = format_currency(amount, "CNY", format="¤#,##0", locale=key[0], currency_digits=False)
     return text
 
 

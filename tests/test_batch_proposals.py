@@ -74,10 +74,15 @@ def _assert_batch_is_per_demand(app, batch_size: int) -> None:
     with app.app_context():
         demands = _published_demands()
         assert len(demands) > batch_size
-        batched = []
-        for start in range(0, len(demands), batch_size):
-            batched += service.rank_demands(demands[start : start + batch_size], TOP)
+        pages = [demands[start : start + batch_size] for start in range(0, len(demands), batch_size)]
+        batched = [entry for page in pages for entry in service.rank_demands(page, TOP)]
         assert [entry.demand.id for entry in batched] == [d.id for d in demands]
+        # the pipelined pages (`match --all`: the next page searched in another thread) rank the same
+        pipelined = [entry for page in service.rank_demand_pages(iter(pages), TOP) for entry in page]
+        assert [entry.demand.id for entry in pipelined] == [d.id for d in demands]
+        for entry, piped in zip(batched, pipelined):
+            assert piped.top == entry.top
+            assert [piped.reasons(c) for c in piped.top] == [entry.reasons(c) for c in entry.top]
         proposed = 0
         for demand, entry in zip(demands, batched):
             alone = service.rank_demands([demand], TOP)[0]

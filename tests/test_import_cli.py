@@ -351,11 +351,13 @@ def test_length_and_range_rules_come_from_the_domain_alone(app, client, auth, pe
 def test_match_all_streams_page_by_page_with_every_demand_once(app, runner, tmp_path, monkeypatch):
     from matchmaker.matching import service
 
-    (tmp_path / "d.csv").write_text(DEMANDS_CSV, encoding="utf-8")
+    third = "D3,Energy management,Cut compressor electricity in a dyeing plant,Foshan Dye,en,17,,佛山,,,,\n"
+    (tmp_path / "d.csv").write_text(DEMANDS_CSV + third, encoding="utf-8")
     (tmp_path / "o.json").write_text(json.dumps(OFFERINGS, ensure_ascii=False), encoding="utf-8")
     assert runner.invoke(args=["import", "offerings", str(tmp_path / "o.json"), "--no-propose"]).exit_code == 0
     assert runner.invoke(args=["import", "demands", str(tmp_path / "d.csv"), "--no-propose"]).exit_code == 0
     whole = json.loads(runner.invoke(args=["match", "--all", "--top", "2", "--format", "json"]).output)
+    assert list(whole) == ["D1", "D2", "D3"]
     monkeypatch.setattr(service, "BATCH", 1)
     pages, held, written = [], [], []
     real_pages = service.published_demand_pages
@@ -371,12 +373,13 @@ def test_match_all_streams_page_by_page_with_every_demand_once(app, runner, tmp_
     monkeypatch.setattr(service, "published_demand_pages", counted)
     result = runner.invoke(args=["match", "--all", "--top", "2", "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == whole and pages == [["D1"], ["D2"]]
-    # Streamed: D1's ranking is out before D2 is read; bounded: one page of demands held at a time.
-    assert '"D1"' in written[1] and '"D2"' not in written[1]
-    assert held == [1, 1]
+    assert json.loads(result.output) == whole and pages == [["D1"], ["D2"], ["D3"]]
+    # Streamed, one page read ahead (its search runs while the page before is ranked): D1's ranking is
+    # out before D3 is read. Bounded: the session holds one page of demands at a time.
+    assert written[1] == "" and '"D1"' in written[2] and '"D2"' not in written[2]
+    assert held == [1, 1, 1]
     text = runner.invoke(args=["match", "--all", "--top", "1"]).output.splitlines()
-    assert [line for line in text if not line.startswith(" ")] == ["D1", "D2"]
+    assert [line for line in text if not line.startswith(" ")] == ["D1", "D2", "D3"]
 
 
 def test_import_reports_progress_rows_checked_stored_and_embedded(app, runner, tmp_path):

@@ -18,11 +18,13 @@ def _demand_key(demand: Demand) -> str:
     return demand.ref or f"demand-{demand.id}"
 
 
-def _ranked(demands: list[Demand], top_k: int) -> list[tuple[Demand, list[dict]]]:
-    """Rank a page of demands as one batch; return each with its offerings, scores and reasons."""
-    from ..matching.explain import reason_text
-    from ..matching.service import rank_demands
+def _ranked(ranked: list) -> list[tuple[Demand, list[dict]]]:
+    """Return each ranked demand of a page with its offerings, scores and reasons."""
+    from flask_babel import get_locale
 
+    from ..matching.explain import reason_text
+
+    locale = str(get_locale())
     return [
         (
             entry.demand,
@@ -30,12 +32,12 @@ def _ranked(demands: list[Demand], top_k: int) -> list[tuple[Demand, list[dict]]
                 {
                     "offering_ref": entry.offerings[cand.id].ref or f"offering-{cand.id}",
                     "score": round(cand.score, 4),
-                    "reasons": [reason_text(r) for r in entry.reasons(cand)],
+                    "reasons": [reason_text(r, locale) for r in entry.reasons(cand)],
                 }
                 for cand in entry.top
             ],
         )
-        for entry in rank_demands(demands, top_k)
+        for entry in ranked
     ]
 
 
@@ -60,9 +62,11 @@ def match_command(all_demands: bool, demand_ref: str | None, top_k: int, fmt: st
         from ..matching.service import published_demand_pages
 
         pages = published_demand_pages(forget=True)  # a page at a time: output streams and memory stays bounded
+    from ..matching.service import rank_demand_pages
+
     separator = "{"
-    for page in pages:
-        for demand, ranked in _ranked(page, top_k):
+    for page in rank_demand_pages(pages, top_k):
+        for demand, ranked in _ranked(page):
             key = _demand_key(demand)
             if fmt == "json":
                 click.echo(f"{separator}\n  {json.dumps(key, ensure_ascii=False)}: ", nl=False)

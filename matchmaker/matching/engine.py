@@ -197,15 +197,30 @@ class MatchingEngine:
             and posting.embedding_model == self.fingerprint
         )
 
-    def facet_table(self, kind: str) -> FacetTable:
-        """Return every indexed posting of a kind as one FacetTable, built again only after a change."""
+    def signals(self, kind: str, vectors: np.ndarray, tokens: list[list[str]]) -> list:
+        """Return the corpus's signals_batch for these queries, under the lock: no sync changes it meanwhile."""
         with self._lock:
-            facts = self.facts[kind]
-            key = (id(facts), self.generation, len(facts))
+            return self.corpora[kind].signals_batch(vectors, tokens)
+
+    def facet_table(self, kind: str) -> FacetTable:
+        """Return every indexed posting of a kind as one FacetTable, built again only after a change.
+
+        A current table is returned without the lock, so a batch ranking one page does not wait for the
+        search another thread runs for the next (rank_demand_pages).
+        """
+        held = self._tables.get(kind)
+        if held is not None and held[0] == self._table_key(kind):
+            return held[1]
+        with self._lock:
+            key = self._table_key(kind)
             held = self._tables.get(kind)
             if held is None or held[0] != key:
-                held = self._tables[kind] = (key, FacetTable(list(facts.values())))
+                held = self._tables[kind] = (key, FacetTable(list(self.facts[kind].values())))
             return held[1]
+
+    def _table_key(self, kind: str) -> tuple:
+        facts = self.facts[kind]
+        return (id(facts), self.generation, len(facts))
 
     def vector_of(self, posting) -> np.ndarray:
         """Return a posting's stored embedding."""

@@ -82,15 +82,17 @@ def visible_reasons(reasons: list[dict] | None) -> list[dict]:
     return [r for r in reasons or [] if r.get("key") != "shared_terms" or shown_terms(r["params"].get("terms", []))]
 
 
-def reason_text(reason: dict) -> str:
-    """Return a stored reason as a sentence in the current locale."""
+def reason_text(reason: dict, locale: str | None = None) -> str:
+    """Return a stored reason as a sentence in the current locale (or the given one: the current one, looked up once
+    by a caller writing many)."""
     key, params = reason.get("key"), reason.get("params") or {}
     if key == "capacity_fit":
         count = params.get("count") or 0
         return ngettext("Can take %(num)d more engagement", "Can take %(num)d more engagements", count)
     if key not in REASON_TEXTS:  # a reason stored before reasons had keys keeps its English text
         return reason.get("text", "")
-    return _sentence(str(get_locale()), key) % _fill(key, params)
+    locale = locale or str(get_locale())
+    return _sentence(locale, key) % _fill(key, params, locale)
 
 
 _SENTENCES: dict[tuple[str, str], str] = {}
@@ -104,9 +106,8 @@ def _sentence(locale: str, key: str) -> str:
     return found
 
 
-def _fill(key: str, params: dict) -> dict:
+def _fill(key: str, params: dict, locale: str) -> dict:
     """Return the sentence's values: labels in the reader's locale, amounts and modes formatted for it."""
-    locale = str(get_locale())
     if key == "shared_scenarios":
         catalogue = taxonomy.scenarios()
         names = [catalogue[k].label(locale) if k in catalogue else k for k in params.get("scenarios", [])]
@@ -117,18 +118,19 @@ def _fill(key: str, params: dict) -> dict:
         term = taxonomy.industries().get(params.get("industry") or "")
         return {"industry": term.label(locale) if term else ""}
     if key.startswith("budget"):
-        return {"budget": _money_range(*params.get("budget", [None, None])), "price": _money_range(*params["price"])}
+        budget, price = params.get("budget", [None, None]), params["price"]
+        return {"budget": _money_range(*budget, locale), "price": _money_range(*price, locale)}
     if key.startswith("deployment"):
         return {"wanted": _modes(params.get("wanted", [])), "offered": _modes(params.get("offered", []))}
     return params
 
 
-def _money_range(low, high) -> str:
+def _money_range(low, high, locale: str) -> str:
     if low is None and high is None:
         return _("not stated")
     if high is None:
-        return _("from %(amount)s", amount=format_money(low))
-    return f"{format_money(low or 0)}–{format_money(high)}"
+        return _("from %(amount)s", amount=format_money(low, locale))
+    return f"{format_money(low or 0, locale)}–{format_money(high, locale)}"
 
 
 def _modes(modes) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +22,7 @@ from .engine import MODELS, get_engine
 from .explain import explain
 from .facts import PostingFacts, demand_facts, offering_facts
 from .feedback import CHUNK, DeclineHistory
+from .lexical import LexicalIndex
 from .ranking import Candidate, FacetTable, RankingWeights
 from .retrieval import rank
 from .tagging import tag_scenarios, tag_text
@@ -290,10 +291,11 @@ class RankedDemand:
     tokens: list[str]
     top: list[Candidate]
     offerings: dict[int, PostingFacts]  # the candidates' facts, capacity left included
+    lexical: LexicalIndex  # the offerings' keyword index, which knows the terms a pair shares
 
     def reasons(self, cand: Candidate) -> list[dict[str, Any]]:
         """Return the reasons for one of the ranked offerings."""
-        terms = _engine().corpora["offering"].lexical.matched_terms(self.tokens, cand.id)
+        terms = self.lexical.matched_terms(self.tokens, cand.id)
         return explain(self.facts, self.offerings[cand.id], cand.breakdown, terms)
 
 
@@ -310,9 +312,52 @@ def rank_demands(demands: list[Demand], k: int | None = None) -> list[RankedDema
     engine.sync()
     if not demands:
         return []
-    facts = [demand_facts(d) for d in demands]
-    tokens = [_tokens_of(engine, f) for f in facts]
-    signals = engine.corpora["offering"].signals_batch(_query_vectors(engine, demands), tokens)
+    queries = _Queries.of(engine, demands)
+    return _rank_queries(engine, queries, engine.signals("offering", queries.vectors, queries.tokens), k)
+
+
+def rank_demand_pages(pages: Iterable[list[Demand]], k: int | None = None) -> Iterator[list[RankedDemand]]:
+    """Yield rank_demands(page, k) for each page in turn, the next page's search running beside this one's ranking.
+
+    The search (faiss and the BM25 product) spends its time in C with the GIL released, while ranking
+    and explaining a page is Python: a background thread searches for page n + 1 as this thread ranks
+    page n, so a long batch such as `match --all` keeps both cores busy. Each demand ranks exactly as
+    in rank_demands, which depends on the demand alone. The index is brought up to date once, at the
+    start: the whole batch ranks against the offerings published by then.
+    """
+    engine = _engine()
+    engine.sync()
+    with ThreadPoolExecutor(1, thread_name_prefix="retrieval") as pool:
+        held: tuple[_Queries, Future] | None = None
+        for page in pages:
+            queries = _Queries.of(engine, page)
+            searching = pool.submit(engine.signals, "offering", queries.vectors, queries.tokens)
+            if held is not None:
+                yield _rank_queries(engine, held[0], held[1].result(), k)
+            held = (queries, searching)
+        if held is not None:
+            yield _rank_queries(engine, held[0], held[1].result(), k)
+
+
+@dataclass
+class _Queries:
+    """What a batch of demands searches with, read in the calling thread (it needs the database)."""
+
+    demands: list[Demand]
+    facts: list[PostingFacts]
+    tokens: list[list[str]]
+    vectors: np.ndarray
+
+    @classmethod
+    def of(cls, engine, demands: list[Demand]) -> _Queries:
+        facts = [demand_facts(d) for d in demands]
+        return cls(demands, facts, [_tokens_of(engine, f) for f in facts], _query_vectors(engine, demands))
+
+
+def _rank_queries(engine, queries: _Queries, signals: list, k: int | None) -> list[RankedDemand]:
+    """Rank a batch of demands from their search signals: facets, capacity, decline history, exclusions."""
+    demands, facts, tokens = queries.demands, queries.facts, queries.tokens
+    keywords = engine.corpora["offering"].lexical
     turned_down = _turned_down_pairs([d.id for d in demands])
     cached = engine.facts["offering"]
     union = [i for i in dict.fromkeys(i for dense, _ in signals for i in dense) if i in cached]
@@ -345,7 +390,7 @@ def rank_demands(demands: list[Demand], k: int | None = None) -> list[RankedDema
             None if capacities is None else capacities[rows],
         )
         offerings = {c.id: replace(cached[c.id], capacity_left=left.get(c.id)) for c in top}
-        ranked.append(RankedDemand(demand, posting, words, top, offerings))
+        ranked.append(RankedDemand(demand, posting, words, top, offerings, keywords))
     return ranked
 
 
