@@ -5,7 +5,6 @@ import logging
 import marshal
 import os
 import re
-import tempfile
 import threading
 import unicodedata
 from functools import cache
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import jieba
 import opencc
+
+from .files import write_atomically
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -289,17 +290,10 @@ def _load_dictionary(path: Path) -> bool:
 
 def _save_dictionary(path: Path) -> None:
     """Write jieba's dictionary as it is now to path, atomically; a failed write only loses the cache."""
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            marshal.dump((jieba.dt.FREQ, jieba.dt.total), handle)
-        os.replace(tmp, path)
+        write_atomically(path, marshal.dumps((jieba.dt.FREQ, jieba.dt.total)))
     except OSError as exc:
         logging.getLogger(__name__).warning("could not cache the segmenter dictionary: %s", exc)
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
 
 
 def tokenize(text: str) -> list[str]:

