@@ -50,3 +50,17 @@ def test_cached_returns_the_value_when_the_cache_cannot_be_written(tmp_path, cap
     with caplog.at_level(logging.WARNING, logger="matchmaker.matching.files"):
         assert cached(tmp_path / "x", lambda p: p.read_text(), lambda: "built", refuse, "test value") == "built"
     assert "could not cache the test value: read-only file system" in caplog.text
+
+
+def test_a_writer_streams_into_the_file_and_one_that_fails_leaves_the_old_file(tmp_path):
+    path = tmp_path / "snapshot.bin"
+    write_atomically(path, lambda handle: [handle.write(part) for part in (b"first ", b"snapshot")])
+    assert path.read_bytes() == b"first snapshot"
+
+    def half_then_fail(handle):
+        handle.write(b"half of a new one")
+        raise ValueError("cannot serialise")
+
+    with pytest.raises(ValueError, match="cannot serialise"):
+        write_atomically(path, half_then_fail, durable=True)
+    assert path.read_bytes() == b"first snapshot" and [p.name for p in tmp_path.iterdir()] == ["snapshot.bin"]

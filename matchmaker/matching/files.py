@@ -7,22 +7,26 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def write_atomically(path: Path, data: bytes, durable: bool = False) -> None:
+def write_atomically(path: Path, data: bytes | Callable[[BinaryIO], None], durable: bool = False) -> None:
     """Write data to path through a temporary sibling renamed into place: a reader sees the old file or the new one.
 
-    durable: flush the bytes to disk before the rename (an index snapshot), not only to the page cache.
+    data: the bytes, or a function that writes them to the open file (so a large file, such as an index
+    snapshot, need not be held in memory whole first). durable: flush the file to disk before the rename.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if callable(data):
+                data(handle)
+            else:
+                handle.write(data)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -11,7 +11,6 @@ the lists are trained again whenever the index is rebuilt.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 from dataclasses import dataclass
@@ -155,10 +154,10 @@ class VectorIndex:
         arrays = {"index": faiss.serialize_index(self._index), "ids": held}
         arrays |= {EXTRA + name: array for name, array in (extra or {}).items()}
         meta = {**meta, "dimension": self.dimension, "approximate": self.approximate, "sha256": _digest(arrays)}
-        buffer = io.BytesIO()
         # UTF-8 bytes: a numpy str array would store 4 bytes a character and parse slowly
-        np.savez(buffer, meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8), **arrays)
-        write_atomically(path, buffer.getvalue(), durable=True)
+        meta_bytes = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8)
+        # straight into the file: a buffer of the whole snapshot, and its copy, would be held at once
+        write_atomically(path, lambda handle: np.savez(handle, meta=meta_bytes, **arrays), durable=True)
 
     @classmethod
     def load(cls, path: Path, fingerprint: str, options: IndexOptions | None = None) -> tuple[VectorIndex, dict]:
