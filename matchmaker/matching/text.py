@@ -13,7 +13,7 @@ from pathlib import Path
 import jieba
 import opencc
 
-from .files import write_atomically
+from .files import cached, write_atomically
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -252,13 +252,21 @@ def add_domain_words(words, cache_dir: str | Path | None = None) -> None:
     words = [normalize(word) for word in words if _CJK.search(word)]
     with _lock:
         pristine, _segmenter["pristine"] = _segmenter["pristine"], False
-    path = _dictionary_cache(words, cache_dir) if pristine and cache_dir else None
-    if path is not None and _load_dictionary(path):
+    if not (pristine and cache_dir):
+        _teach(words)
         return
+    cached(
+        _dictionary_cache(words, cache_dir),
+        _install_dictionary,
+        lambda: _teach(words),
+        lambda _, path: write_atomically(path, marshal.dumps((jieba.dt.FREQ, jieba.dt.total))),
+        "segmenter dictionary",
+    )
+
+
+def _teach(words: list[str]) -> None:
     for word in words:
         jieba.add_word(word)
-    if path is not None:
-        _save_dictionary(path)
 
 
 def _dictionary_cache(words: list[str], cache_dir: str | Path) -> Path:
@@ -274,26 +282,14 @@ def _dictionary_cache(words: list[str], cache_dir: str | Path) -> Path:
     return Path(cache_dir) / "segmenter" / f"jieba-{digest.hexdigest()[:20]}.marshal"
 
 
-def _load_dictionary(path: Path) -> bool:
-    """Install a cached dictionary in jieba; False if there is none or it is unreadable."""
-    try:
-        # from bytes: marshal.load on a file object reads it piece by piece, several times slower
-        frequencies, total = marshal.loads(path.read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
-        return False
+def _install_dictionary(path: Path) -> None:
+    """Install a cached dictionary in jieba; raise if there is none or it is unreadable."""
+    # from bytes: marshal.load on a file object reads it piece by piece, several times slower
+    frequencies, total = marshal.loads(path.read_bytes())
     if not isinstance(frequencies, dict) or not isinstance(total, int):
-        return False
+        raise ValueError("not a segmenter dictionary")
     with jieba.dt.lock:
         jieba.dt.FREQ, jieba.dt.total, jieba.dt.initialized = frequencies, total, True
-    return True
-
-
-def _save_dictionary(path: Path) -> None:
-    """Write jieba's dictionary as it is now to path, atomically; a failed write only loses the cache."""
-    try:
-        write_atomically(path, marshal.dumps((jieba.dt.FREQ, jieba.dt.total)))
-    except OSError as exc:
-        logging.getLogger(__name__).warning("could not cache the segmenter dictionary: %s", exc)
 
 
 def tokenize(text: str) -> list[str]:
