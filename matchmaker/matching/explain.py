@@ -83,8 +83,10 @@ def visible_reasons(reasons: list[dict] | None) -> list[dict]:
 
 
 def reason_text(reason: dict, locale: str | None = None) -> str:
-    """Return a stored reason as a sentence in the current locale (or the given one: the current one, looked up once
-    by a caller writing many)."""
+    """Return a stored reason as a sentence in the current locale.
+
+    locale: the current locale as a string, for a caller writing many reasons that looks it up once.
+    """
     key, params = reason.get("key"), reason.get("params") or {}
     if key == "capacity_fit":
         count = params.get("count") or 0
