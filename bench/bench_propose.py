@@ -7,7 +7,7 @@
 which turns itself into an inverted file (IVF) from --approximate-from rows): build time and memory, then
 per query the dense search ranking makes (top CANDIDATE_POOL) at each --nprobe, p50/p95/p99, and
 recall@10 of that search against an exact faiss flat scan of the same vectors. No text is tokenised
-and no BM25 built: at 1M offerings the full pipeline would spend most of an hour on jieba alone.
+and no BM25 built: at 1M offerings the full pipeline would spend many minutes segmenting text alone.
 
 Offerings are reworded seed postings (bench/benchlib.py). Encoding a million texts would take hours
 on two cores, so the first --encode texts are embedded by the project's encoder and every further

@@ -26,7 +26,7 @@ LIBRARIES = (
     "numpy",
     "faiss-cpu",
     "bm25s",
-    "jieba",
+    "rjieba",
     "torch",
     "sentence-transformers",
     "onnxruntime",

@@ -1,9 +1,11 @@
 """The text pipeline: one script, segmentation, tokens, language, and taxonomy tags."""
 
+import threading
+
 import pytest
 
 from matchmaker.matching.tagging import tag_industries, tag_scenarios
-from matchmaker.matching.text import detect_language, normalize, tokenize
+from matchmaker.matching.text import _Segmenter, detect_language, normalize, tokenize
 
 
 def test_normalize_folds_traditional_width_and_case():
@@ -54,34 +56,34 @@ def test_tags_industries_from_text():
     assert tag_industries("") == []
 
 
-SEGMENT = """
-import json, sys
-from matchmaker.matching import tagging, text
-import jieba
-cache_dir = sys.argv[1] or None
-text.add_domain_words([w for k in tagging.KINDS for ws in tagging._vocabulary(k).values() for w in ws], cache_dir)
-samples = ["布面上的跳紗、破洞全靠老師傅肉眼看", "纺织面料瑕疵AI视觉检测，适合织布厂", "注塑件外观缺陷检测与预测性维护"]
-print(json.dumps({"tokens": [text.tokenize(s) for s in samples], "total": jieba.dt.total, "size": len(jieba.dt.FREQ)}))
-"""
+def test_a_taught_word_stays_whole_and_earlier_words_stay_taught():
+    segmenter = _Segmenter()
+    assert "织布瑕疵仪" not in segmenter.current.cut_for_search("这台织布瑕疵仪很好")
+    segmenter.teach(["织布瑕疵仪"])
+    segmenter.teach(["注塑飞边"])
+    assert "织布瑕疵仪" in segmenter.current.cut_for_search("这台织布瑕疵仪很好")
+    assert "注塑飞边" in segmenter.current.cut_for_search("减少注塑飞边")
 
 
-def _segment(cache_dir) -> dict:
-    import json
-    import subprocess
-    import sys
+def test_teaching_while_another_thread_segments_breaks_neither():
+    """An rjieba instance raises if taught mid-segmentation: teaching must swap in a new one instead."""
+    segmenter, stop, failures = _Segmenter(), threading.Event(), []
 
-    done = subprocess.run(
-        [sys.executable, "-c", SEGMENT, str(cache_dir or "")], capture_output=True, text=True, check=True
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    def segment():
+        while not stop.is_set():
+            try:
+                segmenter.current.cut_for_search("纺织面料瑕疵视觉检测，适合织布厂" * 4)
+            except Exception as error:  # noqa: BLE001 - what the test looks for
+                failures.append(error)
+                return
 
-
-def test_the_cached_segmenter_dictionary_segments_as_teaching_the_words_does(tmp_path):
-    taught = _segment(None)
-    assert not (tmp_path / "segmenter").exists()
-    first = _segment(tmp_path)  # teaches the words and writes the cache
-    [cached] = (tmp_path / "segmenter").glob("jieba-*.marshal")
-    second = _segment(tmp_path)  # reads the cache
-    assert taught == first == second
-    cached.write_bytes(b"not a dictionary")
-    assert _segment(tmp_path) == taught  # an unreadable cache is taught again, not trusted
+    worker = threading.Thread(target=segment)
+    worker.start()
+    try:
+        for number in range(30):
+            segmenter.teach([f"测试词{number}"])
+    finally:
+        stop.set()
+        worker.join()
+    assert failures == []
+    assert "测试词29" in segmenter.current.cut_for_search("这是测试词29")

@@ -24,15 +24,8 @@ def _vocabulary(kind: str) -> dict[str, list[str]]:
 
 @cache
 def _taught() -> None:
-    """Teach the segmenter every term's words once per process, from the data directory's cache if it holds them."""
-    add_domain_words([w for kind in KINDS for words in _vocabulary(kind).values() for w in words], _cache_dir())
-
-
-def _cache_dir() -> str | None:
-    """The app's data directory, where the taught dictionary is cached; None outside an app."""
-    from flask import current_app, has_app_context
-
-    return current_app.config.get("DATA_DIR") if has_app_context() else None
+    """Teach the segmenter every term's words, once per process."""
+    add_domain_words([w for kind in KINDS for words in _vocabulary(kind).values() for w in words])
 
 
 def _words(kind: str) -> dict[str, list[str]]:

@@ -1,21 +1,12 @@
 """Text pipeline: one Chinese script, segmentation, English tokens and language detection."""
 
-import hashlib
-import logging
-import marshal
-import os
 import re
 import threading
 import unicodedata
 from functools import cache
-from pathlib import Path
 
-import jieba
 import opencc
-
-from .files import cached, write_atomically
-
-jieba.setLogLevel(logging.WARNING)
+import rjieba
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -239,65 +230,48 @@ def _stem(token: str) -> str:
     return token
 
 
-_segmenter = {"pristine": True}  # no domain word taught to jieba in this process yet
+class _Segmenter:
+    """The word segmenter (jieba-rs, through rjieba), taught the domain words.
 
-
-def add_domain_words(words, cache_dir: str | Path | None = None) -> None:
-    """Teach the segmenter domain terms so they stay whole.
-
-    With a cache_dir, the first teaching in a process is kept there as jieba's whole dictionary with the
-    words added, keyed by the words and jieba's dictionary; a later process reads that one file (a
-    fraction of a second) instead of loading jieba's dictionary and adding the words one by one.
+    An rjieba instance must not be taught while another thread segments with it (it raises), so teaching
+    builds a new instance with every word taught so far and then puts it in place of the old one.
     """
-    words = [normalize(word) for word in words if _CJK.search(word)]
-    with _lock:
-        pristine, _segmenter["pristine"] = _segmenter["pristine"], False
-    if not (pristine and cache_dir):
-        _teach(words)
-        return
-    cached(
-        _dictionary_cache(words, cache_dir),
-        _install_dictionary,
-        lambda: _teach(words),
-        lambda _, path: write_atomically(path, marshal.dumps((jieba.dt.FREQ, jieba.dt.total))),
-        "segmenter dictionary",
-    )
+
+    def __init__(self):
+        self.words: list[str] = []
+        self._current: rjieba.Jieba | None = None  # loaded when first needed: its dictionary takes ~0.2 s
+        self._teaching = threading.Lock()
+
+    @property
+    def current(self) -> rjieba.Jieba:
+        if self._current is None:
+            self.teach([])
+        return self._current
+
+    def teach(self, words: list[str]) -> None:
+        with self._teaching:
+            taught = rjieba.Jieba()
+            self.words += words
+            for word in self.words:
+                taught.add_word(word, None, None)
+            self._current = taught
 
 
-def _teach(words: list[str]) -> None:
-    for word in words:
-        jieba.add_word(word)
+_segmenter = _Segmenter()
 
 
-def _dictionary_cache(words: list[str], cache_dir: str | Path) -> Path:
-    """The cache file of jieba's dictionary with these words added."""
-    source = jieba.dt.dictionary or os.path.join(os.path.dirname(jieba.__file__), jieba.DEFAULT_DICT_NAME)
-    try:
-        stamp = os.stat(source)
-        signature = f"{source}:{stamp.st_size}:{stamp.st_mtime_ns}"
-    except (OSError, TypeError):
-        signature = str(source)
-    digest = hashlib.sha256(f"{jieba.__version__}\n{signature}\n".encode())
-    digest.update("\n".join(sorted(words)).encode())
-    return Path(cache_dir) / "segmenter" / f"jieba-{digest.hexdigest()[:20]}.marshal"
-
-
-def _install_dictionary(path: Path) -> None:
-    """Install a cached dictionary in jieba; raise if there is none or it is unreadable."""
-    # from bytes: marshal.load on a file object reads it piece by piece, several times slower
-    frequencies, total = marshal.loads(path.read_bytes())
-    if not isinstance(frequencies, dict) or not isinstance(total, int):
-        raise ValueError("not a segmenter dictionary")
-    with jieba.dt.lock:
-        jieba.dt.FREQ, jieba.dt.total, jieba.dt.initialized = frequencies, total, True
+def add_domain_words(words) -> None:
+    """Teach the segmenter domain terms so they stay whole."""
+    _segmenter.teach([normalize(word) for word in words if _CJK.search(word)])
 
 
 def tokenize(text: str) -> list[str]:
     """Return index tokens: segmented Simplified Chinese words and stemmed English words."""
     tokens = []
+    segment = _segmenter.current.cut_for_search
     for chunk in _TOKEN.findall(normalize(text)):
         if _CJK.match(chunk):
-            tokens.extend(w for w in jieba.lcut_for_search(chunk) if w not in STOPWORDS)
+            tokens.extend(w for w in segment(chunk) if w not in STOPWORDS)
         elif chunk not in STOPWORDS:
             tokens.append(_stem(chunk))
     return tokens
