@@ -17,11 +17,12 @@ import sqlalchemy as sa
 
 from matchmaker.extensions import db
 from matchmaker.matching.engine import forget_engines, get_engine
+from matchmaker.matching.service import INDEX_BATCH
 from matchmaker.models import Demand, OrgKind, PostingStatus
 
 from .factories import organization
 
-ROWS = 1000
+ROWS = INDEX_BATCH + 500  # more than one batch: killed after the first is indexed
 SCENARIO_TEXTS = [
     ("布面瑕疵视觉检测", "织机上的跳纱、破洞、污渍全靠人工看，想用相机和模型自动检出"),
     ("Kiln fault early warning", "Predict kiln faults from temperature curves before a batch is lost"),
@@ -96,7 +97,7 @@ def test_killed_while_checking_rows_leaves_none(app, import_file):
 
 @pytest.mark.slow
 def test_killed_while_indexing_leaves_all_and_the_next_start_indexes_them(app, import_file):
-    output = _kill_import_at(app, import_file, f"indexed 256/{ROWS}")
+    output = _kill_import_at(app, import_file, f"indexed {INDEX_BATCH}/{ROWS}")
     assert "created" not in output  # killed before it could report
     assert _imported(app) == ROWS
     forget_engines()  # the next start of a process

@@ -257,3 +257,31 @@ def test_bm25_restored_from_its_state_scores_as_one_built_from_the_tokens():
     other = LexicalIndex()
     other.restore({3: tokenize(texts[3])}, state)
     assert other._bm25 is None and set(other.scores(tokenize("defect"))) == {3}
+
+
+def test_indexing_in_batches_expires_only_each_batch_so_nothing_else_is_read_again(app, monkeypatch):
+    """Each batch's commit expires that batch alone: a plain commit would expire, and make the next batch
+    read again, every posting and organisation of a big import once per batch (quadratic work)."""
+    from matchmaker.matching import service
+    from matchmaker.models import OrgKind
+
+    from .factories import organization
+
+    monkeypatch.setattr(service, "INDEX_BATCH", 2)
+    with app.app_context():
+        maker = organization("Batch Works", OrgKind.MANUFACTURER)
+        demands = [
+            Demand(title=f"Kiln warning {n}", description="Predict kiln faults", organization=maker)
+            for n in range(5)
+        ]
+        for demand in demands:
+            demand.status = PostingStatus.PUBLISHED
+        db.session.add_all(demands)
+        db.session.commit()
+        assert maker.name and all(d.title for d in demands)  # loaded again after the commit
+        service.index_postings(demands)
+        assert not sa.inspect(maker).expired
+        fingerprint = get_engine(app).fingerprint
+        # each batch's postings were expired, so they read what was stored, not what they held before
+        assert all(d.embedding is not None and d.embedding_model == fingerprint for d in demands)
+        assert get_engine(app).corpora["demand"].vectors.ids() >= {d.id for d in demands}

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 BUSY_STATES = (MatchStatus.INTRODUCED, MatchStatus.CONNECTED, MatchStatus.PILOT_STARTED)
 REVERSE_POOL = 30  # demands considered when asking where a new offering ranks
 BATCH = 256  # demands ranked together: one matrix search, one BM25 product, one write
+# postings embedded, then written and committed, together: each encode waits for its slowest chunk,
+# so a bigger batch leaves the encoder's threads idle less often (256: 10% slower imports than 1024)
+INDEX_BATCH = 1024
 WHOLE_TABLE_FROM = 32  # batches this big rank against the index's table of every offering
 
 
@@ -100,9 +103,7 @@ def _texts(batch: list[Demand | Offering]) -> tuple[list[str], list[int]]:
     return texts, [i for i, p in enumerate(batch) if p.status is PostingStatus.PUBLISHED]
 
 
-def index_postings(
-    postings: list[Demand | Offering], progress: Callable[[str], None] | None = None, batch_size: int = 256
-) -> None:
+def index_postings(postings: list[Demand | Offering], progress: Callable[[str], None] | None = None) -> None:
     """Tag, embed and log changed postings so every process re-indexes them, and index them here, batch by batch.
 
     While one batch is tagged, written, committed and indexed (segmented for BM25), the next is embedded
@@ -110,7 +111,7 @@ def index_postings(
     An engine that starts here leaves these postings to this loop rather than embedding them as missing.
     """
     engine = _engine(pending={(p.kind, _id_of(p)) for p in postings})
-    batches = [postings[start : start + batch_size] for start in range(0, len(postings), batch_size)]
+    batches = [postings[start : start + INDEX_BATCH] for start in range(0, len(postings), INDEX_BATCH)]
     if not batches:
         return
 
@@ -144,7 +145,7 @@ def _write_indexed(
 ) -> None:
     """Store a batch's language, tags and new embeddings and log each posting's change: one statement per kind.
 
-    Bulk statements by primary key, not a unit-of-work flush of each object; the commit expires the objects,
+    Bulk statements by primary key, not a unit-of-work flush of each object; the batch's postings are expired,
     so anything reading them next reads what was stored.
     """
     _reload_expired(batch)
@@ -165,7 +166,23 @@ def _write_indexed(
         for shape in {tuple(row) for row in values}:
             db.session.execute(sa.update(model), [row for row in values if tuple(row) == shape])
     db.session.execute(sa.insert(IndexChange), [{"posting_kind": p.kind, "posting_id": p.id} for p in batch])
-    db.session.commit()
+    _commit_expiring(batch)
+
+
+def _commit_expiring(objects: list) -> None:
+    """Commit, and expire only these objects: nothing else in the session changed.
+
+    A plain commit expires every object the session holds, so an import's batches would each expire (and
+    then reload) all of its thousands of postings: quadratic work for nothing.
+    """
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+    for item in objects:
+        session.expire(item)
 
 
 def published_demand_pages(size: int | None = None, forget: bool = False):
