@@ -65,8 +65,9 @@ def _screens(kind: str) -> dict[str, list[tuple[str, re.Pattern | None]]]:
 
 
 @cache
-def _by_opening(kind: str) -> tuple[list[str], dict[str, list[tuple[str, str, re.Pattern | None]]]]:
-    """The kind's keys in taxonomy order, and each (key, word, pattern) filed under the word's first two characters.
+def _by_opening(kind: str) -> tuple[dict[str, int], dict[str, list[tuple[str, str, re.Pattern | None]]]]:
+    """Each of the kind's keys → its place in taxonomy order, and each (key, word, pattern) filed under the
+    word's first two characters.
 
     A word can only occur where the text holds its first two characters, so tagging looks up the
     text's own character pairs instead of testing every word of the taxonomy against the text.
@@ -75,19 +76,23 @@ def _by_opening(kind: str) -> tuple[list[str], dict[str, list[tuple[str, str, re
     for key, screens in _screens(kind).items():
         for word, pattern in screens:
             opening.setdefault(word[:2], []).append((key, word, pattern))
-    return list(_screens(kind)), opening
+    return {key: place for place, key in enumerate(_screens(kind))}, opening
 
 
-def _tag_normalized(kind: str, norm: str, minimum_hits: int = 1) -> list[str]:
+def _pairs(norm: str) -> set[str]:
+    """The text's pairs of consecutive characters."""
+    return {norm[i : i + 2] for i in range(len(norm) - 1)}
+
+
+def _tag_normalized(kind: str, norm: str, minimum_hits: int = 1, pairs: set[str] | None = None) -> list[str]:
     """Return the keys whose words occur in normalised text, most hits first (ties in taxonomy order)."""
-    keys, opening = _by_opening(kind)
+    order, opening = _by_opening(kind)
     hits: dict[str, int] = {}
-    pairs = {norm[i : i + 2] for i in range(len(norm) - 1)}
-    for pair in pairs & opening.keys():
+    for pair in (_pairs(norm) if pairs is None else pairs) & opening.keys():
         for key, word, pattern in opening[pair]:
             if word in norm and (pattern is None or pattern.search(norm)):
                 hits[key] = hits.get(key, 0) + 1
-    return sorted((k for k in keys if hits.get(k, 0) >= minimum_hits), key=lambda k: -hits[k])
+    return sorted((k for k, n in hits.items() if n >= minimum_hits), key=lambda k: (-hits[k], order[k]))
 
 
 def _tag(kind: str, text: str, minimum_hits: int = 1) -> list[str]:
@@ -98,7 +103,8 @@ def _tag(kind: str, text: str, minimum_hits: int = 1) -> list[str]:
 def tag_text(text: str) -> tuple[list[str], list[str]]:
     """Return the scenario keys and the industry codes the text speaks of, normalising it once."""
     norm = normalize(text)
-    return _tag_normalized("scenario", norm), _tag_normalized("industry", norm)
+    pairs = _pairs(norm)
+    return _tag_normalized("scenario", norm, pairs=pairs), _tag_normalized("industry", norm, pairs=pairs)
 
 
 def tag_scenarios(text: str) -> list[str]:
