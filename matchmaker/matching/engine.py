@@ -488,6 +488,11 @@ def get_engine(app, pending: set[tuple[str, int]] = frozenset()) -> MatchingEngi
     return engine
 
 
+def app_encoder(app) -> Encoder:
+    """Return the encoder the app's engine uses (loading it if needed), or raise MatchingUnavailable."""
+    return _load_encoder(app, engine_key(app))
+
+
 def _load_encoder(app, key: tuple) -> Encoder:
     """Load the app's encoder, or record why the model cannot be loaded and raise MatchingUnavailable."""
     model = app.config["MATCHMAKER_EMBEDDING_MODEL"]
