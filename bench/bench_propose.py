@@ -88,14 +88,18 @@ def run_size(size: int, args, encoder, queries: list[dict]) -> dict:
     q_tokens = [tokenize(t) for t in q_texts]
     q_facts = [_facts(-1 - n, q, "demand") for n, q in enumerate(queries)]
     weights = RankingWeights()
-    _, first_ms = timed(rank, q_facts[0], q_vectors[0], q_tokens[0], corpus, lambda ids: facts, weights)
+
+    def ranked(query, vector, words, lookup):  # what the project does for one demand: signals, then fusion
+        return rank(query, corpus.signals(vector, words), lookup, weights)
+
+    _, first_ms = timed(ranked, q_facts[0], q_vectors[0], q_tokens[0], lambda ids: facts)
 
     def lookup(wanted):
         return {i: facts[i] for i in wanted if i in facts}
 
     project, raw, recalls = [], [], []
     for qf, vec, words in zip(q_facts, q_vectors, q_tokens):
-        _, ms = timed(rank, qf, vec, words, corpus, lookup, weights)
+        _, ms = timed(ranked, qf, vec, words, lookup)
         project.append(ms)
         started = time.perf_counter()
         _, exact_ids = raw_faiss.search(vec.reshape(1, -1), CANDIDATE_POOL)

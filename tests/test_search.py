@@ -78,3 +78,39 @@ def test_search_skips_postings_gone_behind_the_index(app, client, auth, personas
     assert page.status_code == 200
     results = client.get("/search/", query_string={"q": "fabric defect"}, headers={"Accept": "application/json"})
     assert postings["fabric"] not in [hit["id"] for hit in results.get_json()["results"] if hit["kind"] == "offering"]
+
+
+def test_a_search_waits_for_a_sync_in_progress_instead_of_reading_the_index_as_it_changes(app, postings):
+    """faiss and the BM25 model must not be read while another thread's sync changes them (engine.signals)."""
+    import threading
+
+    from matchmaker.matching import service
+    from matchmaker.matching.engine import get_engine
+
+    with app.app_context():
+        engine = get_engine(app)
+        engine.sync = lambda: 0  # as if caught up, so only the search itself can wait for the lock
+    held, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def sync_in_progress():
+        with engine._lock:
+            held.set()
+            release.wait(10)
+
+    def run():
+        with app.app_context():
+            service.search("fabric defect")
+        finished.set()
+
+    syncing = threading.Thread(target=sync_in_progress)
+    syncing.start()
+    held.wait(10)
+    searching = threading.Thread(target=run)
+    searching.start()
+    try:
+        assert not finished.wait(1.0), "searched the index while a sync held it"
+    finally:
+        release.set()
+        syncing.join()
+        searching.join(10)
+    assert finished.is_set()

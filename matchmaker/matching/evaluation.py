@@ -156,7 +156,7 @@ def evaluate(
         rows = []
         for demand, vector in zip(evalset.demands, queries):
             grades = evalset.qrels[demand.ref]
-            ranked = [refs[c.id] for c in rank(demand, vector, tokenize(demand.text), corpus, lookup, ranker_weights)]
+            ranked = [refs[c.id] for c in rank(demand, corpus.signals(vector, tokenize(demand.text)), lookup, ranker_weights)]
             rows.append(
                 (
                     language_pair(demand, grades, languages),

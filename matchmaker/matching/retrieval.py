@@ -80,16 +80,17 @@ PenaltyLookup = Callable[[list[int]], dict[int, float]]
 
 def rank(
     query: PostingFacts,
-    vector: np.ndarray,
-    tokens: list[str],
-    corpus: PostingCorpus,
+    signals: tuple[dict[int, float], dict[int, float]],
     facts_for: FactsLookup,
     weights: RankingWeights,
     penalties_for: PenaltyLookup | None = None,
     exclude: set[int] = frozenset(),
 ) -> list[Candidate]:
-    """Return the corpus's postings ranked for the query posting, best first."""
-    dense, lexical = corpus.signals(vector, tokens)
+    """Return the postings a corpus's signals (PostingCorpus.signals) found, ranked for the query posting, best first.
+
+    The signals are taken, not computed here, so an engine can compute them under its lock (engine.signals).
+    """
+    dense, lexical = signals
     facts = facts_for([i for i in dense if i not in exclude])
     candidates = [facts[i] for i in dense if i in facts]
     penalties = penalties_for([c.id for c in candidates]) if penalties_for else None

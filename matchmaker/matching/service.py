@@ -520,19 +520,19 @@ def _load_matches(ids: list[int]) -> list[Match]:
     return [found[i] for i in ids if i in found]
 
 
+def _signals(engine, kind: str, vector: np.ndarray, tokens: list[str]) -> tuple[dict[int, float], dict[int, float]]:
+    """Dense and lexical scores of one query against a kind's corpus, under the engine's lock: a sync another
+    thread runs meanwhile must not change the faiss index or the BM25 model in the middle of the search."""
+    return engine.signals(kind, vector.reshape(1, -1), [tokens])[0]
+
+
 def propose_for_offering(offering: Offering, k: int | None = None) -> list[Match]:
     """Propose an offering to the published demands where it now ranks in the top k."""
     engine = _engine()
     engine.sync()
     facts = offering_facts(offering)
-    nearby = rank(
-        facts,
-        _query_vector(engine, offering),
-        tokenize(facts.text),
-        engine.corpora["demand"],
-        _demands_facts,
-        weights().only("dense", "lexical", "scenario"),
-    )[:REVERSE_POOL]
+    signals = _signals(engine, "demand", _query_vector(engine, offering), tokenize(facts.text))
+    nearby = rank(facts, signals, _demands_facts, weights().only("dense", "lexical", "scenario"))[:REVERSE_POOL]
     return _store_proposals(_propose_pairs(_where_it_ranks(offering, nearby, k)))
 
 
@@ -633,9 +633,8 @@ def search(query: str, kinds: tuple[str, ...] = POSTING_KINDS, limit: int = 20) 
         )
         lookup = _demands_facts if kind == "demand" else _offerings_facts
         model = Demand if kind == "demand" else Offering
-        ranked = rank(
-            facts, vector, tokens, engine.corpora[kind], lookup, weights().only("dense", "lexical", "scenario")
-        )[:limit]
+        signals = _signals(engine, kind, vector, tokens)
+        ranked = rank(facts, signals, lookup, weights().only("dense", "lexical", "scenario"))[:limit]
         # One query for the hits and their organisations (the results page shows both), not one per hit.
         found = {
             posting.id: posting
