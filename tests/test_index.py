@@ -271,8 +271,7 @@ def test_indexing_in_batches_expires_only_each_batch_so_nothing_else_is_read_aga
     with app.app_context():
         maker = organization("Batch Works", OrgKind.MANUFACTURER)
         demands = [
-            Demand(title=f"Kiln warning {n}", description="Predict kiln faults", organization=maker)
-            for n in range(5)
+            Demand(title=f"Kiln warning {n}", description="Predict kiln faults", organization=maker) for n in range(5)
         ]
         for demand in demands:
             demand.status = PostingStatus.PUBLISHED

@@ -73,7 +73,7 @@ def test_teaching_while_another_thread_segments_breaks_neither():
         while not stop.is_set():
             try:
                 segmenter.current.cut_for_search("纺织面料瑕疵视觉检测，适合织布厂" * 4)
-            except Exception as error:  # noqa: BLE001 - what the test looks for
+            except Exception as error:  # any error is what the test looks for
                 failures.append(error)
                 return
 

@@ -156,7 +156,8 @@ def evaluate(
         rows = []
         for demand, vector in zip(evalset.demands, queries):
             grades = evalset.qrels[demand.ref]
-            ranked = [refs[c.id] for c in rank(demand, corpus.signals(vector, tokenize(demand.text)), lookup, ranker_weights)]
+            signals = corpus.signals(vector, tokenize(demand.text))
+            ranked = [refs[c.id] for c in rank(demand, signals, lookup, ranker_weights)]
             rows.append(
                 (
                     language_pair(demand, grades, languages),
