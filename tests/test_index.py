@@ -12,12 +12,12 @@ import sqlalchemy as sa
 
 from matchmaker.domain.postings import announce
 from matchmaker.extensions import db
-from matchmaker.matching import encoders
+from matchmaker.matching import encoders, service
 from matchmaker.matching.engine import forget_engines, get_engine
 from matchmaker.matching.vector_index import SnapshotError, VectorIndex
-from matchmaker.models import Demand, Offering, PostingStatus
+from matchmaker.models import Demand, Offering, OrgKind, PostingStatus
 
-from .factories import HashingEncoder, publish
+from .factories import HashingEncoder, organization, publish
 
 
 def _unit(rows):
@@ -262,19 +262,18 @@ def test_bm25_restored_from_its_state_scores_as_one_built_from_the_tokens():
 def test_indexing_in_batches_expires_only_each_batch_so_nothing_else_is_read_again(app, monkeypatch):
     """Each batch's commit expires that batch alone: a plain commit would expire, and make the next batch
     read again, every posting and organisation of a big import once per batch (quadratic work)."""
-    from matchmaker.matching import service
-    from matchmaker.models import OrgKind
-
-    from .factories import organization
-
     monkeypatch.setattr(service, "INDEX_BATCH", 2)
     with app.app_context():
         maker = organization("Batch Works", OrgKind.MANUFACTURER)
         demands = [
-            Demand(title=f"Kiln warning {n}", description="Predict kiln faults", organization=maker) for n in range(5)
+            Demand(
+                title=f"Kiln warning {n}",
+                description="Predict kiln faults",
+                organization=maker,
+                status=PostingStatus.PUBLISHED,
+            )
+            for n in range(5)
         ]
-        for demand in demands:
-            demand.status = PostingStatus.PUBLISHED
         db.session.add_all(demands)
         db.session.commit()
         assert maker.name and all(d.title for d in demands)  # loaded again after the commit
