@@ -146,11 +146,18 @@ def timed(fn, *args, **kwargs):
     return result, (time.perf_counter() - start) * 1000
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far."""
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and by the child processes it has waited for."""
+    used = os.times()
+    return used.user + used.system + used.children_user + used.children_system
+
+
+def peak_rss_mb(children: bool = False) -> float:
+    """This process's peak resident memory so far (children: the largest of the children it waited for)."""
     import resource
 
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
 
 
 def write_results(name: str, info: dict, figures: dict) -> Path:

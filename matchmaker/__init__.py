@@ -65,10 +65,11 @@ def register_extensions(app: Flask) -> None:
 
 def _connect_matching() -> None:
     """Let the matching engine re-index and propose whenever a posting is saved."""
-    from .matching.service import on_postings_saved
-    from .signals import postings_saved
+    from .matching.service import on_postings_coming, on_postings_saved
+    from .signals import postings_coming, postings_saved
 
     postings_saved.connect(on_postings_saved, weak=False)
+    postings_coming.connect(on_postings_coming, weak=False)
 
 
 def _connect_notifications() -> None:

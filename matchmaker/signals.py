@@ -9,6 +9,12 @@ _signals = Namespace()
 # (a callable for status lines, or None). The matching engine indexes them and proposes matches.
 postings_saved = _signals.signal("postings-saved")
 
+# Sent by domain.postings.expect before a bulk job (an import) checks its rows, with `texts`: each row's
+# posting text as matching.text.posting_text builds it. A receiver may return a context manager, which the
+# job holds open until its postings are announced or it fails: the matching engine embeds the texts
+# meanwhile, in a child process.
+postings_coming = _signals.signal("postings-coming")
+
 # Sent with the match (as sender), event=, actor= and side= for each lifecycle step, inside its transaction
 # and before it commits, so what receivers add commits or rolls back with the step. A receiver may return
 # a callable: the workflow runs it once the step has committed (e.g. to send email), and never if it did not.

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _
 
 from ..extensions import db
+from ..matching.text import posting_text
 from ..models import Demand, Offering, Organization, OrgKind, PostingStatus
 from ..vocabulary import DEMAND, OFFERING
 from . import mapping, postings
@@ -321,9 +322,14 @@ class _Import:
 Progress = Callable[[int, int], None]
 
 
-def _stage_all(kind: str, source: ImportFile, on_row: Progress | None) -> _Import:
-    """Stage every row of the file without committing; raise ImportFailed, rolled back, if any row is bad."""
-    rows, headers = read_rows(source, kind)
+def _texts_of(rows: list[dict[str, Any]]) -> list[str]:
+    """Return the posting text each row's title and description make."""
+    title, description = (COLUMNS.get(name, name) for name in ("title", "description"))
+    return [posting_text(_text(row.get(title)), _text(row.get(description))) for row in rows]
+
+
+def _stage_all(kind: str, rows: list[dict[str, Any]], headers: dict[str, str], on_row: Progress | None) -> _Import:
+    """Stage every row without committing; raise ImportFailed, rolled back, if any row is bad."""
     job = _Import(kind, [_text(row.get("ref")) for row in rows], headers)
     # Nothing reaches the database before the commit: a bad row must not flush its neighbours early.
     with db.session.no_autoflush:
@@ -341,7 +347,7 @@ def _stage_all(kind: str, source: ImportFile, on_row: Progress | None) -> _Impor
 
 def check_postings(kind: str, source: ImportFile, *, on_row: Progress | None = None) -> ImportResult:
     """Check every row as an import would, write nothing, and return what it would create and update."""
-    job = _stage_all(kind, source, on_row)
+    job = _stage_all(kind, *read_rows(source, kind), on_row)
     result = job.result
     db.session.rollback()
     result.postings = []  # rolled back: they are no rows of the database
@@ -368,13 +374,15 @@ def import_postings(
     """
     if isinstance(source, Path):
         source = ImportFile(source)
-    job = _stage_all(kind, source, on_row)
-    try:
-        db.session.commit()
-    except sa.exc.SQLAlchemyError as error:  # e.g. another import took the same ref a moment ago
-        db.session.rollback()
-        raise ImportFailed([f"the database refused the data ({getattr(error, 'orig', error)})"]) from None
-    if on_stored:
-        on_stored(len(job.result.postings))
-    job.result.proposals = postings.announce(job.result.postings, propose=propose, progress=progress)
+    rows, headers = read_rows(source, kind)
+    with postings.expect(_texts_of(rows)):  # the engine may embed the texts while the rows are checked
+        job = _stage_all(kind, rows, headers, on_row)
+        try:
+            db.session.commit()
+        except sa.exc.SQLAlchemyError as error:  # e.g. another import took the same ref a moment ago
+            db.session.rollback()
+            raise ImportFailed([f"the database refused the data ({getattr(error, 'orig', error)})"]) from None
+        if on_stored:
+            on_stored(len(job.result.postings))
+        job.result.proposals = postings.announce(job.result.postings, propose=propose, progress=progress)
     return job.result

@@ -7,6 +7,7 @@ only the field checks differ, and those live in `_check_demand` / `_check_offeri
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import taxonomy
 from ..extensions import db
 from ..models import Demand, Offering, Organization, OrgKind, PostingStatus, User, utcnow
-from ..signals import postings_saved
+from ..signals import postings_coming, postings_saved
 from ..vocabulary import DEPLOYMENT_MODES, DETECT_LANGUAGE, POSTING_STATUS_LABELS, TEXT_LANGUAGES, VOUCHER_KINDS
 from .checks import contains_nul
 from .errors import FieldError, IllegalTransition, PermissionDenied, ValidationFailed
@@ -399,6 +400,21 @@ def announce(changed: list[Posting], *, propose: bool = True, progress: Callable
         return 0
     replies = postings_saved.send(postings=list(changed), propose=propose, progress=progress)
     return sum(reply for _, reply in replies if isinstance(reply, int))
+
+
+def expect(texts: list[str]) -> ExitStack:
+    """Tell the matching engine postings with these texts are about to be saved; close the result when done.
+
+    What the engine prepares for them (such as embedding them ahead) lasts until the stack is closed.
+    """
+    held = ExitStack()
+    with ExitStack() as opening:
+        opening.push(held)  # a receiver that fails to open closes those opened before it
+        for _, reply in postings_coming.send(texts=list(texts)):
+            if reply is not None:
+                held.enter_context(reply)
+        opening.pop_all()
+    return held
 
 
 def create_demand(user: User, data: DemandInput, ref: str | None = None) -> Demand:

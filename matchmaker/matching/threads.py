@@ -6,6 +6,12 @@ import os
 import sys
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+_limit: int | None = None
+
+
+def thread_limit() -> int | None:
+    """Return the cap limit_threads set in this process, or None if it set none."""
+    return _limit
 
 
 def limit_threads(threads: int) -> None:
@@ -13,6 +19,8 @@ def limit_threads(threads: int) -> None:
     from . import encoders, use_encoder
     from .vector_index import set_search_threads
 
+    global _limit
+    _limit = threads
     for name in THREAD_VARIABLES:  # for libraries (and child processes) that load later
         os.environ[name] = str(threads)
     try:
